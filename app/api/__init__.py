@@ -1,0 +1,9 @@
+"""The JSON API under /api/v1, one module per resource."""
+
+from fastapi import APIRouter
+
+from app.api import directory, docs
+
+router = APIRouter()
+router.include_router(docs.router)
+router.include_router(directory.router, prefix="/api/v1")

@@ -1,0 +1,210 @@
+"""The `arigato` command line (SPEC §5). Bad input: one line on stderr, exit status 2."""
+
+from __future__ import annotations
+
+import asyncio
+import sys
+from collections.abc import Awaitable, Callable
+from functools import wraps
+from pathlib import Path
+from typing import Any, TypeVar
+
+import click
+from pydantic import ValidationError
+from sqlalchemy.ext.asyncio import async_sessionmaker
+from sqlmodel.ext.asyncio.session import AsyncSession
+
+from app.config import get_settings
+from app.db import make_async_engine
+
+T = TypeVar("T")
+
+
+class BadInput(click.ClickException):
+    """Printed as one line `error: ...`; exit status 2 like every usage error."""
+
+    exit_code = 2
+
+    def show(self, file: Any = None) -> None:
+        click.echo(f"error: {self.format_message()}", err=True)
+
+
+def run_db(fn: Callable[[AsyncSession], Awaitable[T]]) -> T:
+    """Run one async unit of work on a fresh engine and dispose of it afterwards."""
+
+    async def go() -> T:
+        engine = make_async_engine(get_settings())
+        try:
+            maker = async_sessionmaker(engine, class_=AsyncSession, expire_on_commit=False)
+            async with maker() as session:
+                return await fn(session)
+        finally:
+            await engine.dispose()
+
+    return asyncio.run(go())
+
+
+def friendly(f: Callable[..., Any]) -> Callable[..., Any]:
+    """Turn the errors a user can cause into one-line messages with exit status 2."""
+    from app.services.csvimport import ImportRejected
+    from app.services.users import UserInvalid
+
+    @wraps(f)
+    def wrapper(*args: Any, **kwargs: Any) -> Any:
+        try:
+            return f(*args, **kwargs)
+        except ImportRejected as exc:
+            raise BadInput(f"nothing imported, {len(exc.errors)} bad row(s): {exc}") from exc
+        except ValidationError as exc:
+            raise BadInput(
+                "; ".join(str(e["msg"]).removeprefix("Value error, ") for e in exc.errors())
+            ) from exc
+        except (UserInvalid, ValueError) as exc:
+            raise BadInput(str(exc).replace("\n", " ")) from exc
+
+    return wrapper
+
+
+@click.group()
+def cli() -> None:
+    """Arigato Board: the thank-you voices board."""
+
+
+@cli.group()
+def db() -> None:
+    """Database schema."""
+
+
+@db.command("upgrade")
+@friendly
+def db_upgrade() -> None:
+    """Upgrade the database to the newest schema (alembic head)."""
+    from app.migrate import upgrade_to_head
+
+    upgrade_to_head()
+    click.echo("database is at the newest schema")
+
+
+@cli.command()
+@friendly
+def demo() -> None:
+    """Load a small Japanese demo company (idempotent) and print the demo logins."""
+    from app.demo import DEMO_PASSWORD, load_demo
+    from app.migrate import upgrade_to_head
+
+    upgrade_to_head()
+    logins = run_db(load_demo)
+    click.echo("demo logins (password for all: %s):" % DEMO_PASSWORD)
+    for code, name, role in logins:
+        click.echo(f"  {code}\t{role}\t{name}")
+
+
+@cli.command()
+@click.option("--host", default="127.0.0.1", show_default=True)
+@click.option("--port", default=8000, show_default=True, type=int)
+@click.option("--workers", default=1, show_default=True, type=click.IntRange(1, 64))
+@friendly
+def serve(host: str, port: int, workers: int) -> None:
+    """Serve the app with uvicorn."""
+    import uvicorn
+
+    get_settings()  # refuse to start on unsafe settings before forking workers
+    click.echo(f"Arigato Board on http://{host}:{port}/")
+    uvicorn.run(
+        "app.main:create_app",
+        factory=True,
+        host=host,
+        port=port,
+        workers=workers,
+        proxy_headers=True,
+        access_log=False,
+    )
+
+
+@cli.group()
+def units() -> None:
+    """Org units."""
+
+
+@units.command("import")
+@click.argument("file", type=click.Path(exists=True, dir_okay=False, path_type=Path))
+@friendly
+def units_import(file: Path) -> None:
+    """Import units from CSV `code,name,kind,parent` (all or nothing)."""
+    from app.services.units import import_units
+
+    count = run_db(lambda s: import_units(s, file.read_bytes()))
+    click.echo(f"imported {count} unit(s)")
+
+
+@cli.group()
+def users() -> None:
+    """Users."""
+
+
+@users.command("add")
+@click.option("--code", required=True)
+@click.option("--name", required=True)
+@click.option("--unit", "unit_code", required=True)
+@click.option("--role", default="staff", show_default=True)
+@click.option("--email", default="")
+@click.option("--password-stdin", is_flag=True, help="Read the password from standard input.")
+@friendly
+def users_add(
+    code: str, name: str, unit_code: str, role: str, email: str, password_stdin: bool
+) -> None:
+    """Add one user; the password comes from a prompt or --password-stdin."""
+    from app.services.users import add_user
+
+    if password_stdin:
+        password = sys.stdin.readline().rstrip("\r\n")
+    else:
+        password = click.prompt("Password", hide_input=True, confirmation_prompt=True)
+    user = run_db(
+        lambda s: add_user(
+            s,
+            code=code,
+            name=name,
+            unit_code=unit_code,
+            role=role,
+            email=email,
+            password=password,
+        )
+    )
+    click.echo(f"added {user.code} ({user.role})")
+
+
+@users.command("import")
+@click.argument("file", type=click.Path(exists=True, dir_okay=False, path_type=Path))
+@friendly
+def users_import(file: Path) -> None:
+    """Import users from CSV `code,name,email,unit,role` (all or nothing)."""
+    from app.services.users import import_users
+
+    count = run_db(lambda s: import_users(s, file.read_bytes()))
+    click.echo(f"imported {count} user(s)")
+
+
+@cli.group()
+def tokens() -> None:
+    """Personal API tokens."""
+
+
+@tokens.command("issue")
+@click.argument("codes", nargs=-1, required=True)
+@click.option("--scope", type=click.Choice(["read", "write"]), default="read", show_default=True)
+@click.option("--days", type=click.IntRange(1, 3650), default=None)
+@click.option("--name", default="cli", show_default=True)
+@friendly
+def tokens_issue(codes: tuple[str, ...], scope: str, days: int | None, name: str) -> None:
+    """Issue a token for each user; prints CODE<TAB>TOKEN lines."""
+    from app.services.tokens import issue_for_codes
+
+    for code, token in run_db(
+        lambda s: issue_for_codes(s, codes, scope=scope, days=days, name=name)
+    ):
+        click.echo(f"{code}\t{token}")
+
+
+def main() -> None:
+    cli()

@@ -1,0 +1,86 @@
+"""Settings from the environment (and `.env`), refusing unsafe values outside dev mode."""
+
+from __future__ import annotations
+
+from functools import lru_cache
+from pathlib import Path
+from typing import Literal
+
+from pydantic import Field, model_validator
+from pydantic_settings import BaseSettings, SettingsConfigDict
+
+DEV_SECRET = "dev-insecure-secret-key-change-me"
+
+
+class Settings(BaseSettings):
+    model_config = SettingsConfigDict(env_file=".env", env_file_encoding="utf-8", extra="ignore")
+
+    # `dev` relaxes the SECRET_KEY rule and the Secure cookie flag; never use it in production.
+    env: Literal["dev", "test", "production"] = Field(default="production", alias="ARIGATO_ENV")
+    database_url: str = "sqlite:///./arigato.db"
+    secret_key: str = DEV_SECRET
+    upload_dir: Path = Path("./uploads")
+    fiscal_year_start: int = Field(default=4, ge=1, le=12)
+    timezone: str = "Asia/Tokyo"
+    base_url: str = "http://127.0.0.1:8000"
+    default_locale: Literal["ja", "en"] = "ja"
+
+    # Login throttling: consecutive failures per account, failures per address in the window.
+    login_max_failures_per_account: int = 5
+    login_max_failures_per_address: int = 30
+    login_lockout_seconds: int = 300
+
+    session_days: int = 14
+    log_level: str = "INFO"
+
+    # Single sign-on (OpenID Connect); password login can be switched off.
+    password_login: bool = True
+    oidc_issuer: str | None = None
+    oidc_client_id: str | None = None
+    oidc_client_secret: str | None = None
+    oidc_code_claim: str = "employee_code"
+    oidc_create_users: bool = False
+
+    @model_validator(mode="after")
+    def _refuse_unsafe(self) -> Settings:
+        if self.env != "dev" and (not self.secret_key or self.secret_key == DEV_SECRET):
+            raise ValueError(
+                "SECRET_KEY must be set to a long random value (or ARIGATO_ENV=dev for development)"
+            )
+        if self.env != "dev" and len(self.secret_key) < 32:
+            raise ValueError("SECRET_KEY must be at least 32 characters")
+        return self
+
+    @property
+    def is_sqlite(self) -> bool:
+        return self.database_url.startswith("sqlite")
+
+    @property
+    def async_database_url(self) -> str:
+        return driver_url(self.database_url, asynchronous=True)
+
+    @property
+    def sync_database_url(self) -> str:
+        return driver_url(self.database_url, asynchronous=False)
+
+    @property
+    def secure_cookies(self) -> bool:
+        return self.base_url.startswith("https://")
+
+
+def driver_url(url: str, *, asynchronous: bool) -> str:
+    """Pick the driver for a plain `sqlite:///` or `postgresql://` URL."""
+    scheme, sep, rest = url.partition("://")
+    if not sep:
+        raise ValueError(f"DATABASE_URL is not a URL: {url!r}")
+    base = scheme.split("+", 1)[0]
+    if base in ("postgres", "postgresql"):
+        return f"postgresql+{'asyncpg' if asynchronous else 'psycopg'}://{rest}"
+    if base == "sqlite":
+        return f"sqlite+aiosqlite://{rest}" if asynchronous else f"sqlite://{rest}"
+    raise ValueError(f"unsupported database: {scheme}")
+
+
+@lru_cache
+def get_settings() -> Settings:
+    return Settings()

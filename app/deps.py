@@ -1,0 +1,106 @@
+"""FastAPI dependencies as type aliases: database session, caller, roles, CSRF guard.
+
+Every access check on who the caller is lives here; routes only name the alias they need.
+"""
+
+from __future__ import annotations
+
+from typing import Annotated
+
+from fastapi import Depends, HTTPException, Request
+from sqlmodel.ext.asyncio.session import AsyncSession
+
+from app import i18n
+from app.config import Settings, get_settings
+from app.db import get_session
+from app.i18n import _
+from app.models import ROLE_RANK, Role, TokenScope, User
+from app.services.auth import Auth, auth_for_session, auth_for_token
+from app.web import CSRF_FIELD, CSRF_HEADER, LANG_COOKIE, SESSION_COOKIE, csrf_valid
+
+SAFE_METHODS = frozenset({"GET", "HEAD", "OPTIONS"})
+
+SessionDep = Annotated[AsyncSession, Depends(get_session)]
+SettingsDep = Annotated[Settings, Depends(get_settings)]
+
+
+class NotAuthenticated(Exception):
+    """Raised for an anonymous caller: pages redirect to /login, the API answers 401."""
+
+
+async def get_auth(request: Request, db: SessionDep) -> Auth | None:
+    if "auth" in request.state._state:
+        return request.state.auth  # type: ignore[no-any-return]
+    auth: Auth | None = None
+    header = request.headers.get("Authorization", "")
+    if header[:7].lower() == "bearer ":
+        auth = await auth_for_token(db, header[7:].strip())
+        if auth is None:
+            raise HTTPException(
+                401,
+                _("The API token is invalid, expired or revoked."),
+                headers={"WWW-Authenticate": "Bearer"},
+            )
+    elif token := request.cookies.get(SESSION_COOKIE):
+        auth = await auth_for_session(db, token)
+    request.state.auth = auth
+    request.state.user = auth.user if auth else None
+    request.state.unit = auth.unit if auth else None
+    i18n.current_locale.set(
+        i18n.negotiate(
+            auth.user.locale if auth else None,
+            request.cookies.get(LANG_COOKIE),
+            request.headers.get("Accept-Language"),
+        )
+    )
+    return auth
+
+
+AuthDep = Annotated[Auth | None, Depends(get_auth)]
+
+
+async def guard_unsafe(request: Request, auth: AuthDep) -> None:
+    """Unsafe methods need a write-scoped token, or the CSRF token of the browser session."""
+    if request.method in SAFE_METHODS:
+        return
+    if auth is not None and auth.via == "token":
+        if auth.scope != TokenScope.write.value:
+            raise HTTPException(403, _("This API token is read-only."))
+        return
+    given = request.headers.get(CSRF_HEADER)
+    ctype = request.headers.get("content-type", "")
+    if not given and ctype.startswith("application/x-www-form-urlencoded"):
+        value = (await request.form()).get(CSRF_FIELD)
+        given = value if isinstance(value, str) else None
+    if not csrf_valid(request, given):
+        raise HTTPException(
+            403,
+            _("The form has expired or the CSRF token is missing. Reload the page and try again."),
+        )
+
+
+async def require_user(auth: AuthDep) -> User:
+    if auth is None:
+        raise NotAuthenticated()
+    return auth.user
+
+
+CurrentUser = Annotated[User, Depends(require_user)]
+
+
+def _require_rank(role: Role):  # type: ignore[no-untyped-def]
+    async def check(user: CurrentUser) -> User:
+        if ROLE_RANK[Role(user.role)] < ROLE_RANK[role]:
+            raise HTTPException(403, _("You do not have permission to do this."))
+        return user
+
+    check.__name__ = f"require_{role.value}"
+    return check
+
+
+require_curator = _require_rank(Role.curator)
+require_admin = _require_rank(Role.admin)
+
+CuratorUser = Annotated[User, Depends(require_curator)]
+AdminUser = Annotated[User, Depends(require_admin)]
+OptionalUser = Annotated[Auth | None, Depends(get_auth)]

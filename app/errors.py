@@ -1,0 +1,77 @@
+"""Error answers: JSON for the API, a page for the browser, a redirect to /login when anonymous."""
+
+from __future__ import annotations
+
+from urllib.parse import quote
+
+from fastapi import FastAPI, HTTPException, Request
+from fastapi.exception_handlers import http_exception_handler
+from fastapi.responses import JSONResponse, RedirectResponse, Response
+
+from app.deps import NotAuthenticated
+from app.i18n import _
+from app.services.auth import LoginThrottled
+from app.templating import is_htmx, render
+
+
+def wants_json(request: Request) -> bool:
+    return request.url.path.startswith("/api/")
+
+
+def login_url(request: Request) -> str:
+    target = request.url.path + (f"?{request.url.query}" if request.url.query else "")
+    return "/login" + (f"?next={quote(target)}" if target != "/" else "")
+
+
+async def not_authenticated(request: Request, exc: Exception) -> Response:
+    if wants_json(request):
+        return JSONResponse(
+            {"detail": _("Not logged in.")},
+            status_code=401,
+            headers={"WWW-Authenticate": "Bearer"},
+        )
+    url = login_url(request)
+    if is_htmx(request):
+        return Response(status_code=401, headers={"HX-Redirect": url})
+    return RedirectResponse(url, status_code=303)
+
+
+async def http_error(request: Request, exc: Exception) -> Response:
+    assert isinstance(exc, HTTPException)
+    if wants_json(request) or exc.status_code < 400:
+        return await http_exception_handler(request, exc)
+    titles = {
+        403: _("You do not have access to this page"),
+        404: _("Page not found"),
+        429: _("Too many attempts"),
+    }
+    return render(
+        request,
+        "errors/error.html",
+        {
+            "status": exc.status_code,
+            "title": titles.get(exc.status_code, _("Something went wrong")),
+            "message": exc.detail if isinstance(exc.detail, str) else "",
+        },
+        status_code=exc.status_code,
+        headers=getattr(exc, "headers", None),
+    )
+
+
+async def throttled(request: Request, exc: Exception) -> Response:
+    assert isinstance(exc, LoginThrottled)
+    return await http_error(
+        request,
+        HTTPException(
+            429,
+            _("Too many failed logins. Try again in %(seconds)s seconds.")
+            % {"seconds": exc.retry_after},
+            headers={"Retry-After": str(exc.retry_after)},
+        ),
+    )
+
+
+def install(app: FastAPI) -> None:
+    app.add_exception_handler(NotAuthenticated, not_authenticated)
+    app.add_exception_handler(HTTPException, http_error)
+    app.add_exception_handler(LoginThrottled, throttled)

@@ -1,0 +1,94 @@
+"""Translations (Babel catalogs), the request's locale, and date formatting in Asia/Tokyo."""
+
+from __future__ import annotations
+
+import io
+from contextvars import ContextVar
+from datetime import date, datetime
+from functools import cache
+from pathlib import Path
+from zoneinfo import ZoneInfo
+
+from babel import Locale as BabelLocale
+from babel.dates import format_date, format_datetime
+from babel.messages.mofile import write_mo
+from babel.messages.pofile import read_po
+from babel.support import Translations
+
+from app.config import get_settings
+
+LOCALES = ("ja", "en")
+DEFAULT_LOCALE = "ja"
+LOCALE_DIR = Path(__file__).parent / "locale"
+LOCALE_NAMES = {"ja": "日本語", "en": "English"}
+
+current_locale: ContextVar[str] = ContextVar("current_locale", default=DEFAULT_LOCALE)
+
+
+@cache
+def translations(locale: str) -> Translations:
+    """Compile the .po catalog in memory, so that a stale .mo can never be served."""
+    po = LOCALE_DIR / locale / "LC_MESSAGES" / "messages.po"
+    with po.open("rb") as f:
+        catalog = read_po(f, locale=locale)
+    buf = io.BytesIO()
+    write_mo(buf, catalog)
+    buf.seek(0)
+    return Translations(fp=buf)
+
+
+def gettext(message: str) -> str:
+    return str(translations(current_locale.get()).ugettext(message))
+
+
+def ngettext(singular: str, plural: str, n: int) -> str:
+    return str(translations(current_locale.get()).ungettext(singular, plural, n))
+
+
+_ = gettext
+
+
+def negotiate(user_locale: str | None, cookie: str | None, accept_language: str | None) -> str:
+    """The user's own setting first, then the language cookie, then the browser's wish."""
+    for choice in (user_locale, cookie):
+        if choice in LOCALES:
+            return choice
+    if accept_language:
+        wanted = []
+        for part in accept_language.split(","):
+            tag, _sep, q = part.strip().partition(";q=")
+            try:
+                weight = float(q) if q else 1.0
+            except ValueError:
+                continue
+            wanted.append((weight, tag.strip().replace("_", "-")))
+        prefs = [t for _w, t in sorted(wanted, key=lambda x: -x[0])]
+        found = BabelLocale.negotiate(prefs, list(LOCALES), sep="-")
+        if found is not None:
+            return str(found.language)
+    return DEFAULT_LOCALE
+
+
+@cache
+def _zone() -> ZoneInfo:
+    return ZoneInfo(get_settings().timezone)
+
+
+def local_datetime(value: datetime) -> datetime:
+    return value.astimezone(_zone())
+
+
+def format_dt(value: datetime | None, fmt: str = "medium") -> str:
+    if value is None:
+        return ""
+    return str(format_datetime(value, fmt, tzinfo=_zone(), locale=current_locale.get()))
+
+
+def format_day(value: date | None, fmt: str = "medium") -> str:
+    if value is None:
+        return ""
+    return str(format_date(value, fmt, locale=current_locale.get()))
+
+
+def today() -> date:
+    return datetime.now(_zone()).date()

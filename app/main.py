@@ -1,0 +1,47 @@
+"""The ASGI application: middleware, routers, static files, error handlers."""
+
+from __future__ import annotations
+
+from collections.abc import AsyncIterator
+from contextlib import asynccontextmanager
+from pathlib import Path
+
+from fastapi import Depends, FastAPI
+from fastapi.staticfiles import StaticFiles
+
+from app import errors
+from app.api import router as api_router
+from app.config import get_settings
+from app.db import dispose_engines
+from app.deps import guard_unsafe
+from app.logging import configure_logging
+from app.middleware import RequestContextMiddleware
+from app.routes import router as pages_router
+
+STATIC_DIR = Path(__file__).resolve().parent.parent / "static"
+
+
+@asynccontextmanager
+async def lifespan(_app: FastAPI) -> AsyncIterator[None]:
+    yield
+    await dispose_engines()
+
+
+def create_app() -> FastAPI:
+    settings = get_settings()
+    configure_logging(settings.log_level)
+    app = FastAPI(
+        title="Arigato Board API",
+        version="1",
+        docs_url=None,
+        redoc_url=None,
+        openapi_url="/api/openapi.json",
+        lifespan=lifespan,
+        dependencies=[Depends(guard_unsafe)],
+    )
+    app.add_middleware(RequestContextMiddleware)
+    errors.install(app)
+    app.mount("/static", StaticFiles(directory=STATIC_DIR), name="static")
+    app.include_router(pages_router)
+    app.include_router(api_router)
+    return app

@@ -1,0 +1,162 @@
+"""The board: posts of both kinds, tags, likes, comments and attachment metadata."""
+
+from __future__ import annotations
+
+from datetime import date, datetime
+from enum import StrEnum
+
+import sqlalchemy as sa
+from sqlmodel import Field, SQLModel
+
+from app.models.base import created_at_field, optional_time_field
+
+
+class PostKind(StrEnum):
+    praise = "praise"
+    knowhow = "knowhow"
+
+
+class PostStatus(StrEnum):
+    draft = "draft"
+    published = "published"
+    hidden = "hidden"
+    deleted = "deleted"
+
+
+class Channel(StrEnum):
+    counter = "counter"
+    phone = "phone"
+    survey = "survey"
+    letter = "letter"
+    email = "email"
+    visit = "visit"
+    other = "other"
+
+
+class Product(StrEnum):
+    auto = "auto"
+    fire = "fire"
+    earthquake = "earthquake"
+    life = "life"
+    casualty = "casualty"
+    other = "other"
+
+
+class KnowhowCategory(StrEnum):
+    knowledge = "knowledge"
+    skill = "skill"
+    tool = "tool"
+
+
+class CommentStatus(StrEnum):
+    published = "published"
+    hidden = "hidden"
+    deleted = "deleted"
+
+
+class Post(SQLModel, table=True):
+    __tablename__ = "posts"
+
+    id: int | None = Field(default=None, primary_key=True)
+    kind: str = Field(max_length=16)
+    title: str = Field(max_length=120)
+    body: str = Field(sa_type=sa.Text)
+    author_id: int = Field(foreign_key="users.id")
+    unit_id: int = Field(foreign_key="org_units.id")
+    status: str = Field(default=PostStatus.published.value, max_length=16)
+    created_at: datetime = created_at_field()
+    updated_at: datetime = created_at_field()
+    edited_at: datetime | None = optional_time_field()
+    published_at: datetime | None = optional_time_field()
+    # praise only
+    received_on: date | None = Field(default=None)
+    channel: str | None = Field(default=None, max_length=16)
+    product: str | None = Field(default=None, max_length=16)
+    # know-how only
+    category: str | None = Field(default=None, max_length=16)
+    # good practice (好取組)
+    featured: bool = Field(default=False)
+    feature_note: str | None = Field(default=None, max_length=1000)
+    featured_by_id: int | None = Field(default=None, foreign_key="users.id")
+    featured_at: datetime | None = optional_time_field()
+    # moderation
+    hidden_reason: str | None = Field(default=None, max_length=1000)
+    hidden_by_id: int | None = Field(default=None, foreign_key="users.id")
+    hidden_at: datetime | None = optional_time_field()
+    # denormalised counters, kept equal to the rows by the services that change them
+    like_count: int = Field(default=0)
+    comment_count: int = Field(default=0)
+
+
+# Feed (newest first, keyset on (created_at, id)), author and unit pages, praise KPI.
+sa.Index("ix_posts_feed", Post.__table__.c.status, Post.__table__.c.created_at, Post.__table__.c.id)  # type: ignore[attr-defined]
+sa.Index("ix_posts_author", Post.__table__.c.author_id, Post.__table__.c.created_at)  # type: ignore[attr-defined]
+sa.Index("ix_posts_unit", Post.__table__.c.unit_id, Post.__table__.c.created_at)  # type: ignore[attr-defined]
+sa.Index(
+    "ix_posts_kpi", Post.__table__.c.kind, Post.__table__.c.status, Post.__table__.c.received_on
+)  # type: ignore[attr-defined]
+
+
+class Tag(SQLModel, table=True):
+    __tablename__ = "tags"
+
+    id: int | None = Field(default=None, primary_key=True)
+    name: str = Field(max_length=40, unique=True)
+
+
+class PostTag(SQLModel, table=True):
+    __tablename__ = "post_tags"
+
+    post_id: int = Field(foreign_key="posts.id", primary_key=True)
+    tag_id: int = Field(foreign_key="tags.id", primary_key=True, index=True)
+
+
+class PostPraised(SQLModel, table=True):
+    """Colleagues the customer thanked in a praise post."""
+
+    __tablename__ = "post_praised"
+
+    post_id: int = Field(foreign_key="posts.id", primary_key=True)
+    user_id: int = Field(foreign_key="users.id", primary_key=True, index=True)
+
+
+class Like(SQLModel, table=True):
+    """One per (post, user): the primary key makes a double like impossible."""
+
+    __tablename__ = "likes"
+
+    post_id: int = Field(foreign_key="posts.id", primary_key=True)
+    user_id: int = Field(foreign_key="users.id", primary_key=True, index=True)
+    created_at: datetime = created_at_field()
+
+
+class Comment(SQLModel, table=True):
+    __tablename__ = "comments"
+
+    id: int | None = Field(default=None, primary_key=True)
+    post_id: int = Field(foreign_key="posts.id")
+    author_id: int = Field(foreign_key="users.id", index=True)
+    body: str = Field(sa_type=sa.Text)
+    status: str = Field(default=CommentStatus.published.value, max_length=16)
+    created_at: datetime = created_at_field()
+    edited_at: datetime | None = optional_time_field()
+    hidden_reason: str | None = Field(default=None, max_length=1000)
+
+
+sa.Index("ix_comments_post", Comment.__table__.c.post_id, Comment.__table__.c.created_at)  # type: ignore[attr-defined]
+
+
+class Attachment(SQLModel, table=True):
+    __tablename__ = "attachments"
+
+    id: int | None = Field(default=None, primary_key=True)
+    post_id: int | None = Field(default=None, foreign_key="posts.id", index=True)
+    uploader_id: int = Field(foreign_key="users.id")
+    filename: str = Field(max_length=255)
+    content_type: str = Field(max_length=120)
+    size: int
+    storage_key: str = Field(max_length=255, unique=True)
+    thumbnail_key: str | None = Field(default=None, max_length=255)
+    width: int | None = None
+    height: int | None = None
+    created_at: datetime = created_at_field()

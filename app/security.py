@@ -1,0 +1,46 @@
+"""Password hashing (argon2id), random tokens stored as hashes, and CSRF tokens."""
+
+from __future__ import annotations
+
+import hashlib
+import hmac
+import secrets
+
+from argon2 import PasswordHasher
+from argon2.exceptions import InvalidHashError, VerificationError
+
+# argon2-cffi's defaults are the RFC 9106 "low memory" argon2id profile.
+_hasher = PasswordHasher()
+# A hash to verify against when the account does not exist, so that timing does not tell.
+_DUMMY_HASH = _hasher.hash("arigato-dummy-password")
+
+MIN_PASSWORD_LENGTH = 10
+
+
+def hash_password(password: str) -> str:
+    return _hasher.hash(password)
+
+
+def verify_password(password_hash: str | None, password: str) -> bool:
+    try:
+        return _hasher.verify(password_hash or _DUMMY_HASH, password) and password_hash is not None
+    except (VerificationError, InvalidHashError):
+        return False
+
+
+def new_token(prefix: str = "") -> str:
+    return prefix + secrets.token_urlsafe(32)
+
+
+def token_digest(token: str) -> str:
+    """Tokens carry 256 random bits, so a plain SHA-256 is enough to store them safely."""
+    return hashlib.sha256(token.encode()).hexdigest()
+
+
+def csrf_token_for(secret_key: str, seed: str) -> str:
+    """The CSRF token is an HMAC of the session (or pre-session) cookie: nothing to store."""
+    return hmac.new(secret_key.encode(), b"csrf:" + seed.encode(), hashlib.sha256).hexdigest()
+
+
+def csrf_matches(secret_key: str, seed: str, given: str | None) -> bool:
+    return bool(given) and hmac.compare_digest(csrf_token_for(secret_key, seed), given or "")

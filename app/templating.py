@@ -1,0 +1,71 @@
+"""The Jinja2 environment: i18n, URL building, filters, and the one render helper."""
+
+from __future__ import annotations
+
+from pathlib import Path
+from typing import Any
+
+import jinja2
+from fastapi import Request
+from fastapi.responses import HTMLResponse
+from fastapi.templating import Jinja2Templates
+
+from app import i18n
+from app.config import get_settings
+
+TEMPLATE_DIR = Path(__file__).resolve().parent.parent / "templates"
+
+env = jinja2.Environment(
+    loader=jinja2.FileSystemLoader(TEMPLATE_DIR),
+    autoescape=True,
+    extensions=["jinja2.ext.i18n"],
+    trim_blocks=True,
+    lstrip_blocks=True,
+)
+templates = Jinja2Templates(env=env)
+env.install_gettext_callables(  # type: ignore[attr-defined]
+    gettext=i18n.gettext, ngettext=i18n.ngettext, newstyle=True
+)
+env.filters["datetime"] = i18n.format_dt
+env.filters["day"] = i18n.format_day
+env.globals["LOCALE_NAMES"] = i18n.LOCALE_NAMES
+
+
+@jinja2.pass_context
+def path_for(ctx: jinja2.runtime.Context, name: str, /, **params: object) -> str:
+    """A site-relative URL for a named route: templates never hard-code paths."""
+    return str(ctx["request"].app.url_path_for(name, **params))
+
+
+env.globals["path_for"] = path_for
+
+
+def is_htmx(request: Request) -> bool:
+    return request.headers.get("HX-Request") == "true"
+
+
+def render(
+    request: Request,
+    name: str,
+    context: dict[str, Any] | None = None,
+    *,
+    status_code: int = 200,
+    headers: dict[str, str] | None = None,
+) -> HTMLResponse:
+    """Render a page (or, for HTMX, the partial it names) with the common context."""
+    from app.web import csrf_token, pending_cookies  # late: web imports templating
+
+    ctx: dict[str, Any] = {
+        "current_user": getattr(request.state, "user", None),
+        "current_unit": getattr(request.state, "unit", None),
+        "locale": i18n.current_locale.get(),
+        "csrf_token": csrf_token(request),
+        "settings": get_settings(),
+        "is_htmx": is_htmx(request),
+    }
+    ctx.update(context or {})
+    response = templates.TemplateResponse(
+        request, name, ctx, status_code=status_code, headers=headers
+    )
+    pending_cookies(request, response)
+    return response
