@@ -14,6 +14,16 @@ from app.config import Settings, get_settings
 _engines: dict[str, AsyncEngine] = {}
 
 
+def _sqlite_no_implicit_tx(dbapi_connection: Any, _record: Any) -> None:
+    # Let SQLAlchemy, not the sqlite3 module, decide when transactions begin, so that
+    # SAVEPOINTs (nested transactions) behave as on PostgreSQL.
+    dbapi_connection.isolation_level = None
+
+
+def _sqlite_begin(conn: sa.Connection) -> None:
+    conn.exec_driver_sql("BEGIN")
+
+
 def _sqlite_pragmas(dbapi_connection: Any, _record: Any) -> None:
     # WAL and a busy timeout let many writers share one file; foreign keys are off by default.
     cur = dbapi_connection.cursor()
@@ -29,6 +39,8 @@ def make_async_engine(settings: Settings) -> AsyncEngine:
     if settings.is_sqlite:
         engine = create_async_engine(url, connect_args={"timeout": 10})
         sa.event.listen(engine.sync_engine, "connect", _sqlite_pragmas)
+        sa.event.listen(engine.sync_engine, "connect", _sqlite_no_implicit_tx)
+        sa.event.listen(engine.sync_engine, "begin", _sqlite_begin)
     else:
         # pool_pre_ping survives a restarted database without restarting the app.
         engine = create_async_engine(url, pool_size=10, max_overflow=10, pool_pre_ping=True)

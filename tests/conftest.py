@@ -1,0 +1,148 @@
+"""Test set-up: one throwaway database per run (SQLite or PostgreSQL), migrated with alembic,
+and a transaction rolled back after every test, so that each test starts clean.
+
+Pick the database with TEST_DATABASE_URL (default: a SQLite file in a temp folder), e.g.
+TEST_DATABASE_URL=postgresql://postgres@127.0.0.1/test. Under CI=true an unreachable
+PostgreSQL fails the run instead of skipping.
+"""
+
+from __future__ import annotations
+
+import os
+import re
+import secrets
+import tempfile
+from collections.abc import AsyncIterator, Iterator
+from pathlib import Path
+
+import pytest
+
+_TMP = Path(tempfile.mkdtemp(prefix="arigato-tests-"))
+BASE_URL = os.environ.get("TEST_DATABASE_URL", f"sqlite:///{_TMP}/test.db")
+IS_PG = BASE_URL.startswith("postgres")
+RUN_DB = f"arigato_test_{os.getpid()}_{secrets.token_hex(3)}"
+
+
+def _pg_url(dbname: str) -> str:
+    return re.sub(r"/[^/?]*(\?.*)?$", f"/{dbname}", BASE_URL)
+
+
+DATABASE_URL = _pg_url(RUN_DB) if IS_PG else BASE_URL
+
+os.environ.update(
+    ARIGATO_ENV="test",
+    DATABASE_URL=DATABASE_URL,
+    SECRET_KEY="test-secret-key-" + "x" * 32,
+    UPLOAD_DIR=str(_TMP / "uploads"),
+    LOG_LEVEL="WARNING",
+)
+
+import httpx  # noqa: E402
+import sqlalchemy as sa  # noqa: E402
+from sqlmodel.ext.asyncio.session import AsyncSession  # noqa: E402
+
+from app.config import get_settings  # noqa: E402
+from app.db import get_session, make_async_engine  # noqa: E402
+from app.main import create_app  # noqa: E402
+from app.migrate import upgrade_to_head  # noqa: E402
+
+
+def _admin_pg(sql: str) -> None:
+    engine = sa.create_engine(
+        _pg_url("postgres").replace("postgresql://", "postgresql+psycopg://", 1),
+        isolation_level="AUTOCOMMIT",
+    )
+    try:
+        with engine.connect() as conn:
+            conn.exec_driver_sql(sql)
+    finally:
+        engine.dispose()
+
+
+def pytest_sessionstart(session: pytest.Session) -> None:
+    if IS_PG:
+        try:
+            _admin_pg(f'CREATE DATABASE "{RUN_DB}"')
+        except Exception as exc:
+            msg = f"PostgreSQL at {BASE_URL} is not reachable: {exc}"
+            if os.environ.get("CI") == "true":
+                pytest.exit(msg, returncode=3)
+            pytest.exit(msg + " (set TEST_DATABASE_URL to a reachable server)", returncode=3)
+    upgrade_to_head()
+
+
+def pytest_sessionfinish(session: pytest.Session, exitstatus: int) -> None:
+    if IS_PG:
+        try:
+            _admin_pg(f'DROP DATABASE IF EXISTS "{RUN_DB}" WITH (FORCE)')
+        except Exception:  # noqa: S110 - the server may already be gone; nothing to clean
+            pass
+
+
+@pytest.fixture(scope="session")
+def settings():  # type: ignore[no-untyped-def]
+    return get_settings()
+
+
+@pytest.fixture(scope="session")
+async def engine():  # type: ignore[no-untyped-def]
+    eng = make_async_engine(get_settings())
+    yield eng
+    await eng.dispose()
+
+
+@pytest.fixture
+async def db(engine) -> AsyncIterator[AsyncSession]:  # type: ignore[no-untyped-def]
+    """A session inside an outer transaction that is rolled back after the test.
+
+    The app's own commits become SAVEPOINT releases, so nothing a test writes survives it.
+    """
+    async with engine.connect() as conn:
+        outer = await conn.begin()
+        session = AsyncSession(
+            bind=conn, join_transaction_mode="create_savepoint", expire_on_commit=False
+        )
+        try:
+            yield session
+        finally:
+            await session.close()
+            await outer.rollback()
+
+
+@pytest.fixture
+def app(db):  # type: ignore[no-untyped-def]
+    application = create_app()
+
+    async def _session() -> AsyncIterator[AsyncSession]:
+        yield db
+
+    application.dependency_overrides[get_session] = _session
+    return application
+
+
+@pytest.fixture
+async def client(app) -> AsyncIterator[httpx.AsyncClient]:  # type: ignore[no-untyped-def]
+    transport = httpx.ASGITransport(app=app, client=("10.0.0.1", 40000))
+    async with httpx.AsyncClient(transport=transport, base_url="http://testserver") as c:
+        yield c
+
+
+@pytest.fixture
+async def make_client(app):  # type: ignore[no-untyped-def]
+    """More browsers against the same app (each with its own cookies)."""
+    clients: list[httpx.AsyncClient] = []
+
+    def factory(address: str = "10.0.0.2") -> httpx.AsyncClient:
+        transport = httpx.ASGITransport(app=app, client=(address, 40000))
+        c = httpx.AsyncClient(transport=transport, base_url="http://testserver")
+        clients.append(c)
+        return c
+
+    yield factory
+    for c in clients:
+        await c.aclose()
+
+
+@pytest.fixture
+def tmp_sqlite_url(tmp_path: Path) -> Iterator[str]:
+    yield f"sqlite:///{tmp_path}/cli.db"

@@ -1,0 +1,83 @@
+"""Factories with overrides: `await make_user(db, role="curator")`."""
+
+from __future__ import annotations
+
+import itertools
+import re
+from functools import cache
+from typing import Any
+
+import httpx
+from sqlmodel.ext.asyncio.session import AsyncSession
+
+from app.models import OrgUnit, Post, User
+from app.models.base import utcnow
+from app.security import hash_password
+
+PASSWORD = "correct-horse-battery"
+_seq = itertools.count(1)
+
+
+@cache
+def password_hash() -> str:
+    """argon2 is slow on purpose: hash the shared test password once."""
+    return hash_password(PASSWORD)
+
+
+async def make_unit(db: AsyncSession, **kw: Any) -> OrgUnit:
+    n = next(_seq)
+    values: dict[str, Any] = {"code": f"U{n:04d}", "name": f"テスト店舗{n}", "kind": "shop"}
+    values.update(kw)
+    unit = OrgUnit(**values)
+    db.add(unit)
+    await db.commit()
+    await db.refresh(unit)
+    return unit
+
+
+async def make_user(db: AsyncSession, unit: OrgUnit | None = None, **kw: Any) -> User:
+    n = next(_seq)
+    unit = unit or await make_unit(db)
+    values: dict[str, Any] = {
+        "code": f"E{n:05d}", "name": f"社員 {n}号", "unit_id": unit.id, "role": "staff",
+        "password_hash": password_hash(),
+    }
+    values.update(kw)
+    user = User(**values)
+    db.add(user)
+    await db.commit()
+    await db.refresh(user)
+    return user
+
+
+async def make_post(db: AsyncSession, author: User, **kw: Any) -> Post:
+    now = utcnow()
+    values: dict[str, Any] = {
+        "kind": "praise", "title": "お客さまからありがとう", "body": "丁寧な説明に感謝されました。",
+        "author_id": author.id, "unit_id": author.unit_id, "status": "published",
+        "created_at": now, "updated_at": now, "published_at": now, "channel": "counter",
+    }
+    values.update(kw)
+    post = Post(**values)
+    db.add(post)
+    await db.commit()
+    await db.refresh(post)
+    return post
+
+
+def csrf_from(html: str) -> str:
+    match = re.search(r'name="csrf_token" value="([0-9a-f]+)"', html)
+    assert match, "no CSRF token on the page"
+    return match.group(1)
+
+
+async def login(client: httpx.AsyncClient, user: User, password: str = PASSWORD) -> str:
+    """Log in through the real form; return the session's CSRF token."""
+    page = await client.get("/login")
+    response = await client.post(
+        "/login",
+        data={"code": user.code, "password": password, "csrf_token": csrf_from(page.text)},
+    )
+    assert response.status_code == 303, response.text
+    feed = await client.get("/")
+    return csrf_from(feed.text)
