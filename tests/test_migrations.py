@@ -1,0 +1,43 @@
+"""One alembic history: an empty database upgrades to head and matches the models exactly."""
+
+from __future__ import annotations
+
+import sqlalchemy as sa
+from alembic.autogenerate import compare_metadata
+from alembic.migration import MigrationContext
+from sqlmodel import SQLModel
+
+from app.config import get_settings
+from app.migrate import upgrade_to_head
+from tests.conftest import IS_PG, _admin_pg, _pg_url
+
+
+def _fresh_url(tmp_path, name):
+    if IS_PG:
+        _admin_pg(f'DROP DATABASE IF EXISTS "{name}" WITH (FORCE)')
+        _admin_pg(f'CREATE DATABASE "{name}"')
+        return _pg_url(name)
+    return f"sqlite:///{tmp_path}/{name}.db"
+
+
+def test_empty_database_upgrades_to_head_without_drift(tmp_path, monkeypatch):
+    name = "arigato_migrate_check"
+    url = _fresh_url(tmp_path, name)
+    monkeypatch.setenv("DATABASE_URL", url)
+    get_settings.cache_clear()
+    try:
+        upgrade_to_head()
+        upgrade_to_head()  # a second run is a no-op
+        engine = sa.create_engine(get_settings().sync_database_url)
+        with engine.connect() as conn:
+            ctx = MigrationContext.configure(conn, opts={"compare_type": True})
+            diff = compare_metadata(ctx, SQLModel.metadata)
+            tables = set(sa.inspect(conn).get_table_names())
+        engine.dispose()
+        assert diff == []
+        assert {"posts", "users", "org_units", "likes", "comments", "alembic_version"} <= tables
+    finally:
+        monkeypatch.undo()
+        get_settings.cache_clear()
+        if IS_PG:
+            _admin_pg(f'DROP DATABASE IF EXISTS "{name}" WITH (FORCE)')
