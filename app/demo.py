@@ -150,11 +150,12 @@ async def load_demo(db: AsyncSession) -> list[tuple[str, str, str]]:
         await db.flush()
         posts.append(post)
         for code in praised:
-            db.add(PostPraised(post_id=post.id, user_id=users[code].id))
+            assert post.id is not None and users[code].id is not None
+            db.add(PostPraised(post_id=post.id, user_id=users[code].id))  # type: ignore[arg-type]
     for i, post in enumerate(posts):
         likers = [u for code, u in users.items() if u.id != post.author_id][: 5 - i % 4]
         for liker in likers:
-            db.add(Like(post_id=post.id, user_id=liker.id))
+            db.add(Like(post_id=post.id, user_id=liker.id))  # type: ignore[arg-type]
         post.like_count = len(likers)
     for index, code, body in COMMENTS:
         post = posts[index]

@@ -18,7 +18,7 @@ from pathlib import Path
 import pytest
 
 _TMP = Path(tempfile.mkdtemp(prefix="arigato-tests-"))
-BASE_URL = os.environ.get("TEST_DATABASE_URL", f"sqlite:///{_TMP}/test.db")
+BASE_URL = os.environ.get("TEST_DATABASE_URL") or f"sqlite:///{_TMP}/test.db"
 IS_PG = BASE_URL.startswith("postgres")
 RUN_DB = f"arigato_test_{os.getpid()}_{secrets.token_hex(3)}"
 
@@ -75,7 +75,7 @@ def pytest_sessionfinish(session: pytest.Session, exitstatus: int) -> None:
     if IS_PG:
         try:
             _admin_pg(f'DROP DATABASE IF EXISTS "{RUN_DB}" WITH (FORCE)')
-        except Exception:  # noqa: S110 - the server may already be gone; nothing to clean
+        except Exception:
             pass
 
 

@@ -39,7 +39,10 @@ async def make_user(db: AsyncSession, unit: OrgUnit | None = None, **kw: Any) ->
     n = next(_seq)
     unit = unit or await make_unit(db)
     values: dict[str, Any] = {
-        "code": f"E{n:05d}", "name": f"社員 {n}号", "unit_id": unit.id, "role": "staff",
+        "code": f"E{n:05d}",
+        "name": f"社員 {n}号",
+        "unit_id": unit.id,
+        "role": "staff",
         "password_hash": password_hash(),
     }
     values.update(kw)
@@ -53,9 +56,16 @@ async def make_user(db: AsyncSession, unit: OrgUnit | None = None, **kw: Any) ->
 async def make_post(db: AsyncSession, author: User, **kw: Any) -> Post:
     now = utcnow()
     values: dict[str, Any] = {
-        "kind": "praise", "title": "お客さまからありがとう", "body": "丁寧な説明に感謝されました。",
-        "author_id": author.id, "unit_id": author.unit_id, "status": "published",
-        "created_at": now, "updated_at": now, "published_at": now, "channel": "counter",
+        "kind": "praise",
+        "title": "お客さまからありがとう",
+        "body": "丁寧な説明に感謝されました。",
+        "author_id": author.id,
+        "unit_id": author.unit_id,
+        "status": "published",
+        "created_at": now,
+        "updated_at": now,
+        "published_at": now,
+        "channel": "counter",
     }
     values.update(kw)
     post = Post(**values)

@@ -42,7 +42,10 @@ async def test_login_reaches_feed_and_sets_a_safe_cookie(client, db):
     assert "HttpOnly" in cookie and "SameSite=lax" in cookie
     feed = await client.get("/")
     assert feed.status_code == 200
-    assert BeautifulSoup(feed.text, "html.parser").select_one("[data-testid=user-name]").text == "山田 太郎"
+    assert (
+        BeautifulSoup(feed.text, "html.parser").select_one("[data-testid=user-name]").text
+        == "山田 太郎"
+    )
 
 
 async def test_wrong_password_keeps_what_was_typed_and_says_why(client, db):
@@ -70,13 +73,19 @@ async def test_sixth_bad_password_in_a_row_is_throttled(client, db):
     user = await make_user(db)
     token = csrf_from((await client.get("/login")).text)
     for _ in range(5):
-        r = await client.post("/login", data={"code": user.code, "password": "bad", "csrf_token": token})
+        r = await client.post(
+            "/login", data={"code": user.code, "password": "bad", "csrf_token": token}
+        )
         assert r.status_code == 400
-    r = await client.post("/login", data={"code": user.code, "password": "bad", "csrf_token": token})
+    r = await client.post(
+        "/login", data={"code": user.code, "password": "bad", "csrf_token": token}
+    )
     assert r.status_code == 429
     assert 0 < int(r.headers["Retry-After"]) <= 300
     # Even the right password waits until the block ends.
-    r = await client.post("/login", data={"code": user.code, "password": PASSWORD, "csrf_token": token})
+    r = await client.post(
+        "/login", data={"code": user.code, "password": PASSWORD, "csrf_token": token}
+    )
     assert r.status_code == 429
 
 
@@ -84,8 +93,12 @@ async def test_success_resets_the_account_counter(client, db):
     user = await make_user(db)
     token = csrf_from((await client.get("/login")).text)
     for _ in range(4):
-        await client.post("/login", data={"code": user.code, "password": "bad", "csrf_token": token})
-    r = await client.post("/login", data={"code": user.code, "password": PASSWORD, "csrf_token": token})
+        await client.post(
+            "/login", data={"code": user.code, "password": "bad", "csrf_token": token}
+        )
+    r = await client.post(
+        "/login", data={"code": user.code, "password": PASSWORD, "csrf_token": token}
+    )
     assert r.status_code == 303
 
 
@@ -149,7 +162,9 @@ async def test_deactivated_user_is_out_at_once(client, db):
     assert r.status_code == 401
     # ... and cannot log in again.
     token_form = csrf_from((await client.get("/login")).text)
-    r = await client.post("/login", data={"code": user.code, "password": PASSWORD, "csrf_token": token_form})
+    r = await client.post(
+        "/login", data={"code": user.code, "password": PASSWORD, "csrf_token": token_form}
+    )
     assert r.status_code == 400
 
 
@@ -159,7 +174,12 @@ async def test_next_never_leaves_the_site(client, db, target):
     page = await client.get("/login")
     r = await client.post(
         "/login",
-        data={"code": user.code, "password": PASSWORD, "next": target, "csrf_token": csrf_from(page.text)},
+        data={
+            "code": user.code,
+            "password": PASSWORD,
+            "next": target,
+            "csrf_token": csrf_from(page.text),
+        },
     )
     assert r.headers["location"] == "/"
 
@@ -193,7 +213,9 @@ async def test_api_token_lifecycle(client, db):
 async def test_write_token_needs_no_csrf_and_expired_token_fails(client, db):
     user = await make_user(db)
     _row, token = await issue_token(db, user, name="bot", scope="write", days=1)
-    r = await client.post("/locale", data={"locale": "en"}, headers={"Authorization": f"Bearer {token}"})
+    r = await client.post(
+        "/locale", data={"locale": "en"}, headers={"Authorization": f"Bearer {token}"}
+    )
     assert r.status_code == 303
     await db.refresh(user)
     assert user.locale == "en"

@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-
 import pytest
 import sqlalchemy as sa
 from click.testing import CliRunner
@@ -44,7 +43,7 @@ def run(*args, input=None):
 def count(table: str) -> int:
     engine = sa.create_engine(get_settings().sync_database_url)
     with engine.connect() as conn:
-        n = conn.execute(sa.text(f"SELECT count(*) FROM {table}")).scalar_one()  # noqa: S608
+        n = conn.execute(sa.text(f"SELECT count(*) FROM {table}")).scalar_one()
     engine.dispose()
     return int(n)
 
@@ -80,7 +79,14 @@ def test_bad_units_file_names_every_bad_row_and_writes_nothing(cli_db, tmp_path)
     assert r.exit_code == 2
     lines = r.output.strip().splitlines()
     assert len(lines) == 1 and lines[0].startswith("error: nothing imported, 3 bad row(s)")
-    for needle in ("line 3", "line 4", "line 5", "name is required", "kind must be", "unknown parent unit NOPE"):
+    for needle in (
+        "line 3",
+        "line 4",
+        "line 5",
+        "name is required",
+        "kind must be",
+        "unknown parent unit NOPE",
+    ):
         assert needle in lines[0]
     assert count("org_units") == 0
 
@@ -90,12 +96,27 @@ def test_users_add_and_import_and_tokens(cli_db, tmp_path):
     f = tmp_path / "units.csv"
     f.write_text(UNITS_CSV, encoding="utf-8")
     run("units", "import", str(f))
-    r = run("users", "add", "--code", "A1", "--name", "管理 者", "--unit", "CO", "--role", "admin",
-            "--password-stdin", input="a-long-password\n")
+    r = run(
+        "users",
+        "add",
+        "--code",
+        "A1",
+        "--name",
+        "管理 者",
+        "--unit",
+        "CO",
+        "--role",
+        "admin",
+        "--password-stdin",
+        input="a-long-password\n",
+    )
     assert r.exit_code == 0, r.output
     users = tmp_path / "users.csv"
-    users.write_text("code,name,email,unit,role\nE1,山田 太郎,yamada@example.jp,S1,staff\n"
-                     "E2,佐藤 花子,,S1,curator\n", encoding="utf-8")
+    users.write_text(
+        "code,name,email,unit,role\nE1,山田 太郎,yamada@example.jp,S1,staff\n"
+        "E2,佐藤 花子,,S1,curator\n",
+        encoding="utf-8",
+    )
     assert run("users", "import", str(users)).exit_code == 0
     assert count("users") == 3
     r = run("tokens", "issue", "E1", "E2", "--scope", "write", "--days", "7")
@@ -127,8 +148,26 @@ def test_users_bad_rows(cli_db, tmp_path):
 @pytest.mark.parametrize(
     ("args", "needle"),
     [
-        (("users", "add", "--code", "Z", "--name", "x", "--unit", "NOPE", "--password-stdin"), "unknown unit"),
-        (("users", "add", "--code", "Z", "--name", "x", "--unit", "CO", "--role", "boss", "--password-stdin"), "role must be"),
+        (
+            ("users", "add", "--code", "Z", "--name", "x", "--unit", "NOPE", "--password-stdin"),
+            "unknown unit",
+        ),
+        (
+            (
+                "users",
+                "add",
+                "--code",
+                "Z",
+                "--name",
+                "x",
+                "--unit",
+                "CO",
+                "--role",
+                "boss",
+                "--password-stdin",
+            ),
+            "role must be",
+        ),
         (("tokens", "issue", "GHOST"), "unknown user"),
     ],
 )
@@ -148,7 +187,18 @@ def test_short_password_is_refused(cli_db, tmp_path):
     f = tmp_path / "units.csv"
     f.write_text(UNITS_CSV, encoding="utf-8")
     run("units", "import", str(f))
-    r = run("users", "add", "--code", "Z", "--name", "x", "--unit", "CO", "--password-stdin", input="short\n")
+    r = run(
+        "users",
+        "add",
+        "--code",
+        "Z",
+        "--name",
+        "x",
+        "--unit",
+        "CO",
+        "--password-stdin",
+        input="short\n",
+    )
     assert r.exit_code == 2 and "at least" in r.output
     assert count("users") == 0
 

@@ -94,7 +94,7 @@ def demo() -> None:
 
     upgrade_to_head()
     logins = run_db(load_demo)
-    click.echo("demo logins (password for all: %s):" % DEMO_PASSWORD)
+    click.echo(f"demo logins (password for all: {DEMO_PASSWORD}):")
     for code, name, role in logins:
         click.echo(f"  {code}\t{role}\t{name}")
 

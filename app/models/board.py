@@ -56,6 +56,13 @@ class CommentStatus(StrEnum):
 
 class Post(SQLModel, table=True):
     __tablename__ = "posts"
+    # Feed (newest first, keyset on (created_at, id)), author and unit pages, praise KPI.
+    __table_args__ = (
+        sa.Index("ix_posts_feed", "status", "created_at", "id"),
+        sa.Index("ix_posts_author", "author_id", "created_at"),
+        sa.Index("ix_posts_unit", "unit_id", "created_at"),
+        sa.Index("ix_posts_kpi", "kind", "status", "received_on"),
+    )
 
     id: int | None = Field(default=None, primary_key=True)
     kind: str = Field(max_length=16)
@@ -86,15 +93,6 @@ class Post(SQLModel, table=True):
     # denormalised counters, kept equal to the rows by the services that change them
     like_count: int = Field(default=0)
     comment_count: int = Field(default=0)
-
-
-# Feed (newest first, keyset on (created_at, id)), author and unit pages, praise KPI.
-sa.Index("ix_posts_feed", Post.__table__.c.status, Post.__table__.c.created_at, Post.__table__.c.id)  # type: ignore[attr-defined]
-sa.Index("ix_posts_author", Post.__table__.c.author_id, Post.__table__.c.created_at)  # type: ignore[attr-defined]
-sa.Index("ix_posts_unit", Post.__table__.c.unit_id, Post.__table__.c.created_at)  # type: ignore[attr-defined]
-sa.Index(
-    "ix_posts_kpi", Post.__table__.c.kind, Post.__table__.c.status, Post.__table__.c.received_on
-)  # type: ignore[attr-defined]
 
 
 class Tag(SQLModel, table=True):
@@ -132,6 +130,7 @@ class Like(SQLModel, table=True):
 
 class Comment(SQLModel, table=True):
     __tablename__ = "comments"
+    __table_args__ = (sa.Index("ix_comments_post", "post_id", "created_at"),)
 
     id: int | None = Field(default=None, primary_key=True)
     post_id: int = Field(foreign_key="posts.id")
@@ -141,9 +140,6 @@ class Comment(SQLModel, table=True):
     created_at: datetime = created_at_field()
     edited_at: datetime | None = optional_time_field()
     hidden_reason: str | None = Field(default=None, max_length=1000)
-
-
-sa.Index("ix_comments_post", Comment.__table__.c.post_id, Comment.__table__.c.created_at)  # type: ignore[attr-defined]
 
 
 class Attachment(SQLModel, table=True):

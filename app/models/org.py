@@ -47,6 +47,7 @@ class OrgUnit(SQLModel, table=True):
 
 class User(SQLModel, table=True):
     __tablename__ = "users"
+    __table_args__ = (sa.Index("ix_users_name", "name"),)  # directory type-ahead
 
     id: int | None = Field(default=None, primary_key=True)
     code: str = Field(max_length=32, unique=True, index=True)
@@ -63,7 +64,3 @@ class User(SQLModel, table=True):
     @property
     def rank(self) -> int:
         return ROLE_RANK[Role(self.role)]
-
-
-# Name search in the directory type-ahead.
-sa.Index("ix_users_name", User.__table__.c.name)  # type: ignore[attr-defined]

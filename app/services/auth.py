@@ -83,7 +83,7 @@ async def authenticate(
     user = (await db.exec(select(User).where(User.code == code.strip()))).first()
     ok = verify_password(user.password_hash if user else None, password)
     if ok and user is not None and user.active:
-        await db.exec(sa.delete(LoginThrottle).where(col(LoginThrottle.key) == keys[0]))  # type: ignore[call-overload]
+        await db.exec(sa.delete(LoginThrottle).where(col(LoginThrottle.key) == keys[0]))
         return user
     window = timedelta(seconds=settings.login_lockout_seconds)
     await _record_failure(db, keys[0], settings.login_max_failures_per_account, window, now)
@@ -137,7 +137,7 @@ async def auth_for_session(db: AsyncSession, token: str) -> Auth | None:
 
 async def end_session(db: AsyncSession, token: str) -> None:
     await db.exec(
-        sa.update(UserSession)  # type: ignore[call-overload]
+        sa.update(UserSession)
         .where(col(UserSession.token_hash) == token_digest(token))
         .values(revoked_at=utcnow())
     )
@@ -150,7 +150,7 @@ async def end_all_sessions(db: AsyncSession, user_id: int, keep_token: str | Non
     )
     if keep_token:
         stmt = stmt.where(col(UserSession.token_hash) != token_digest(keep_token))
-    await db.exec(stmt.values(revoked_at=utcnow()))  # type: ignore[call-overload]
+    await db.exec(stmt.values(revoked_at=utcnow()))
     await db.commit()
 
 
@@ -203,6 +203,6 @@ async def revoke_token(db: AsyncSession, token_id: int, user_id: int | None = No
     )
     if user_id is not None:
         stmt = stmt.where(col(ApiToken.user_id) == user_id)
-    result = await db.exec(stmt.values(revoked_at=utcnow()))  # type: ignore[call-overload]
+    result = await db.exec(stmt.values(revoked_at=utcnow()))
     await db.commit()
     return bool(result.rowcount)

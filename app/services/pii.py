@@ -1,4 +1,4 @@
-"""Find and mask customers' personal data (phone, e-mail, postal code, policy no., name)."""
+"""Find and mask customers' personal data in a post's text before the post is published."""
 
 from __future__ import annotations
 
@@ -13,8 +13,11 @@ __all__ = ["PiiSpan", "find_personal_data", "mask_personal_data"]
 
 # Design notes
 # ------------
-# * Pure functions, no I/O: the post form calls ``find_personal_data`` to warn
-#   the author and ``mask_personal_data`` to offer a masked version.
+# * Pure functions, no I/O: ``find_personal_data`` lists what to warn the
+#   author about, ``mask_personal_data`` produces a publishable version.
+# * Kinds: phone (Japanese landline/mobile/free-dial, +81), email, postal_code
+#   (〒123-4567, 123-4567), policy_number (after 証券番号/契約番号/policy no,
+#   or any bare run of 8+ digits) and customer_name (山田様, ヤマダさま, 山田殿).
 # * Matching runs on a *width-folded* copy of the text that has exactly the
 #   same length as the original: full-width digits/letters/punctuation
 #   (０-９, Ａ-Ｚ, ＠, －, （）, ：) and half-width katakana are mapped one
@@ -281,9 +284,7 @@ _NAME_RE: Final = re.compile(
     """,
     re.VERBOSE,
 )
-_NAME_PART_RE: Final = re.compile(
-    rf"[{_KANJI}](?:[ノヶケ]?[{_KANJI}])*|[{_KATA}]+|[{_HIRA}]+"
-)
+_NAME_PART_RE: Final = re.compile(rf"[{_KANJI}](?:[ノヶケ]?[{_KANJI}])*|[{_KATA}]+|[{_HIRA}]+")
 _HONORIFIC_TAIL_RE: Final = re.compile(r"(?:様|さま|殿)$")
 
 _HONORIFIC_PREFIXES: Final = frozenset("おご御")  # お客様, ご家族様, 御社様
@@ -300,66 +301,77 @@ _NOT_HONORIFIC_AFTER_HIRA_SAMA_RE: Final = re.compile(r"ざま|よ(?:う(?!こ�
 _INFLECTED_ENDINGS: Final = frozenset("るただいうの")
 _YOU_READING_NEXT: Final = frozenset("なにだでじ")
 
-# The name part *equals* one of these: single kanji that can also end a real
+
+def _words(*groups: str) -> list[str]:
+    """Split space-separated word groups (keeps the stop lists compact)."""
+    return [word for group in groups for word in group.split()]
+
+
+# The name part *equals* one of these.  Single kanji here can also *end* a real
 # name (花子, 和夫, 井上, 本多, 博文, 二宮 ...), so they cannot be suffixes.
 _STOP_EXACT: Final = frozenset(
-    {
-        *"奥子夫妻一多今上貴人外左然斯文宮若名各別新湯寝拝本正遠",
-        # hiragana: demonstratives, pronouns and さま-words (すぐさま, あからさま)
-        "この", "その", "あの", "どの", "かの",
-        "あなた", "あんた", "そなた", "どなた", "こちら", "そちら", "あちら", "どちら",
-        "すぐ", "あから", "さか", "いか", "なに", "ひと", "よそ", "かみ", "ほとけ",
-        "との", "ひめ", "じい", "ばあ", "とう", "かあ",
-        # katakana words that could also be names
-        "ファン", "カミ", "ホトケ", "ミナ",
-    }
+    _words(
+        "奥 子 夫 妻 一 多 今 上 貴 人 外 左 然 斯 文 宮 若 名 各 別 新 湯 寝 拝 本 正 遠",
+        # hiragana demonstratives and pronouns: この様な, どなた様, そちら様
+        "この その あの どの かの あなた あんた そなた どなた こちら そちら あちら どちら",
+        # hiragana さま-words: すぐさま, あからさま, さかさま, いかさま, ひとさま
+        "すぐ あから さか いか なに ひと よそ かみ ほとけ との ひめ じい ばあ とう かあ さま",
+        # katakana words that may also be (part of) a name
+        "ファン カミ ホトケ ミナ",
+    )
 )
-# The (last) name part *ends with* one of these: role nouns, deities,
-# family words and honorific compounds.  None of them ends a real name.
-_STOP_SUFFIXES: Final = (
-    # people in general / customers
-    *"客皆者主親族",
-    "皆々", "みな",
-    # deities and nobility: 神様, 仏様, 王様, 姫様, お釈迦様, 天神様
-    *"神仏王姫嬢坊",
-    "王子", "皇子", "釈迦", "観音", "地蔵", "菩薩", "如来",
-    "大黒", "恵比寿", "稲荷", "閻魔", "天道",
-    # family: お母様, 旦那様, ご主人様, ご両親様, 息子様
-    *"母父兄姉弟妹孫娘嫁婿",
-    "主人", "旦那", "両親", "夫婦", "息子", "子供", "子息", "令嬢", "令息", "先祖",
-    # people around: 先生, 友人, ご本人, 他人様
-    "先生", "先輩", "後輩", "上司", "部下", "同僚", "仲間", "友達", "友人", "知人", "本人",
-    "他人", "恋人", "夫人", "婦人", "代理人", "受取人", "相続人", "後見人", "管理人",
-    "法人", "個人", "先方", "奥方", "貴方", "相方", "殿方",
-    # roles at the agency: 担当様, 店長様
-    "担当", "店長", "社長", "部長", "課長", "係長", "所長", "会長", "院長", "園長", "校長",
-    "局長", "室長", "次長", "署長", "町長", "市長", "議長", "理事長",
-    # customers as a group: 常連様, ご新規様, ご近所様, 地域様
-    "常連", "新規", "近所", "世間", "地域", "町内", "得意先", "取引先",
-    # organisations: 保険会社様, 代理店様, 東京海上様, 銀行様
-    *"社店",
-    "生命", "損保", "海上", "火災", "保険", "銀行", "商事", "工業", "協会", "組合",
-    "病院", "学校", "大学", "役所", "事務所",
-    # 様 as a word part: 同様, 仕様, 模様, 有様, 異様, 紋様, 態様, 何様/如何様, 俺様
-    *"同仕模有異紋態何俺",
-    # set phrases: ご苦労様, ご馳走様, お世話様, お陰様, お気の毒様, お粗末様
-    "苦労", "馳走", "世話", "陰", "毒", "粗末", "生憎", "愁傷",
-    # katakana roles: オーナー様, ユーザー様, スタッフ様, メーカー様
-    "ユーザー", "オーナー", "クライアント", "ゲスト", "メンバー", "スタッフ", "パートナー",
-    "カスタマー", "ドライバー", "サポーター", "ショップ", "メーカー", "ベンダー", "ホスト",
-    "オペレーター", "センター", "チーム", "グループ", "カンパニー", "ホテル", "ストア",
+# The (last) name part *ends with* one of these: role nouns, deities, family
+# words, organisations and honorific compounds.  None of them ends a real name.
+_STOP_SUFFIXES: Final = tuple(
+    _words(
+        # people in general / customers: お客様, 皆様, 皆々様, 契約者様, 施主様, 遺族様
+        "客 皆 者 主 親 族",
+        "皆々 みな",
+        # deities and nobility: 神様, 仏様, 王様, 姫様, お釈迦様, 天神様
+        "神 仏 王 姫 嬢 坊",
+        "王子 皇子 釈迦 観音 地蔵 菩薩 如来 大黒 恵比寿 稲荷 閻魔 天道",
+        # family: お母様, 旦那様, ご主人様, ご両親様, 息子様
+        "母 父 兄 姉 弟 妹 孫 娘 嫁 婿",
+        "主人 旦那 両親 夫婦 息子 子供 子息 令嬢 令息 先祖",
+        # people around: 先生, 友人, ご本人, 他人様, 先方様
+        "先生 先輩 後輩 上司 部下 同僚 仲間 友達 友人 知人 本人 他人 恋人 夫人 婦人",
+        "代理人 受取人 相続人 後見人 管理人 法人 個人 先方 奥方 貴方 相方 殿方",
+        # roles: 担当様, 店長様, 部長様
+        "担当 店長 社長 部長 課長 係長 所長 会長 院長 園長 校長",
+        "局長 室長 次長 署長 町長 市長 議長 理事長",
+        # customers as a group: 常連様, ご新規様, ご近所様, 取引先様
+        "常連 新規 近所 世間 地域 町内 得意先 取引先",
+        # organisations: 保険会社様, 代理店様, 東京海上様, 銀行様
+        "社 店",
+        "生命 損保 海上 火災 保険 銀行 商事 工業 協会 組合 病院 学校 大学 役所 事務所",
+        # 様 as a word part: 同様, 仕様, 模様, 有様, 異様, 紋様, 態様, 何様, 俺様
+        "同 仕 模 有 異 紋 態 何 俺",
+        # set phrases: ご苦労様, ご馳走様, お世話様, お陰様, お気の毒様, お粗末様
+        "苦労 馳走 世話 陰 毒 粗末 生憎 愁傷",
+        # katakana roles: オーナー様, ユーザー様, スタッフ様, メーカー様
+        "ユーザー オーナー クライアント ゲスト メンバー スタッフ パートナー カスタマー",
+        "ドライバー サポーター ショップ メーカー ベンダー ホスト オペレーター センター",
+        "チーム グループ カンパニー ホテル ストア",
+    )
 )
 # 2名様, 何名様, 3組様, 一人様: counters, not names.
 _COUNTER_RE: Final = re.compile(r"[一二三四五六七八九十百千何数]*[名人組件]")
 
 _MAX_KANJI: Final = 4
-_MIN_KANA, _MAX_KANA = 2, 8
+_MIN_KANA: Final = 2
+_MAX_KANA: Final = 8
+
+
+_KANJI_CHAR_RE: Final = re.compile(rf"[{_KANJI}]")
+_KATA_CHAR_RE: Final = re.compile(rf"[{_KATA}]")
+_KANJI_OR_HIRA_CHAR_RE: Final = re.compile(rf"[{_KANJI}{_HIRA}]")
 
 
 def _script(part: str) -> str:
-    if re.match(rf"[{_KANJI}]", part):
+    """Script of a name part ("kanji", "kata" or "hira"); parts are single-script."""
+    if _KANJI_CHAR_RE.match(part):
         return "kanji"
-    if re.match(rf"[{_KATA}]", part):
+    if _KATA_CHAR_RE.match(part):
         return "kata"
     return "hira"
 
@@ -393,7 +405,7 @@ def _accept_name(folded: str, start: int, end: int, honorific: str, after: str) 
     before = folded[start - 1] if start > 0 else ""
     if before in _HONORIFIC_PREFIXES or parts[0].startswith("御"):
         return False  # お客様, お子様, ご家族様, ご主人様, お母様, 御社様
-    if scripts[0] == "hira" and re.match(rf"[{_KANJI}{_HIRA}]", before or " "):
+    if scripts[0] == "hira" and _KANJI_OR_HIRA_CHAR_RE.match(before or " "):
         # Hiragana glued to kanji or to other hiragana is okurigana or a verb
         # ending (来てくれた様, お疲れさま), unless it follows a particle.
         if before not in _PARTICLES:

@@ -1,0 +1,18 @@
+# The production image: the app on uvicorn with several workers; migrations run on start.
+FROM python:3.11-slim
+ENV PYTHONDONTWRITEBYTECODE=1 PYTHONUNBUFFERED=1 PIP_DISABLE_PIP_VERSION_CHECK=1
+WORKDIR /app
+COPY requirements.lock pyproject.toml README.md ./
+RUN pip install --no-cache-dir -r requirements.lock
+COPY app ./app
+COPY migrations ./migrations
+COPY templates ./templates
+COPY static ./static
+COPY alembic.ini ./
+RUN pip install --no-cache-dir --no-deps -e . && useradd --system --uid 10001 arigato \
+    && mkdir -p /data/uploads && chown arigato /data/uploads
+USER arigato
+ENV UPLOAD_DIR=/data/uploads
+EXPOSE 8000
+HEALTHCHECK --interval=30s --timeout=3s CMD python -c "import urllib.request; urllib.request.urlopen('http://127.0.0.1:8000/healthz')"
+CMD ["sh", "-c", "arigato db upgrade && exec arigato serve --host 0.0.0.0 --port 8000 --workers ${WORKERS:-4}"]

@@ -1,0 +1,5 @@
+"""`python -m app.cli` runs the `arigato` command."""
+
+from app.cli.main import main
+
+main()
