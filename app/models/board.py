@@ -156,3 +156,42 @@ class Attachment(SQLModel, table=True):
     width: int | None = None
     height: int | None = None
     created_at: datetime = created_at_field()
+
+
+class FlagReason(StrEnum):
+    personal_info = "personal_info"
+    inappropriate = "inappropriate"
+    wrong_info = "wrong_info"
+    duplicate = "duplicate"
+    other = "other"
+
+
+class Flag(SQLModel, table=True):
+    """A report on a post or a comment. One open flag per user and target."""
+
+    __tablename__ = "flags"
+    __table_args__ = (
+        # At most one open flag per (reporter, target): NULL resolved_at marks it open.
+        sa.Index(
+            "uq_flags_open",
+            "reporter_id",
+            "target",
+            unique=True,
+            sqlite_where=sa.text("resolved_at IS NULL"),
+            postgresql_where=sa.text("resolved_at IS NULL"),
+        ),
+        sa.Index("ix_flags_open_created", "resolved_at", "created_at"),
+    )
+
+    id: int | None = Field(default=None, primary_key=True)
+    reporter_id: int = Field(foreign_key="users.id")
+    post_id: int = Field(foreign_key="posts.id", index=True)
+    comment_id: int | None = Field(default=None, foreign_key="comments.id", index=True)
+    # "post:ID" or "comment:ID": one non-null key, so the partial unique index can hold.
+    target: str = Field(max_length=32)
+    reason: str = Field(max_length=20)
+    note: str | None = Field(default=None, max_length=1000)
+    created_at: datetime = created_at_field()
+    resolved_at: datetime | None = optional_time_field()
+    resolved_by_id: int | None = Field(default=None, foreign_key="users.id")
+    resolution: str | None = Field(default=None, max_length=20)

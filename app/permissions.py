@@ -1,0 +1,78 @@
+"""Who may see and change which post or comment: the one tested place for these checks.
+
+Visibility (SPEC §1): a published post is visible to every logged-in user; a draft only to
+its author; a hidden post to its author (marked hidden) and to curators; a deleted post to
+nobody. Anything not visible is a 404, so that its existence is not revealed.
+"""
+
+from __future__ import annotations
+
+from fastapi import HTTPException
+from sqlmodel.ext.asyncio.session import AsyncSession
+
+from app.i18n import _
+from app.models import ROLE_RANK, Comment, CommentStatus, Post, PostStatus, Role, User
+
+
+def is_curator(user: User) -> bool:
+    return ROLE_RANK[Role(user.role)] >= ROLE_RANK[Role.curator]
+
+
+def can_view_post(user: User, post: Post) -> bool:
+    if post.status == PostStatus.published.value:
+        return True
+    if post.status == PostStatus.draft.value:
+        return post.author_id == user.id
+    if post.status == PostStatus.hidden.value:
+        return post.author_id == user.id or is_curator(user)
+    return False
+
+
+def not_found() -> HTTPException:
+    return HTTPException(404, _("This post does not exist or is not visible to you."))
+
+
+async def get_post_for_view(db: AsyncSession, user: User, post_id: int) -> Post:
+    post = await db.get(Post, post_id)
+    if post is None or not can_view_post(user, post):
+        raise not_found()
+    return post
+
+
+async def get_post_for_edit(db: AsyncSession, user: User, post_id: int) -> Post:
+    """The author may edit or delete their own post (even while hidden); nobody else."""
+    post = await get_post_for_view(db, user, post_id)
+    if post.author_id != user.id:
+        raise HTTPException(403, _("Only the author can change this post."))
+    return post
+
+
+async def get_post_for_interaction(db: AsyncSession, user: User, post_id: int) -> Post:
+    """Liking, commenting and flagging need a published post."""
+    post = await get_post_for_view(db, user, post_id)
+    if post.status != PostStatus.published.value:
+        raise HTTPException(409, _("Only published posts can be liked or commented on."))
+    return post
+
+
+def can_view_comment(user: User, comment: Comment) -> bool:
+    if comment.status == CommentStatus.published.value:
+        return True
+    if comment.status == CommentStatus.hidden.value:
+        return comment.author_id == user.id or is_curator(user)
+    return False
+
+
+async def get_comment_for_view(db: AsyncSession, user: User, comment_id: int) -> Comment:
+    comment = await db.get(Comment, comment_id)
+    if comment is None or not can_view_comment(user, comment):
+        raise HTTPException(404, _("This comment does not exist or is not visible to you."))
+    await get_post_for_view(db, user, comment.post_id)
+    return comment
+
+
+async def get_comment_for_edit(db: AsyncSession, user: User, comment_id: int) -> Comment:
+    comment = await get_comment_for_view(db, user, comment_id)
+    if comment.author_id != user.id:
+        raise HTTPException(403, _("Only the author can change this comment."))
+    return comment
