@@ -72,6 +72,10 @@ async def guard_unsafe(request: Request, auth: AuthDep) -> None:
     if not given and ctype.startswith("application/x-www-form-urlencoded"):
         value = (await request.form()).get(CSRF_FIELD)
         given = value if isinstance(value, str) else None
+    elif not given and ctype.startswith("multipart/form-data"):
+        # Uploads are streamed by the route, so a form without JavaScript carries the
+        # token in its action URL instead of a field we would have to parse first.
+        given = request.query_params.get(CSRF_FIELD)
     if not csrf_valid(request, given):
         raise HTTPException(
             403,

@@ -11,6 +11,7 @@ from fastapi.responses import JSONResponse, RedirectResponse, Response
 from app.deps import NotAuthenticated
 from app.i18n import _
 from app.services.auth import LoginThrottled
+from app.services.errors import InvalidInput
 from app.templating import is_htmx, render
 
 
@@ -71,7 +72,14 @@ async def throttled(request: Request, exc: Exception) -> Response:
     )
 
 
+async def invalid_input(request: Request, exc: Exception) -> Response:
+    """Service-level 422 in FastAPI's `detail` shape; pages catch InvalidInput themselves."""
+    assert isinstance(exc, InvalidInput)
+    return JSONResponse({"detail": exc.errors}, status_code=422)
+
+
 def install(app: FastAPI) -> None:
+    app.add_exception_handler(InvalidInput, invalid_input)
     app.add_exception_handler(NotAuthenticated, not_authenticated)
     app.add_exception_handler(HTTPException, http_error)
     app.add_exception_handler(LoginThrottled, throttled)

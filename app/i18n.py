@@ -70,8 +70,11 @@ def negotiate(user_locale: str | None, cookie: str | None, accept_language: str 
 
 
 @cache
-def _zone() -> ZoneInfo:
+def zone() -> ZoneInfo:
     return ZoneInfo(get_settings().timezone)
+
+
+_zone = zone
 
 
 def local_datetime(value: datetime) -> datetime:
@@ -88,6 +91,12 @@ def format_day(value: date | None, fmt: str = "medium") -> str:
     if value is None:
         return ""
     return str(format_date(value, fmt, locale=current_locale.get()))
+
+
+def format_month(key: str) -> str:
+    """'2025-04' -> 4月 / Apr (the month's short name in the user's language)."""
+    year, month = (int(part) for part in key.split("-"))
+    return str(format_date(date(year, month, 1), "MMM", locale=current_locale.get()))
 
 
 def today() -> date:

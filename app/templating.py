@@ -10,7 +10,7 @@ from fastapi import Request
 from fastapi.responses import HTMLResponse
 from fastapi.templating import Jinja2Templates
 
-from app import i18n
+from app import i18n, labels
 from app.config import get_settings
 
 TEMPLATE_DIR = Path(__file__).resolve().parent.parent / "templates"
@@ -28,6 +28,7 @@ env.install_gettext_callables(  # type: ignore[attr-defined]
 )
 env.filters["datetime"] = i18n.format_dt
 env.filters["day"] = i18n.format_day
+env.filters["month"] = i18n.format_month
 env.globals["LOCALE_NAMES"] = i18n.LOCALE_NAMES
 
 
@@ -38,6 +39,8 @@ def path_for(ctx: jinja2.runtime.Context, name: str, /, **params: object) -> str
 
 
 env.globals["path_for"] = path_for
+env.globals["label"] = labels.label
+env.globals["labels"] = labels.LABELS
 
 
 def is_htmx(request: Request) -> bool:

@@ -2,8 +2,9 @@
 
 from fastapi import APIRouter
 
-from app.api import directory, docs
+from app.api import directory, docs, posts
 
 router = APIRouter()
 router.include_router(docs.router)
 router.include_router(directory.router, prefix="/api/v1")
+router.include_router(posts.router, prefix="/api/v1")

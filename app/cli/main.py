@@ -208,3 +208,8 @@ def tokens_issue(codes: tuple[str, ...], scope: str, days: int | None, name: str
 
 def main() -> None:
     cli()
+
+
+from app.cli.bench_seed import bench_seed  # noqa: E402
+
+cli.add_command(bench_seed)

@@ -68,6 +68,10 @@ class Post(SQLModel, table=True):
     kind: str = Field(max_length=16)
     title: str = Field(max_length=120)
     body: str = Field(sa_type=sa.Text)
+    # Rendered once when written (Markdown subset, sanitised): lists never render Markdown.
+    body_html: str = Field(default="", sa_type=sa.Text)
+    # Tag names, tab-separated, kept with the post_tags rows so lists need no extra query.
+    tag_names: str = Field(default="", max_length=500)
     author_id: int = Field(foreign_key="users.id")
     unit_id: int = Field(foreign_key="org_units.id")
     status: str = Field(default=PostStatus.published.value, max_length=16)
@@ -136,6 +140,7 @@ class Comment(SQLModel, table=True):
     post_id: int = Field(foreign_key="posts.id")
     author_id: int = Field(foreign_key="users.id", index=True)
     body: str = Field(sa_type=sa.Text)
+    body_html: str = Field(default="", sa_type=sa.Text)
     status: str = Field(default=CommentStatus.published.value, max_length=16)
     created_at: datetime = created_at_field()
     edited_at: datetime | None = optional_time_field()

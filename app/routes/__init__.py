@@ -2,8 +2,8 @@
 
 from fastapi import APIRouter
 
-from app.routes import admin, auth, feed, health, moderation
+from app.routes import admin, attachments, auth, comments, feed, health, moderation, people, posts
 
 router = APIRouter()
-for module in (health, auth, feed, moderation, admin):
+for module in (health, auth, feed, posts, comments, people, attachments, moderation, admin):
     router.include_router(module.router)

@@ -1,28 +1,82 @@
-"""The portal feed `/`."""
+"""The portal feed `/` and its infinite-scroll fragment."""
 
 from __future__ import annotations
 
-from fastapi import APIRouter, Request
+from datetime import date
+from typing import Annotated, Literal
+
+from fastapi import APIRouter, Depends, Query, Request
 from fastapi.responses import Response
-from sqlmodel import col, select
 
 from app.deps import CurrentUser, SessionDep
-from app.models import OrgUnit, Post, PostStatus, User
+from app.routes.posts import composer_context, page_urls
+from app.services import feed as feed_service
+from app.services.feed import FeedFilters
 from app.templating import render
 
 router = APIRouter(include_in_schema=False)
 
 
+def _filters(
+    kind: Literal["praise", "knowhow", ""] | None = None,
+    unit: Annotated[str | None, Query(max_length=32)] = None,
+    tag: Annotated[str | None, Query(max_length=40)] = None,
+    q: Annotated[str | None, Query(max_length=200)] = None,
+    featured: Annotated[str | None, Query(max_length=5)] = None,
+    author: Annotated[str | None, Query(max_length=32)] = None,
+    date_from: Annotated[date | str | None, Query(alias="from")] = None,
+    date_to: Annotated[date | str | None, Query(alias="to")] = None,
+) -> FeedFilters:
+    # Empty form fields arrive as "": they mean "no filter", not an error.
+    return FeedFilters(
+        kind=kind or None,
+        unit=(unit or "").strip() or None,
+        tag=(tag or "").strip() or None,
+        q=(q or "").strip() or None,
+        featured=featured in ("1", "true", "on") or None,
+        author=(author or "").strip() or None,
+        date_from=date_from if isinstance(date_from, date) else None,
+        date_to=date_to if isinstance(date_to, date) else None,
+    )
+
+
+FiltersDep = Annotated[FeedFilters, Depends(_filters)]
+
+
 @router.get("/", name="feed")
-async def feed(request: Request, db: SessionDep, user: CurrentUser) -> Response:
-    rows = (
-        await db.exec(
-            select(Post, User, OrgUnit)
-            .join(User, col(User.id) == Post.author_id)
-            .join(OrgUnit, col(OrgUnit.id) == Post.unit_id)
-            .where(Post.status == PostStatus.published.value)
-            .order_by(col(Post.created_at).desc(), col(Post.id).desc())
-            .limit(20)
-        )
-    ).all()
-    return render(request, "feed/index.html", {"rows": rows})
+async def feed(
+    request: Request,
+    db: SessionDep,
+    user: CurrentUser,
+    filters: FiltersDep,
+    cursor: Annotated[str | None, Query(max_length=200)] = None,
+) -> Response:
+    cards, next_cursor = await feed_service.list_posts(db, user, filters, cursor=cursor)
+    next_url, more_url = page_urls(request, filters, next_cursor)
+    return render(
+        request,
+        "feed/index.html",
+        {
+            "cards": cards,
+            "next_url": next_url,
+            "more_url": more_url,
+            "filters": filters,
+            "composer": composer_context(request),
+        },
+    )
+
+
+@router.get("/feed/page", name="feed_page")
+async def feed_page(
+    request: Request,
+    db: SessionDep,
+    user: CurrentUser,
+    filters: FiltersDep,
+    cursor: Annotated[str | None, Query(max_length=200)] = None,
+) -> Response:
+    """The next page of cards, for infinite scroll (the same partial the feed includes)."""
+    cards, next_cursor = await feed_service.list_posts(db, user, filters, cursor=cursor)
+    next_url, more_url = page_urls(request, filters, next_cursor)
+    return render(
+        request, "posts/_page.html", {"cards": cards, "next_url": next_url, "more_url": more_url}
+    )

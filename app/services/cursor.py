@@ -6,10 +6,10 @@ import base64
 import binascii
 from datetime import UTC, datetime, timedelta
 
+from fastapi import HTTPException
+
 EPOCH = datetime(1970, 1, 1, tzinfo=UTC)
 MICRO = timedelta(microseconds=1)
-
-from fastapi import HTTPException
 
 
 def encode_cursor(created_at: datetime, item_id: int) -> str:

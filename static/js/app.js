@@ -1,21 +1,134 @@
 // Arigato Board's own script: small, no inline handlers (the CSP forbids them).
+// The CSRF token rides on every HTMX request from one place: <body hx-headers>.
+// Forms without JavaScript carry it as a hidden field instead; everything works without this file.
 (function () {
   "use strict";
-  // The CSRF token rides on every HTMX request from one place: <body hx-headers>.
-  // Forms without JavaScript carry it as a hidden field instead.
-  document.addEventListener("htmx:responseError", function (evt) {
+
+  function toast(text) {
     var region = document.getElementById("toasts");
     if (!region) return;
     var msg = document.createElement("p");
     msg.className = "toast";
     msg.setAttribute("role", "alert");
-    msg.textContent = region.dataset.errorText || "Error";
+    msg.textContent = text || region.dataset.errorText || "Error";
     region.appendChild(msg);
     setTimeout(function () { msg.remove(); }, 6000);
+  }
+
+  document.addEventListener("htmx:responseError", function () { toast(); });
+  document.addEventListener("htmx:sendError", function () { toast(); });
+
+  // Confirm before destructive submits (data-confirm on the form).
+  document.addEventListener("submit", function (evt) {
+    var form = evt.target;
+    if (form.dataset && form.dataset.confirm && !window.confirm(form.dataset.confirm)) {
+      evt.preventDefault();
+      evt.stopImmediatePropagation();
+    }
+  }, true);
+  document.addEventListener("htmx:confirm", function (evt) {
+    var form = evt.target.closest && evt.target.closest("form[data-confirm]");
+    if (form && !window.confirm(form.dataset.confirm)) evt.preventDefault();
   });
-  // The language switch submits itself when a language is picked.
-  document.addEventListener("change", function (evt) {
-    var t = evt.target;
-    if (t && t.matches && t.matches("[data-autosubmit]")) t.form.requestSubmit();
+
+  // Know-how template button: put 課題 → 工夫 → 成果 into the text box.
+  document.addEventListener("click", function (evt) {
+    var btn = evt.target.closest("[data-insert-template]");
+    if (!btn) return;
+    var box = document.getElementById(btn.dataset.target);
+    if (box && !box.value.trim()) box.value = btn.dataset.insertTemplate;
+    if (box) box.focus();
+  });
+
+  // Praised colleagues: pick a suggestion -> a chip with a hidden input; × removes it.
+  function addChip(code) {
+    var chips = document.getElementById("praised-chips");
+    if (!chips || chips.querySelector('input[value="' + CSS.escape(code) + '"]')) return;
+    var chip = document.createElement("span");
+    chip.className = "chip";
+    chip.textContent = code;
+    var input = document.createElement("input");
+    input.type = "hidden"; input.name = "praised"; input.value = code;
+    var remove = document.createElement("button");
+    remove.type = "button"; remove.className = "chip-remove"; remove.textContent = "×";
+    remove.setAttribute("aria-label", "× " + code);
+    chip.appendChild(input); chip.appendChild(remove);
+    chips.appendChild(chip);
+  }
+  function pick(option) {
+    var list = option.closest(".suggestions");
+    if (list.id === "praised-suggestions") {
+      addChip(option.dataset.code);
+      var search = document.getElementById("praised-search");
+      search.value = ""; search.setAttribute("aria-expanded", "false");
+      list.innerHTML = "";
+      search.focus();
+    } else {
+      insertMention(list, option.dataset.code);
+    }
+  }
+  document.addEventListener("click", function (evt) {
+    var remove = evt.target.closest(".chip-remove");
+    if (remove) { remove.closest(".chip").remove(); return; }
+    var option = evt.target.closest(".suggestions [data-code]");
+    if (option) pick(option);
+  });
+  // Keyboard: arrows move through suggestions, Enter picks, Escape closes.
+  document.addEventListener("keydown", function (evt) {
+    var field = evt.target;
+    var list = field.id === "praised-search" ? document.getElementById("praised-suggestions")
+      : (field.dataset && field.dataset.mentions ? field.parentElement.querySelector(".mention-suggestions") : null);
+    if (!list) return;
+    var options = Array.prototype.slice.call(list.querySelectorAll("[data-code]"));
+    if (!options.length) return;
+    var current = list.querySelector("[aria-selected=true]");
+    var index = options.indexOf(current);
+    if (evt.key === "ArrowDown" || evt.key === "ArrowUp") {
+      evt.preventDefault();
+      index = evt.key === "ArrowDown" ? Math.min(index + 1, options.length - 1) : Math.max(index - 1, 0);
+      options.forEach(function (o) { o.setAttribute("aria-selected", "false"); });
+      options[index].setAttribute("aria-selected", "true");
+      field.setAttribute("aria-activedescendant", options[index].id);
+    } else if (evt.key === "Enter" && current) {
+      evt.preventDefault();
+      pick(current);
+    } else if (evt.key === "Escape") {
+      list.innerHTML = "";
+    }
+  });
+  document.addEventListener("htmx:afterSwap", function (evt) {
+    if (evt.target.id === "praised-suggestions") {
+      var search = document.getElementById("praised-search");
+      if (search) search.setAttribute("aria-expanded", evt.target.children.length ? "true" : "false");
+    }
+  });
+
+  // @mentions in comments: suggest colleagues for the word being typed after "@".
+  var mentionTimer = null;
+  function mentionToken(box) {
+    var upto = box.value.slice(0, box.selectionStart);
+    var m = /(^|\s)@([A-Za-z0-9_.-]*|[^\s@]{0,20})$/.exec(upto);
+    return m ? m[2] : null;
+  }
+  function insertMention(list, code) {
+    var box = list.parentElement.querySelector("textarea[data-mentions]");
+    var upto = box.value.slice(0, box.selectionStart);
+    var start = upto.lastIndexOf("@");
+    box.value = box.value.slice(0, start) + "@" + code + " " + box.value.slice(box.selectionStart);
+    list.innerHTML = "";
+    box.focus();
+  }
+  document.addEventListener("input", function (evt) {
+    var box = evt.target;
+    if (!box.dataset || !box.dataset.mentions) return;
+    var list = box.parentElement.querySelector(".mention-suggestions");
+    var token = mentionToken(box);
+    clearTimeout(mentionTimer);
+    if (!token) { list.innerHTML = ""; return; }
+    mentionTimer = setTimeout(function () {
+      fetch(box.dataset.mentions + "?q=" + encodeURIComponent(token), { headers: { "HX-Request": "true" } })
+        .then(function (r) { return r.ok ? r.text() : ""; })
+        .then(function (html) { list.innerHTML = html; });
+    }, 200);
   });
 })();

@@ -1,0 +1,98 @@
+"""Attachments of a post: upload (multipart, one file in `file`) and delete."""
+
+from __future__ import annotations
+
+from typing import Any
+
+from fastapi import APIRouter, Request, Response
+from fastapi.exceptions import RequestValidationError
+from pydantic import BaseModel
+
+from app.deps import CurrentUser, SessionDep
+from app.i18n import _
+from app.permissions import get_post_for_edit
+from app.routes.attachments import attachment_public
+from app.services import attachments as attachment_service
+from app.services.uploads import read_multipart
+from app.storage import StorageDep
+
+router = APIRouter(tags=["attachments"])
+
+_UPLOAD_BODY: dict[str, Any] = {
+    "requestBody": {
+        "required": True,
+        "content": {
+            "multipart/form-data": {
+                "schema": {
+                    "type": "object",
+                    "required": ["file"],
+                    "properties": {"file": {"type": "string", "format": "binary"}},
+                }
+            }
+        },
+    }
+}
+
+
+class AttachmentPublic(BaseModel):
+    id: int
+    filename: str
+    content_type: str
+    size: int
+    width: int | None = None
+    height: int | None = None
+    url: str
+    thumbnail_url: str | None = None
+
+
+@router.post(
+    "/posts/{post_id}/attachments",
+    name="upload_attachment",
+    status_code=201,
+    openapi_extra=_UPLOAD_BODY,
+    responses={
+        413: {"description": "The file is too large"},
+        415: {"description": "The file type is not supported"},
+        409: {"description": "The post has the most attachments it may have"},
+    },
+)
+async def upload_attachment(
+    post_id: int, request: Request, db: SessionDep, user: CurrentUser, storage: StorageDep
+) -> AttachmentPublic:
+    # Check the right to edit (and the room left) before reading a byte of the body, then
+    # end the read transaction so that no connection is held while a slow client sends.
+    post = await get_post_for_edit(db, user, post_id)
+    if (
+        await attachment_service.count_attachments(db, post_id)
+        >= attachment_service.ATTACHMENTS_PER_POST
+    ):
+        raise attachment_service.too_many_attachments()
+    await db.commit()
+    form = await read_multipart(request, max_file_bytes=attachment_service.UPLOAD_MAX, max_files=1)
+    try:
+        upload = form.file("file")
+        if upload is None:
+            raise RequestValidationError(
+                [
+                    {
+                        "type": "missing",
+                        "loc": ("body", "file"),
+                        "msg": _("Choose a file to attach."),
+                        "input": None,
+                    }
+                ]
+            )
+        attachment = await attachment_service.add_attachment(
+            db, storage, post=post, uploader=user, upload=upload
+        )
+    finally:
+        await form.aclose()
+    return AttachmentPublic(**attachment_public(attachment))
+
+
+@router.delete("/attachments/{attachment_id}", name="delete_attachment", status_code=204)
+async def delete_attachment(
+    attachment_id: int, db: SessionDep, user: CurrentUser, storage: StorageDep
+) -> Response:
+    await attachment_service.delete_attachment(db, storage, user=user, attachment_id=attachment_id)
+    return Response(status_code=204)

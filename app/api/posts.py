@@ -1,0 +1,242 @@
+"""Posts, likes, comments and flags over JSON (SPEC §4)."""
+
+from __future__ import annotations
+
+from datetime import date
+from typing import Annotated, Literal
+
+from fastapi import APIRouter, Query, Request, Response
+from fastapi.exceptions import HTTPException
+
+from app.api.schemas import (
+    AttachmentPublic,
+    CommentIn,
+    CommentPublic,
+    FlagIn,
+    FlagPublic,
+    Liker,
+    LikeState,
+    Page,
+    PersonRef,
+    PostCreate,
+    PostPublic,
+    PostUpdate,
+    UnitRef,
+)
+from app.deps import CurrentUser, SessionDep
+from app.i18n import _
+from app.permissions import (
+    get_comment_for_edit,
+    get_comment_for_view,
+    get_post_for_edit,
+    get_post_for_interaction,
+    get_post_for_view,
+    is_curator,
+)
+from app.services import comments as comment_service
+from app.services import feed, flags, likes
+from app.services import posts as post_service
+from app.services.comments import CommentView
+from app.services.feed import FeedFilters, PostCard
+
+router = APIRouter(tags=["posts"])
+
+
+def post_public(request: Request, card: PostCard) -> PostPublic:
+    praise = card.kind == "praise"
+    return PostPublic(
+        id=card.id,
+        kind=card.kind,
+        title=card.title,
+        body=card.body,
+        body_html=card.body_html,
+        status=card.status,
+        author=PersonRef(code=card.author_code, name=card.author_name),
+        unit=UnitRef(code=card.unit_code, name=card.unit_name),
+        tags=card.tags,
+        featured=card.featured,
+        feature_note=card.feature_note,
+        like_count=card.like_count,
+        comment_count=card.comment_count,
+        liked=card.liked,
+        created_at=card.created_at,
+        edited_at=card.edited_at,
+        received_on=card.received_on if praise else None,
+        channel=card.channel,
+        product=card.product,
+        praised=[PersonRef(code=c, name=n) for c, n in card.praised],
+        category=card.category,
+        attachments=[
+            AttachmentPublic(
+                id=a.id,
+                filename=a.filename,
+                content_type=a.content_type,
+                size=a.size,
+                url=str(request.app.url_path_for("attachment_file", attachment_id=a.id)),
+                thumbnail_url=str(
+                    request.app.url_path_for("attachment_thumbnail", attachment_id=a.id)
+                )
+                if a.has_thumbnail
+                else None,
+            )
+            for a in card.attachments
+        ],
+        hidden_reason=card.hidden_reason if card.status == "hidden" else None,
+    )
+
+
+def comment_public(c: CommentView) -> CommentPublic:
+    return CommentPublic(
+        id=c.id,
+        post_id=c.post_id,
+        author=PersonRef(code=c.author_code, name=c.author_name),
+        body=c.body,
+        body_html=c.body_html,
+        status=c.status,
+        created_at=c.created_at,
+        edited_at=c.edited_at,
+    )
+
+
+async def _card(request: Request, db: SessionDep, user: CurrentUser, post_id: int) -> PostPublic:
+    card = await feed.get_card(db, user, post_id)
+    assert card is not None
+    return post_public(request, card)
+
+
+@router.get("/posts", name="api_list_posts")
+async def list_posts(
+    request: Request,
+    db: SessionDep,
+    user: CurrentUser,
+    kind: Literal["praise", "knowhow"] | None = None,
+    unit: Annotated[str | None, Query(max_length=32)] = None,
+    tag: Annotated[str | None, Query(max_length=40)] = None,
+    q: Annotated[str | None, Query(max_length=200)] = None,
+    featured: bool | None = None,
+    author: Annotated[str | None, Query(max_length=32)] = None,
+    date_from: Annotated[date | None, Query(alias="from")] = None,
+    date_to: Annotated[date | None, Query(alias="to")] = None,
+    limit: Annotated[int, Query(ge=1, le=100)] = 20,
+    cursor: Annotated[str | None, Query(max_length=200)] = None,
+) -> Page[PostPublic]:
+    filters = FeedFilters(kind, unit, tag, q, featured, author, date_from, date_to)
+    cards, next_cursor = await feed.list_posts(db, user, filters, cursor=cursor, limit=limit)
+    return Page(items=[post_public(request, c) for c in cards], next_cursor=next_cursor)
+
+
+@router.post("/posts", name="api_create_post", status_code=201)
+async def create_post(
+    request: Request, db: SessionDep, user: CurrentUser, body: PostCreate
+) -> PostPublic:
+    post = await post_service.create_post(db, user, body.model_dump(exclude_unset=True))
+    assert post.id is not None
+    return await _card(request, db, user, post.id)
+
+
+@router.get("/posts/{post_id}", name="api_get_post")
+async def get_post(request: Request, db: SessionDep, user: CurrentUser, post_id: int) -> PostPublic:
+    await get_post_for_view(db, user, post_id)
+    return await _card(request, db, user, post_id)
+
+
+@router.patch("/posts/{post_id}", name="api_update_post")
+async def update_post(
+    request: Request, db: SessionDep, user: CurrentUser, post_id: int, body: PostUpdate
+) -> PostPublic:
+    post = await get_post_for_edit(db, user, post_id)
+    await post_service.update_post(db, user, post, body.model_dump(exclude_unset=True))
+    return await _card(request, db, user, post_id)
+
+
+@router.delete("/posts/{post_id}", name="api_delete_post", status_code=204)
+async def delete_post(db: SessionDep, user: CurrentUser, post_id: int) -> Response:
+    post = await get_post_for_edit(db, user, post_id)
+    await post_service.delete_post(db, post)
+    return Response(status_code=204)
+
+
+@router.put("/posts/{post_id}/like", name="api_like_post")
+async def like_post(db: SessionDep, user: CurrentUser, post_id: int) -> LikeState:
+    post = await get_post_for_interaction(db, user, post_id)
+    liked, count = await likes.set_like(db, user, post, True)
+    return LikeState(liked=liked, like_count=count)
+
+
+@router.delete("/posts/{post_id}/like", name="api_unlike_post")
+async def unlike_post(db: SessionDep, user: CurrentUser, post_id: int) -> LikeState:
+    post = await get_post_for_view(db, user, post_id)
+    liked, count = await likes.set_like(db, user, post, False)
+    return LikeState(liked=liked, like_count=count)
+
+
+@router.get("/posts/{post_id}/likes", name="api_post_likes")
+async def post_likes(db: SessionDep, user: CurrentUser, post_id: int) -> Page[Liker]:
+    await get_post_for_view(db, user, post_id)
+    rows = await feed.likers(db, post_id)
+    return Page(items=[Liker(code=c, name=n, unit=u) for c, n, u in rows])
+
+
+@router.get("/posts/{post_id}/comments", name="api_list_comments")
+async def list_comments(db: SessionDep, user: CurrentUser, post_id: int) -> Page[CommentPublic]:
+    await get_post_for_view(db, user, post_id)
+    rows = await comment_service.list_comments(db, user, post_id, include_hidden=is_curator(user))
+    return Page(items=[comment_public(c) for c in rows])
+
+
+@router.post("/posts/{post_id}/comments", name="api_add_comment", status_code=201)
+async def add_comment(
+    db: SessionDep, user: CurrentUser, post_id: int, body: CommentIn
+) -> CommentPublic:
+    post = await get_post_for_interaction(db, user, post_id)
+    comment = await comment_service.add_comment(db, user, post, body.body)
+    assert comment.id is not None
+    return comment_public(await comment_service.comment_view(db, comment.id))
+
+
+@router.patch("/comments/{comment_id}", name="api_edit_comment")
+async def edit_comment(
+    db: SessionDep, user: CurrentUser, comment_id: int, body: CommentIn
+) -> CommentPublic:
+    comment = await get_comment_for_edit(db, user, comment_id)
+    await comment_service.edit_comment(db, comment, body.body)
+    return comment_public(await comment_service.comment_view(db, comment_id))
+
+
+@router.delete("/comments/{comment_id}", name="api_delete_comment", status_code=204)
+async def delete_comment(db: SessionDep, user: CurrentUser, comment_id: int) -> Response:
+    comment = await get_comment_for_edit(db, user, comment_id)
+    await comment_service.delete_comment(db, comment)
+    return Response(status_code=204)
+
+
+def _flag_public(row: flags.Flag) -> FlagPublic:
+    assert row.id is not None
+    return FlagPublic(
+        id=row.id, target=row.target, reason=row.reason, note=row.note, created_at=row.created_at
+    )
+
+
+def _conflict() -> HTTPException:
+    return HTTPException(409, _("You have already reported this. Head office will look at it."))
+
+
+@router.post("/posts/{post_id}/flags", name="api_flag_post", status_code=201)
+async def flag_post(db: SessionDep, user: CurrentUser, post_id: int, body: FlagIn) -> FlagPublic:
+    post = await get_post_for_interaction(db, user, post_id)
+    try:
+        return _flag_public(await flags.flag(db, user, post, None, body.reason, body.note))
+    except flags.AlreadyFlagged as exc:
+        raise _conflict() from exc
+
+
+@router.post("/comments/{comment_id}/flags", name="api_flag_comment", status_code=201)
+async def flag_comment(
+    db: SessionDep, user: CurrentUser, comment_id: int, body: FlagIn
+) -> FlagPublic:
+    comment = await get_comment_for_view(db, user, comment_id)
+    post = await get_post_for_interaction(db, user, comment.post_id)
+    try:
+        return _flag_public(await flags.flag(db, user, post, comment, body.reason, body.note))
+    except flags.AlreadyFlagged as exc:
+        raise _conflict() from exc

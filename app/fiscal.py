@@ -1,0 +1,39 @@
+"""Fiscal years (April start by default, SPEC §6) and month keys in SQL for both databases."""
+
+from __future__ import annotations
+
+from datetime import date
+from typing import Any
+
+import sqlalchemy as sa
+
+from app.config import get_settings
+
+
+def fiscal_year_of(day: date, start_month: int | None = None) -> int:
+    start = start_month or get_settings().fiscal_year_start
+    return day.year if day.month >= start else day.year - 1
+
+
+def fiscal_year_months(fy: int, start_month: int | None = None) -> list[date]:
+    """The first day of each of the 12 months of fiscal year `fy`."""
+    start = start_month or get_settings().fiscal_year_start
+    months = []
+    y, m = fy, start
+    for _ in range(12):
+        months.append(date(y, m, 1))
+        y, m = (y + 1, 1) if m == 12 else (y, m + 1)
+    return months
+
+
+def fiscal_year_bounds(fy: int, start_month: int | None = None) -> tuple[date, date]:
+    """[first day, first day of the next fiscal year)."""
+    months = fiscal_year_months(fy, start_month)
+    return months[0], fiscal_year_months(fy + 1, start_month)[0]
+
+
+def month_key(column: Any, dialect: str) -> sa.ColumnElement[str]:
+    """'YYYY-MM' of a DATE column, computed by the database."""
+    if dialect == "postgresql":
+        return sa.func.to_char(column, "YYYY-MM")
+    return sa.func.strftime("%Y-%m", column)

@@ -1,0 +1,71 @@
+"""Human labels for the domain's codes (channels, products, categories, reasons), translated."""
+
+from __future__ import annotations
+
+from app.i18n import _
+
+
+def channel_labels() -> dict[str, str]:
+    return {
+        "counter": _("In the shop"),
+        "phone": _("Phone"),
+        "survey": _("Survey"),
+        "letter": _("Letter or postcard"),
+        "email": _("E-mail"),
+        "visit": _("Visit"),
+        "other": _("Other"),
+    }
+
+
+def product_labels() -> dict[str, str]:
+    return {
+        "auto": _("Auto"),
+        "fire": _("Fire"),
+        "earthquake": _("Earthquake"),
+        "life": _("Life"),
+        "casualty": _("Personal accident"),
+        "other": _("Other"),
+    }
+
+
+def category_labels() -> dict[str, str]:
+    return {"knowledge": _("Knowledge"), "skill": _("Skill"), "tool": _("Tool")}
+
+
+def kind_labels() -> dict[str, str]:
+    return {"praise": _("Thanks"), "knowhow": _("Know-how")}
+
+
+def flag_reason_labels() -> dict[str, str]:
+    return {
+        "personal_info": _("Customer personal data"),
+        "inappropriate": _("Inappropriate"),
+        "wrong_info": _("Wrong information"),
+        "duplicate": _("Duplicate"),
+        "other": _("Other"),
+    }
+
+
+def status_labels() -> dict[str, str]:
+    return {
+        "draft": _("Draft"),
+        "published": _("Published"),
+        "hidden": _("Hidden"),
+        "deleted": _("Deleted"),
+    }
+
+
+LABELS = {
+    "channel": channel_labels,
+    "product": product_labels,
+    "category": category_labels,
+    "kind": kind_labels,
+    "flag_reason": flag_reason_labels,
+    "status": status_labels,
+}
+
+
+def label(group: str, value: str | None) -> str:
+    if value is None:
+        return ""
+    return LABELS[group]().get(value, value)

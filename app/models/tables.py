@@ -1,0 +1,36 @@
+"""The tables as SQLAlchemy Core `Table` objects, for hot-path Core statements."""
+
+from __future__ import annotations
+
+from typing import cast
+
+import sqlalchemy as sa
+
+from app.models import (
+    Attachment,
+    Comment,
+    Flag,
+    Like,
+    OrgUnit,
+    Post,
+    PostPraised,
+    PostTag,
+    Tag,
+    User,
+)
+
+
+def _t(model: type) -> sa.Table:
+    return cast(sa.Table, model.__table__)  # type: ignore[attr-defined]
+
+
+posts = _t(Post)
+users = _t(User)
+units = _t(OrgUnit)
+likes = _t(Like)
+comments = _t(Comment)
+tags = _t(Tag)
+post_tags = _t(PostTag)
+post_praised = _t(PostPraised)
+attachments = _t(Attachment)
+flags = _t(Flag)

@@ -1,0 +1,100 @@
+"""Attachment files and thumbnails, served only to those who may see the post."""
+
+from __future__ import annotations
+
+from pathlib import Path
+from typing import Any
+from urllib.parse import quote
+
+import anyio.to_thread
+from fastapi import APIRouter
+from fastapi.responses import FileResponse, Response
+
+from app.deps import CurrentUser, SessionDep
+from app.models import Attachment
+from app.services.attachments import FILE_TYPES, IMAGE, attachment_not_found
+from app.services.attachments import get_attachment_for_view as _for_view
+from app.storage import StorageDep
+
+router = APIRouter(include_in_schema=False)
+
+THUMBNAIL_TYPES = {"jpg": "image/jpeg", "webp": "image/webp"}
+# The file itself may never run anything, even when opened directly in a tab.
+FILE_CSP = "default-src 'none'; img-src 'self'; style-src 'unsafe-inline'; sandbox"
+
+
+def attachment_public(att: Attachment) -> dict[str, Any]:
+    """The JSON view of an attachment, used by the upload answer and by the post JSON.
+
+    Urls are paths of the page routes (mounted at the root of the app).
+    """
+    assert att.id is not None
+    return {
+        "id": att.id,
+        "filename": att.filename,
+        "content_type": att.content_type,
+        "size": att.size,
+        "width": att.width,
+        "height": att.height,
+        "url": router.url_path_for("attachment_file", attachment_id=str(att.id)),
+        "thumbnail_url": (
+            router.url_path_for("attachment_thumbnail", attachment_id=str(att.id))
+            if att.thumbnail_key
+            else None
+        ),
+    }
+
+
+def content_disposition(disposition: str, filename: str) -> str:
+    """RFC 6266 with an ASCII fallback and the real name as RFC 5987 `filename*`."""
+    fallback = "".join(
+        ch if 0x20 <= ord(ch) < 0x7F and ch not in '"\\%;' else "_" for ch in filename
+    )
+    return f"{disposition}; filename=\"{fallback}\"; filename*=UTF-8''{quote(filename, safe='')}"
+
+
+async def _serve(path: Path, media_type: str, disposition: str, filename: str) -> Response:
+    if not await anyio.to_thread.run_sync(path.is_file):
+        raise attachment_not_found()
+    return FileResponse(
+        path,
+        media_type=media_type,
+        headers={
+            "Content-Disposition": content_disposition(disposition, filename),
+            "X-Content-Type-Options": "nosniff",
+            "Cache-Control": "private, max-age=3600",
+            "Content-Security-Policy": FILE_CSP,
+        },
+    )
+
+
+def _is_image(att: Attachment) -> bool:
+    file_type = FILE_TYPES.get(att.content_type)
+    return file_type is not None and file_type.kind == IMAGE
+
+
+@router.get("/attachments/{attachment_id}/file", name="attachment_file")
+async def attachment_file(
+    attachment_id: int, db: SessionDep, user: CurrentUser, storage: StorageDep
+) -> Response:
+    att = await _for_view(db, user, attachment_id)
+    # Images were re-encoded by us and may show in the browser; documents always download.
+    disposition = "inline" if _is_image(att) else "attachment"
+    return await _serve(storage.path(att.storage_key), att.content_type, disposition, att.filename)
+
+
+@router.get("/attachments/{attachment_id}/thumbnail", name="attachment_thumbnail")
+async def attachment_thumbnail(
+    attachment_id: int, db: SessionDep, user: CurrentUser, storage: StorageDep
+) -> Response:
+    att = await _for_view(db, user, attachment_id)
+    if not att.thumbnail_key:
+        raise attachment_not_found()
+    ext = att.thumbnail_key.rsplit(".", 1)[-1]
+    stem = att.filename.rsplit(".", 1)[0]
+    return await _serve(
+        storage.path(att.thumbnail_key),
+        THUMBNAIL_TYPES.get(ext, "application/octet-stream"),
+        "inline",
+        f"{stem}.thumb.{ext}",
+    )

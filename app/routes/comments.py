@@ -1,0 +1,168 @@
+"""Comments in place on the post page: add, edit, delete own, flag."""
+
+from __future__ import annotations
+
+from fastapi import APIRouter, HTTPException, Request
+from fastapi.responses import RedirectResponse, Response
+
+from app.deps import CurrentUser, SessionDep
+from app.i18n import _
+from app.permissions import (
+    get_comment_for_edit,
+    get_comment_for_view,
+    get_post_for_interaction,
+)
+from app.services import comments as comment_service
+from app.services import flags
+from app.services.errors import InvalidInput
+from app.templating import is_htmx, render
+
+router = APIRouter(include_in_schema=False)
+
+
+def _back(request: Request, post_id: int, anchor: str = "comments") -> RedirectResponse:
+    return RedirectResponse(
+        f"{request.app.url_path_for('show_post', post_id=post_id)}#{anchor}", 303
+    )
+
+
+async def _count(db: SessionDep, post_id: int) -> int:
+    from app.models import Post
+
+    post = await db.get(Post, post_id)
+    await db.refresh(post)
+    return post.comment_count if post else 0
+
+
+@router.post("/posts/{post_id}/comments", name="add_comment")
+async def add_comment(
+    request: Request, db: SessionDep, user: CurrentUser, post_id: int
+) -> Response:
+    form = await request.form()
+    body = form.get("body")
+    post = await get_post_for_interaction(db, user, post_id)
+    try:
+        comment = await comment_service.add_comment(
+            db, user, post, body if isinstance(body, str) else None
+        )
+    except InvalidInput as exc:
+        error = exc.by_field().get("body", "")
+        if not is_htmx(request):
+            raise HTTPException(422, error) from exc
+        return render(
+            request,
+            "comments/_form.html",
+            {"post_id": post_id, "body": body or "", "error": error},
+            status_code=422,
+        )
+    if not is_htmx(request):
+        return _back(request, post_id, f"comment-{comment.id}")
+    assert comment.id is not None
+    return render(
+        request,
+        "comments/_added.html",
+        {
+            "post_id": post_id,
+            "comment": await comment_service.comment_view(db, comment.id),
+            "comment_count": await _count(db, post_id),
+        },
+    )
+
+
+@router.get("/comments/{comment_id}/edit", name="edit_comment")
+async def edit_comment(
+    request: Request, db: SessionDep, user: CurrentUser, comment_id: int
+) -> Response:
+    comment = await get_comment_for_edit(db, user, comment_id)
+    return render(
+        request,
+        "comments/_edit_form.html",
+        {"comment": comment, "body": comment.body, "error": None},
+    )
+
+
+@router.post("/comments/{comment_id}/edit", name="update_comment")
+async def update_comment(
+    request: Request, db: SessionDep, user: CurrentUser, comment_id: int
+) -> Response:
+    comment = await get_comment_for_edit(db, user, comment_id)
+    form = await request.form()
+    body = form.get("body")
+    try:
+        await comment_service.edit_comment(db, comment, body if isinstance(body, str) else None)
+    except InvalidInput as exc:
+        error = exc.by_field().get("body", "")
+        if not is_htmx(request):
+            raise HTTPException(422, error) from exc
+        return render(
+            request,
+            "comments/_edit_form.html",
+            {"comment": comment, "body": body or "", "error": error},
+            status_code=422,
+        )
+    if not is_htmx(request):
+        return _back(request, comment.post_id, f"comment-{comment_id}")
+    return render(
+        request,
+        "comments/_comment.html",
+        {"comment": await comment_service.comment_view(db, comment_id)},
+    )
+
+
+@router.get("/comments/{comment_id}", name="show_comment")
+async def show_comment(
+    request: Request, db: SessionDep, user: CurrentUser, comment_id: int
+) -> Response:
+    """One comment (the edit form's cancel swaps it back in)."""
+    await get_comment_for_view(db, user, comment_id)
+    view = await comment_service.comment_view(db, comment_id)
+    if not is_htmx(request):
+        return _back(request, view.post_id, f"comment-{comment_id}")
+    return render(request, "comments/_comment.html", {"comment": view})
+
+
+@router.post("/comments/{comment_id}/delete", name="delete_comment")
+async def delete_comment(
+    request: Request, db: SessionDep, user: CurrentUser, comment_id: int
+) -> Response:
+    comment = await get_comment_for_edit(db, user, comment_id)
+    await comment_service.delete_comment(db, comment)
+    if not is_htmx(request):
+        return _back(request, comment.post_id)
+    return render(
+        request,
+        "comments/_deleted.html",
+        {
+            "post_id": comment.post_id,
+            "comment_count": await _count(db, comment.post_id),
+        },
+    )
+
+
+@router.post("/comments/{comment_id}/flags", name="flag_comment")
+async def flag_comment(
+    request: Request, db: SessionDep, user: CurrentUser, comment_id: int
+) -> Response:
+    comment = await get_comment_for_view(db, user, comment_id)
+    post = await get_post_for_interaction(db, user, comment.post_id)
+    form = await request.form()
+    reason, note = form.get("reason"), form.get("note")
+    try:
+        await flags.flag(
+            db,
+            user,
+            post,
+            comment,
+            reason if isinstance(reason, str) else None,
+            note if isinstance(note, str) else None,
+        )
+        message, status = _("Thank you. Head office will look at it."), 200
+    except flags.AlreadyFlagged:
+        message, status = _("You have already reported this. Head office will look at it."), 409
+    except InvalidInput as exc:
+        message, status = next(iter(exc.by_field().values())), 422
+    if not is_htmx(request):
+        if status >= 400:
+            raise HTTPException(status, message)
+        return _back(request, comment.post_id, f"comment-{comment_id}")
+    return render(request, "posts/_flag_result.html", {"message": message}, status_code=status)

@@ -1,0 +1,339 @@
+"""Post pages and their HTMX fragments: composer, post page, edit, delete, like, flag."""
+
+from __future__ import annotations
+
+from typing import Any
+from urllib.parse import urlencode
+
+from fastapi import APIRouter, HTTPException, Request
+from fastapi.responses import RedirectResponse, Response
+
+from app import i18n
+from app.deps import CurrentUser, SessionDep
+from app.i18n import _
+from app.models import Post, PostStatus, User
+from app.permissions import (
+    get_post_for_edit,
+    get_post_for_interaction,
+    get_post_for_view,
+    is_curator,
+)
+from app.routes.forms import FormData, read_form
+from app.services import attachments as attachment_service
+from app.services import comments as comment_service
+from app.services import feed, flags, likes
+from app.services import posts as post_service
+from app.services.errors import InvalidInput
+from app.services.pii import find_personal_data
+from app.storage import get_storage
+from app.templating import is_htmx, render
+
+router = APIRouter(include_in_schema=False)
+
+POST_FIELDS = ("kind", "title", "body", "received_on", "channel", "product", "category", "tags")
+
+
+def form_values(form: FormData) -> dict[str, Any]:
+    """What the user typed, as the service's field names (kept on every error)."""
+    values: dict[str, Any] = {k: form.get(k) for k in POST_FIELDS}
+    values["praised"] = [c for c in form.getlist("praised") if c.strip()]
+    values["status"] = form.get("status") or PostStatus.published.value
+    return values
+
+
+def to_service(values: dict[str, Any]) -> dict[str, Any]:
+    data = {k: v for k, v in values.items() if v not in ("", None)}
+    if data.get("kind") == "knowhow":
+        for name in post_service.PRAISE_ONLY:
+            data.pop(name, None)
+    else:
+        data.pop("category", None)
+    data.setdefault("tags", [])
+    return data
+
+
+def highlight(text: str) -> list[tuple[str, bool]]:
+    segments: list[tuple[str, bool]] = []
+    pos = 0
+    for span in find_personal_data(text):
+        if span.start > pos:
+            segments.append((text[pos : span.start], False))
+        segments.append((text[span.start : span.end], True))
+        pos = span.end
+    if pos < len(text):
+        segments.append((text[pos:], False))
+    return segments
+
+
+def composer_context(
+    request: Request,
+    *,
+    values: dict[str, Any] | None = None,
+    errors: dict[str, str] | None = None,
+    pii: bool = False,
+    post: Post | None = None,
+    flash: str | None = None,
+) -> dict[str, Any]:
+    values = values or {"kind": request.query_params.get("kind", "praise")}
+    action = (
+        str(request.app.url_path_for("update_post", post_id=post.id))
+        if post
+        else str(request.app.url_path_for("create_post"))
+    )
+    pii_items = []
+    if pii:
+        for name in ("title", "body"):
+            text = values.get(name) or ""
+            if find_personal_data(text):
+                pii_items.append({"field": name, "segments": highlight(text)})
+    return {
+        "action": action,
+        "mode": "edit" if post else "create",
+        "values": values,
+        "errors": errors or {},
+        "pii": pii_items,
+        "today": i18n.today().isoformat(),
+        "kind_locked": post is not None,
+        "flash": flash,
+    }
+
+
+async def _attach_files(db: SessionDep, user: User, post: Post, form: FormData) -> None:
+    storage = get_storage()
+    for upload in form.files:
+        await attachment_service.add_attachment(
+            db, storage, post=post, uploader=user, upload=upload
+        )
+
+
+def _check_files(form: FormData) -> None:
+    """Refuse a wrong type or size before anything is written."""
+    if len(form.files) > attachment_service.ATTACHMENTS_PER_POST:
+        raise InvalidInput.field(
+            "files", _("At most %(n)s files.") % {"n": attachment_service.ATTACHMENTS_PER_POST}
+        )
+    for upload in form.files:
+        found = attachment_service.sniff(upload.path)
+        if found is None:
+            raise InvalidInput.field(
+                "files",
+                _(
+                    "%(name)s: only JPEG, PNG, WebP images and PDF, Excel, Word, "
+                    "PowerPoint files can be attached."
+                )
+                % {"name": upload.filename},
+            )
+        limit = (
+            attachment_service.IMAGE_MAX if found[1] == "image" else attachment_service.DOCUMENT_MAX
+        )
+        if upload.size > limit:
+            raise InvalidInput.field(
+                "files", _("%(name)s is too large.") % {"name": upload.filename}
+            )
+
+
+async def _submit(
+    request: Request, db: SessionDep, user: User, post: Post | None
+) -> tuple[Post | None, dict[str, Any], InvalidInput | None, bool]:
+    """Shared by create and edit: read, maybe mask, validate, write. Nothing half-written."""
+    form = await read_form(request)
+    try:
+        values = form_values(form)
+        if post is not None:
+            values["kind"] = post.kind
+        action = form.get("pii_action")
+        data = to_service(values)
+        if action == "mask":
+            data = post_service.mask_fields(data)
+            values.update({k: data[k] for k in ("title", "body") if k in data})
+        elif action == "confirm":
+            data["confirm_personal_data"] = True
+        try:
+            if post is None:
+                _check_files(form)
+                saved = await post_service.create_post(db, user, data)
+                await _attach_files(db, user, saved, form)
+            else:
+                saved = await post_service.update_post(db, user, post, data)
+            return saved, values, None, False
+        except InvalidInput as exc:
+            await db.rollback()
+            pii = any(err.get("type") == "personal_data" for err in exc.errors)
+            return None, values, exc, pii
+    finally:
+        await form.aclose()
+
+
+@router.post("/posts", name="create_post")
+async def create_post(request: Request, db: SessionDep, user: CurrentUser) -> Response:
+    saved, values, error, pii = await _submit(request, db, user, None)
+    if error is not None:
+        ctx = composer_context(request, values=values, errors=error.by_field(), pii=pii)
+        if pii:
+            ctx["errors"].pop("title", None)
+            ctx["errors"].pop("body", None)
+        return render(
+            request,
+            "posts/_composer.html" if is_htmx(request) else "posts/new.html",
+            {"composer": ctx},
+            status_code=422,
+        )
+    assert saved is not None and saved.id is not None
+    if not is_htmx(request):
+        return RedirectResponse(request.app.url_path_for("show_post", post_id=saved.id), 303)
+    flash = _("Saved as a draft.") if saved.status == "draft" else _("Posted. Thank you!")
+    done: dict[str, Any] = {
+        "composer": composer_context(request, values={"kind": saved.kind}, flash=flash)
+    }
+    if saved.status == PostStatus.published.value:
+        done["new_card"] = await feed.get_card(db, user, saved.id)
+    return render(request, "posts/_composer_done.html", done)
+
+
+@router.get("/posts/new", name="new_post")
+async def new_post(request: Request, user: CurrentUser) -> Response:
+    return render(request, "posts/new.html", {"composer": composer_context(request)})
+
+
+@router.get("/posts/{post_id}", name="show_post")
+async def show_post(request: Request, db: SessionDep, user: CurrentUser, post_id: int) -> Response:
+    await get_post_for_view(db, user, post_id)
+    card = await feed.get_card(db, user, post_id)
+    comment_rows = await comment_service.list_comments(
+        db, user, post_id, include_hidden=is_curator(user)
+    )
+    return render(
+        request,
+        "posts/detail.html",
+        {
+            "post": card,
+            "full": True,
+            "comments": comment_rows,
+            "likers": await feed.likers(db, post_id, limit=100),
+            "is_author": card is not None and card.author_id == user.id,
+        },
+    )
+
+
+@router.get("/posts/{post_id}/edit", name="edit_post")
+async def edit_post(request: Request, db: SessionDep, user: CurrentUser, post_id: int) -> Response:
+    post = await get_post_for_edit(db, user, post_id)
+    tags, praised, _unit = await post_service.current_links(db, post)
+    values = {
+        "kind": post.kind,
+        "title": post.title,
+        "body": post.body,
+        "tags": tags,
+        "praised": praised,
+        "received_on": post.received_on,
+        "channel": post.channel,
+        "product": post.product,
+        "category": post.category,
+        "status": post.status,
+    }
+    return render(
+        request,
+        "posts/edit.html",
+        {
+            "composer": composer_context(request, values=values, post=post),
+            "post_id": post.id,
+        },
+    )
+
+
+@router.post("/posts/{post_id}/edit", name="update_post")
+async def update_post(
+    request: Request, db: SessionDep, user: CurrentUser, post_id: int
+) -> Response:
+    post = await get_post_for_edit(db, user, post_id)
+    _saved, values, error, pii = await _submit(request, db, user, post)
+    if error is not None:
+        ctx = composer_context(request, values=values, errors=error.by_field(), pii=pii, post=post)
+        return render(
+            request,
+            "posts/_composer.html" if is_htmx(request) else "posts/edit.html",
+            {"composer": ctx, "post_id": post_id},
+            status_code=422,
+        )
+    url = str(request.app.url_path_for("show_post", post_id=post_id))
+    if is_htmx(request):
+        return Response(status_code=204, headers={"HX-Redirect": url})
+    return RedirectResponse(url, 303)
+
+
+@router.post("/posts/{post_id}/delete", name="delete_post")
+async def delete_post(
+    request: Request, db: SessionDep, user: CurrentUser, post_id: int
+) -> Response:
+    post = await get_post_for_edit(db, user, post_id)
+    await post_service.delete_post(db, post)
+    url = str(request.app.url_path_for("feed"))
+    if is_htmx(request):
+        return Response(status_code=204, headers={"HX-Redirect": url})
+    return RedirectResponse(url, 303)
+
+
+@router.post("/posts/{post_id}/like", name="toggle_like")
+async def toggle_like(
+    request: Request, db: SessionDep, user: CurrentUser, post_id: int
+) -> Response:
+    """The button sends the state it wants (liked=1/0), so a double click stays correct."""
+    form = await request.form()
+    want = form.get("liked") != "0"
+    post = await (get_post_for_interaction if want else get_post_for_view)(db, user, post_id)
+    await likes.set_like(db, user, post, want)
+    if not is_htmx(request):
+        back = request.headers.get("referer") or str(
+            request.app.url_path_for("show_post", post_id=post_id)
+        )
+        return RedirectResponse(_same_site(back, request), 303)
+    card = await feed.get_card(db, user, post_id)
+    return render(request, "posts/_like_button.html", {"post": card})
+
+
+def _same_site(url: str, request: Request) -> str:
+    base = str(request.base_url)
+    return "/" + url[len(base) :] if url.startswith(base) else "/"
+
+
+@router.post("/posts/{post_id}/flags", name="flag_post")
+async def flag_post(request: Request, db: SessionDep, user: CurrentUser, post_id: int) -> Response:
+    form = await request.form()
+    post = await get_post_for_interaction(db, user, post_id)
+    reason, note = form.get("reason"), form.get("note")
+    try:
+        await flags.flag(
+            db,
+            user,
+            post,
+            None,
+            reason if isinstance(reason, str) else None,
+            note if isinstance(note, str) else None,
+        )
+        message, status = _("Thank you. Head office will look at it."), 201
+    except flags.AlreadyFlagged:
+        message, status = _("You have already reported this. Head office will look at it."), 409
+    except InvalidInput as exc:
+        message, status = next(iter(exc.by_field().values())), 422
+    if not is_htmx(request):
+        if status >= 400:
+            raise HTTPException(status, message)
+        return RedirectResponse(request.app.url_path_for("show_post", post_id=post_id), 303)
+    return render(
+        request,
+        "posts/_flag_result.html",
+        {"message": message},
+        status_code=200 if status < 400 else status,
+    )
+
+
+def page_urls(
+    request: Request, filters: feed.FeedFilters, next_cursor: str | None
+) -> tuple[str | None, str | None]:
+    if not next_cursor:
+        return None, None
+    query = urlencode({**filters.query_params(), "cursor": next_cursor})
+    return (
+        f"{request.app.url_path_for('feed')}?{query}",
+        f"{request.app.url_path_for('feed_page')}?{query}",
+    )

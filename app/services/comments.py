@@ -1,0 +1,171 @@
+"""Comments: add, edit, delete own; @mentions by employee code; the counter kept exact."""
+
+from __future__ import annotations
+
+import re
+import unicodedata
+from dataclasses import dataclass
+from datetime import datetime
+
+import sqlalchemy as sa
+from sqlmodel.ext.asyncio.session import AsyncSession
+
+from app.i18n import _
+from app.models import Comment, CommentStatus, Post, User
+from app.models.base import utcnow
+from app.models.tables import comments, posts, users
+from app.services.errors import InvalidInput
+from app.services.markdown import render_comment
+
+COMMENT_MAX = 2000
+MENTION_RE = re.compile(r"(?<![\w@])@([A-Za-z0-9][A-Za-z0-9_.-]{0,31})")
+
+
+@dataclass(slots=True)
+class CommentView:
+    id: int
+    post_id: int
+    body: str
+    body_html: str
+    status: str
+    created_at: datetime
+    edited_at: datetime | None
+    author_id: int
+    author_code: str
+    author_name: str
+
+
+def clean_body(body: str | None) -> str:
+    text = unicodedata.normalize("NFC", body or "").replace("\r\n", "\n").strip()
+    if not text:
+        raise InvalidInput.field("body", _("Enter a comment."))
+    if len(text) > COMMENT_MAX:
+        raise InvalidInput.field(
+            "body", _("A comment can be at most %(n)s characters.") % {"n": COMMENT_MAX}
+        )
+    return text
+
+
+async def mentioned_users(db: AsyncSession, text: str) -> list[tuple[int, str]]:
+    codes = list(dict.fromkeys(MENTION_RE.findall(text)))[:20]
+    if not codes:
+        return []
+    rows = await db.execute(
+        sa.select(users.c.id, users.c.code).where(users.c.code.in_(codes), users.c.active.is_(True))
+    )
+    return [(r.id, r.code) for r in rows]
+
+
+async def render_with_mentions(db: AsyncSession, text: str) -> str:
+    """Markdown for comments, with @CODE of a real colleague linked to their page."""
+    known = {code for _id, code in await mentioned_users(db, text)}
+
+    def link(m: re.Match[str]) -> str:
+        code = m.group(1)
+        return f"[@{code}](/users/{code})" if code in known else m.group(0)
+
+    return render_comment(MENTION_RE.sub(link, text))
+
+
+async def add_comment(db: AsyncSession, author: User, post: Post, body: str | None) -> Comment:
+    text = clean_body(body)
+    assert author.id is not None and post.id is not None
+    comment = Comment(
+        post_id=post.id,
+        author_id=author.id,
+        body=text,
+        body_html=await render_with_mentions(db, text),
+    )
+    db.add(comment)
+    await db.flush()
+    await db.execute(
+        sa.update(posts)
+        .where(posts.c.id == post.id)
+        .values(comment_count=posts.c.comment_count + 1)
+    )
+    await db.commit()
+    await db.refresh(comment)
+    return comment
+
+
+async def edit_comment(db: AsyncSession, comment: Comment, body: str | None) -> Comment:
+    text = clean_body(body)
+    if text != comment.body:
+        comment.body = text
+        comment.body_html = await render_with_mentions(db, text)
+        comment.edited_at = utcnow()
+        db.add(comment)
+        await db.commit()
+        await db.refresh(comment)
+    return comment
+
+
+async def delete_comment(db: AsyncSession, comment: Comment) -> None:
+    """Soft delete; the post's counter follows only if the comment was visible."""
+    was_visible = comment.status == CommentStatus.published.value
+    result = await db.execute(
+        sa.update(comments)
+        .where(comments.c.id == comment.id, comments.c.status != CommentStatus.deleted.value)
+        .values(status=CommentStatus.deleted.value)
+    )
+    if result.rowcount == 1 and was_visible:  # type: ignore[attr-defined]
+        await db.execute(
+            sa.update(posts)
+            .where(posts.c.id == comment.post_id)
+            .values(comment_count=posts.c.comment_count - 1)
+        )
+    await db.commit()
+    await db.refresh(comment)
+
+
+async def list_comments(
+    db: AsyncSession, viewer: User, post_id: int, *, include_hidden: bool = False
+) -> list[CommentView]:
+    """Oldest first. Hidden comments only for curators and their own author."""
+    stmt = (
+        sa.select(
+            comments.c.id,
+            comments.c.post_id,
+            comments.c.body,
+            comments.c.body_html,
+            comments.c.status,
+            comments.c.created_at,
+            comments.c.edited_at,
+            comments.c.author_id,
+            users.c.code,
+            users.c.name,
+        )
+        .join(users, users.c.id == comments.c.author_id)
+        .where(comments.c.post_id == post_id)
+        .order_by(comments.c.created_at, comments.c.id)
+    )
+    visible = comments.c.status == CommentStatus.published.value
+    hidden = comments.c.status == CommentStatus.hidden.value
+    if include_hidden:
+        stmt = stmt.where(visible | hidden)
+    else:
+        stmt = stmt.where(visible | (hidden & (comments.c.author_id == viewer.id)))
+    rows = await db.execute(stmt)
+    return [CommentView(*r) for r in rows]
+
+
+async def comment_view(db: AsyncSession, comment_id: int) -> CommentView:
+    row = (
+        await db.execute(
+            sa.select(
+                comments.c.id,
+                comments.c.post_id,
+                comments.c.body,
+                comments.c.body_html,
+                comments.c.status,
+                comments.c.created_at,
+                comments.c.edited_at,
+                comments.c.author_id,
+                users.c.code,
+                users.c.name,
+            )
+            .join(users, users.c.id == comments.c.author_id)
+            .where(comments.c.id == comment_id)
+        )
+    ).one()
+    return CommentView(*row)

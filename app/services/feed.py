@@ -1,0 +1,300 @@
+"""Reading posts: the filtered, keyset-paginated feed and single posts, as plain objects.
+
+Hot path. Statements are SQLAlchemy Core, rows are copied into `__slots__` dataclasses
+before rendering, and counters are read from the post row, never counted.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass, field
+from datetime import date, datetime, time, timedelta
+from typing import Any
+
+import sqlalchemy as sa
+from sqlmodel.ext.asyncio.session import AsyncSession
+
+from app import i18n
+from app.models import PostStatus, User
+from app.models.tables import attachments as attachments_t
+from app.models.tables import likes, post_tags, posts, units, users
+from app.models.tables import post_praised as praised_t
+from app.models.tables import tags as tags_t
+from app.services.cursor import decode_cursor, encode_cursor
+from app.services.search import post_text_filter
+
+CARD_COLUMNS = (
+    posts.c.id,
+    posts.c.kind,
+    posts.c.title,
+    posts.c.body,
+    posts.c.body_html,
+    posts.c.status,
+    posts.c.created_at,
+    posts.c.edited_at,
+    posts.c.received_on,
+    posts.c.channel,
+    posts.c.product,
+    posts.c.category,
+    posts.c.featured,
+    posts.c.feature_note,
+    posts.c.like_count,
+    posts.c.comment_count,
+    posts.c.tag_names,
+    posts.c.author_id,
+    posts.c.hidden_reason,
+    users.c.code.label("author_code"),
+    users.c.name.label("author_name"),
+    units.c.code.label("unit_code"),
+    units.c.name.label("unit_name"),
+)
+CARD_FROM = posts.join(users, users.c.id == posts.c.author_id).join(
+    units, units.c.id == posts.c.unit_id
+)
+BASE_SELECT = sa.select(*CARD_COLUMNS).select_from(CARD_FROM)
+
+
+@dataclass(slots=True)
+class AttachmentRef:
+    id: int
+    filename: str
+    content_type: str
+    size: int
+    has_thumbnail: bool
+
+    @property
+    def is_image(self) -> bool:
+        return self.content_type.startswith("image/")
+
+
+@dataclass(slots=True)
+class PostCard:
+    id: int
+    kind: str
+    title: str
+    body: str
+    body_html: str
+    status: str
+    created_at: datetime
+    edited_at: datetime | None
+    received_on: date | None
+    channel: str | None
+    product: str | None
+    category: str | None
+    featured: bool
+    feature_note: str | None
+    like_count: int
+    comment_count: int
+    tags: list[str]
+    author_id: int
+    author_code: str
+    author_name: str
+    unit_code: str
+    unit_name: str
+    hidden_reason: str | None
+    liked: bool = False
+    attachments: list[AttachmentRef] = field(default_factory=list)
+    praised: list[tuple[str, str]] = field(default_factory=list)
+
+
+@dataclass
+class FeedFilters:
+    kind: str | None = None
+    unit: str | None = None
+    tag: str | None = None
+    q: str | None = None
+    featured: bool | None = None
+    author: str | None = None
+    date_from: date | None = None
+    date_to: date | None = None
+
+    def active(self) -> bool:
+        return any(v not in (None, "") for v in vars(self).values())
+
+    def query_params(self) -> dict[str, str]:
+        out = {}
+        for key, value in (
+            ("kind", self.kind),
+            ("unit", self.unit),
+            ("tag", self.tag),
+            ("q", self.q),
+            ("author", self.author),
+            ("from", self.date_from),
+            ("to", self.date_to),
+            ("featured", "1" if self.featured else None),
+        ):
+            if value not in (None, ""):
+                out[key] = str(value)
+        return out
+
+
+def _card(row: Any) -> PostCard:
+    return PostCard(
+        id=row.id,
+        kind=row.kind,
+        title=row.title,
+        body=row.body,
+        body_html=row.body_html,
+        status=row.status,
+        created_at=row.created_at,
+        edited_at=row.edited_at,
+        received_on=row.received_on,
+        channel=row.channel,
+        product=row.product,
+        category=row.category,
+        featured=row.featured,
+        feature_note=row.feature_note,
+        like_count=row.like_count,
+        comment_count=row.comment_count,
+        tags=[t for t in row.tag_names.split("\t") if t],
+        author_id=row.author_id,
+        author_code=row.author_code,
+        author_name=row.author_name,
+        unit_code=row.unit_code,
+        unit_name=row.unit_name,
+        hidden_reason=row.hidden_reason,
+    )
+
+
+def _day_start_utc(day: date) -> datetime:
+    return datetime.combine(day, time.min, tzinfo=i18n.zone())
+
+
+def subtree_select(code: str) -> sa.Select[Any]:
+    """Ids of the unit with this code and all units below it (recursive CTE)."""
+    top = sa.select(units.c.id).where(units.c.code == code).cte("subtree", recursive=True)
+    tree = top.union_all(sa.select(units.c.id).where(units.c.parent_id == top.c.id))
+    return sa.select(tree.c.id)
+
+
+def apply_filters(stmt: sa.Select[Any], filters: FeedFilters, dialect: str) -> sa.Select[Any]:
+    if filters.kind:
+        stmt = stmt.where(posts.c.kind == filters.kind)
+    if filters.featured:
+        stmt = stmt.where(posts.c.featured.is_(True))
+    if filters.author:
+        stmt = stmt.where(users.c.code == filters.author)
+    if filters.unit:
+        stmt = stmt.where(posts.c.unit_id.in_(subtree_select(filters.unit)))
+    if filters.tag:
+        tagged = (
+            sa.select(post_tags.c.post_id)
+            .join(tags_t, tags_t.c.id == post_tags.c.tag_id)
+            .where(tags_t.c.name == filters.tag)
+        )
+        stmt = stmt.where(posts.c.id.in_(tagged))
+    if filters.date_from:
+        stmt = stmt.where(posts.c.created_at >= _day_start_utc(filters.date_from))
+    if filters.date_to:
+        stmt = stmt.where(posts.c.created_at < _day_start_utc(filters.date_to + timedelta(days=1)))
+    if filters.q:
+        clause = post_text_filter(dialect, filters.q)
+        if clause is not None:
+            stmt = stmt.where(clause)
+    return stmt
+
+
+async def list_posts(
+    db: AsyncSession,
+    viewer: User,
+    filters: FeedFilters,
+    *,
+    cursor: str | None = None,
+    limit: int = 20,
+    statuses: tuple[str, ...] = (PostStatus.published.value,),
+    only_author_id: int | None = None,
+    praised_user_id: int | None = None,
+) -> tuple[list[PostCard], str | None]:
+    """Newest first, keyset paginated: `cursor` is the last item of the previous page."""
+    dialect = db.get_bind().dialect.name
+    stmt = BASE_SELECT
+    stmt = (
+        stmt.where(posts.c.status.in_(statuses))
+        if len(statuses) > 1
+        else stmt.where(posts.c.status == statuses[0])
+    )
+    if only_author_id is not None:
+        stmt = stmt.where(posts.c.author_id == only_author_id)
+    if praised_user_id is not None:
+        stmt = stmt.where(
+            posts.c.id.in_(
+                sa.select(praised_t.c.post_id).where(praised_t.c.user_id == praised_user_id)
+            )
+        )
+    stmt = apply_filters(stmt, filters, dialect)
+    if cursor:
+        at, last_id = decode_cursor(cursor)
+        # Written out (not a row comparison) so both planners use the (status, created_at)
+        # index: everything at or before the cursor's time, minus what that page showed.
+        stmt = stmt.where(
+            posts.c.created_at <= at, (posts.c.created_at < at) | (posts.c.id < last_id)
+        )
+    stmt = stmt.order_by(posts.c.created_at.desc(), posts.c.id.desc()).limit(limit + 1)
+    rows = (await db.execute(stmt)).all()
+    cards = [_card(r) for r in rows[:limit]]
+    next_cursor = (
+        encode_cursor(cards[-1].created_at, cards[-1].id) if len(rows) > limit and cards else None
+    )
+    await decorate(db, viewer, cards)
+    return cards, next_cursor
+
+
+async def decorate(db: AsyncSession, viewer: User, cards: list[PostCard]) -> None:
+    """Liked-by-viewer, attachments and praised colleagues for a page of cards: 3 queries."""
+    if not cards:
+        return
+    ids = [c.id for c in cards]
+    by_id = {c.id: c for c in cards}
+    liked = await db.execute(
+        sa.select(likes.c.post_id).where(likes.c.user_id == viewer.id, likes.c.post_id.in_(ids))
+    )
+    for (post_id,) in liked:
+        by_id[post_id].liked = True
+    atts = await db.execute(
+        sa.select(
+            attachments_t.c.id,
+            attachments_t.c.post_id,
+            attachments_t.c.filename,
+            attachments_t.c.content_type,
+            attachments_t.c.size,
+            attachments_t.c.thumbnail_key,
+        )
+        .where(attachments_t.c.post_id.in_(ids))
+        .order_by(attachments_t.c.id)
+    )
+    for a in atts:
+        by_id[a.post_id].attachments.append(
+            AttachmentRef(a.id, a.filename, a.content_type, a.size, a.thumbnail_key is not None)
+        )
+    praised = await db.execute(
+        sa.select(praised_t.c.post_id, users.c.code, users.c.name)
+        .join(users, users.c.id == praised_t.c.user_id)
+        .where(praised_t.c.post_id.in_(ids))
+        .order_by(users.c.code)
+    )
+    for p in praised:
+        by_id[p.post_id].praised.append((p.code, p.name))
+
+
+async def get_card(db: AsyncSession, viewer: User, post_id: int) -> PostCard | None:
+    row = (await db.execute(BASE_SELECT.where(posts.c.id == post_id))).first()
+    if row is None:
+        return None
+    card = _card(row)
+    await decorate(db, viewer, [card])
+    return card
+
+
+async def likers(db: AsyncSession, post_id: int, limit: int = 500) -> list[tuple[str, str, str]]:
+    """Who liked a post: (code, name, unit name), most recent first."""
+    rows = await db.execute(
+        sa.select(users.c.code, users.c.name, units.c.name)
+        .select_from(
+            likes.join(users, users.c.id == likes.c.user_id).join(
+                units, units.c.id == users.c.unit_id
+            )
+        )
+        .where(likes.c.post_id == post_id)
+        .order_by(likes.c.created_at.desc())
+        .limit(limit)
+    )
+    return [(r[0], r[1], r[2]) for r in rows]

@@ -1,0 +1,423 @@
+"""Posts: the validation rules of both kinds, the personal data guard, create/edit/delete."""
+
+from __future__ import annotations
+
+import unicodedata
+from datetime import date
+from typing import Any
+
+import sqlalchemy as sa
+from pydantic import BaseModel, ConfigDict, ValidationError, field_validator, model_validator
+from sqlalchemy.dialects.postgresql import insert as pg_insert
+from sqlalchemy.dialects.sqlite import insert as sqlite_insert
+from sqlmodel import col, select
+from sqlmodel.ext.asyncio.session import AsyncSession
+
+from app import i18n
+from app.i18n import _
+from app.models import (
+    Channel,
+    KnowhowCategory,
+    OrgUnit,
+    Post,
+    PostKind,
+    PostPraised,
+    PostStatus,
+    PostTag,
+    Product,
+    Tag,
+    User,
+    tables,
+)
+from app.models.base import utcnow
+from app.services.errors import InvalidInput
+from app.services.markdown import render_markdown
+from app.services.pii import find_personal_data, mask_personal_data
+
+TITLE_MAX = 120
+BODY_MAX = 10_000
+TAG_MAX = 40
+TAGS_MAX = 10
+PRAISED_MAX = 20
+PRAISE_ONLY = ("received_on", "channel", "product", "praised")
+KNOWHOW_ONLY = ("category",)
+
+
+def _clean_text(value: Any) -> Any:
+    # NFC keeps Japanese as typed but joins decomposed kana; \r\n from browsers becomes \n.
+    if isinstance(value, str):
+        return unicodedata.normalize("NFC", value).replace("\r\n", "\n").strip()
+    return value
+
+
+def _choice(value: str | None, choices: type[Any], field_msg: str) -> str | None:
+    if value in (None, ""):
+        return None
+    if value not in {c.value for c in choices}:
+        raise ValueError(field_msg)
+    return value
+
+
+class PostFields(BaseModel):
+    """Every field a post may have; the rules that need no database."""
+
+    model_config = ConfigDict(extra="forbid")
+
+    kind: str
+    title: str
+    body: str
+    status: str = PostStatus.published.value
+    unit: str | None = None
+    tags: list[str] = []
+    received_on: date | None = None
+    channel: str | None = None
+    product: str | None = None
+    praised: list[str] = []
+    category: str | None = None
+    confirm_personal_data: bool = False
+
+    @field_validator("title", "body", "unit", "channel", "product", "category", mode="before")
+    @classmethod
+    def _strip(cls, v: Any) -> Any:
+        return _clean_text(v)
+
+    @field_validator("kind")
+    @classmethod
+    def _kind(cls, v: str) -> str:
+        if v not in {k.value for k in PostKind}:
+            raise ValueError(_("Choose thanks or know-how."))
+        return v
+
+    @field_validator("title")
+    @classmethod
+    def _title(cls, v: str) -> str:
+        if not v:
+            raise ValueError(_("Enter a title."))
+        if len(v) > TITLE_MAX:
+            raise ValueError(_("The title can be at most %(n)s characters.") % {"n": TITLE_MAX})
+        return v
+
+    @field_validator("body")
+    @classmethod
+    def _body(cls, v: str) -> str:
+        if not v:
+            raise ValueError(_("Enter the text."))
+        if len(v) > BODY_MAX:
+            raise ValueError(_("The text can be at most %(n)s characters.") % {"n": BODY_MAX})
+        return v
+
+    @field_validator("status")
+    @classmethod
+    def _status(cls, v: str) -> str:
+        if v not in (PostStatus.draft.value, PostStatus.published.value):
+            raise ValueError(_("A post is either a draft or published."))
+        return v
+
+    @field_validator("tags", mode="before")
+    @classmethod
+    def _tags(cls, v: Any) -> Any:
+        if isinstance(v, str):  # a form field: "tag1, tag2" or "tag1 tag2"
+            v = (
+                v.replace("、", ",")
+                .replace("，", ",")
+                .replace("\u3000", ",")
+                .replace(" ", ",")
+                .split(",")
+            )
+        if not isinstance(v, list):
+            return v
+        seen: list[str] = []
+        for raw in v:
+            tag = _clean_text(raw) if isinstance(raw, str) else raw
+            if not isinstance(tag, str):
+                raise ValueError(_("Tags must be text."))
+            tag = tag.lstrip("#＃")
+            if not tag:
+                continue
+            if len(tag) > TAG_MAX:
+                raise ValueError(_("A tag can be at most %(n)s characters.") % {"n": TAG_MAX})
+            if tag not in seen:
+                seen.append(tag)
+        if len(seen) > TAGS_MAX:
+            raise ValueError(_("At most %(n)s tags.") % {"n": TAGS_MAX})
+        return seen
+
+    @field_validator("praised", mode="before")
+    @classmethod
+    def _praised(cls, v: Any) -> Any:
+        if isinstance(v, str):
+            v = [p for p in v.replace(",", " ").split() if p]
+        if isinstance(v, list):
+            v = list(dict.fromkeys(str(p).strip() for p in v if str(p).strip()))
+            if len(v) > PRAISED_MAX:
+                raise ValueError(_("At most %(n)s colleagues.") % {"n": PRAISED_MAX})
+        return v
+
+    @field_validator("channel")
+    @classmethod
+    def _channel(cls, v: str | None) -> str | None:
+        return _choice(v, Channel, _("Choose how the customer said it."))
+
+    @field_validator("product")
+    @classmethod
+    def _product(cls, v: str | None) -> str | None:
+        return _choice(v, Product, _("Choose a product from the list."))
+
+    @field_validator("category")
+    @classmethod
+    def _category(cls, v: str | None) -> str | None:
+        return _choice(v, KnowhowCategory, _("Choose knowledge, skill or tool."))
+
+    @model_validator(mode="after")
+    def _kind_fields(self) -> PostFields:
+        errors = []
+        if self.kind == PostKind.praise.value:
+            if self.category is not None:
+                errors.append(_("category is for know-how posts only."))
+            if self.channel is None:
+                errors.append(_("Choose how the customer said it."))
+            if self.received_on is None:
+                self.received_on = i18n.today()
+            elif self.received_on > i18n.today():
+                errors.append(_("The date the customer said it cannot be in the future."))
+        else:
+            wrong = [f for f in PRAISE_ONLY if getattr(self, f)]
+            if wrong:
+                errors.append(
+                    _("%(fields)s are for thanks posts only.") % {"fields": ", ".join(wrong)}
+                )
+            if self.category is None:
+                errors.append(_("Choose knowledge, skill or tool."))
+        if errors:
+            raise ValueError(" ".join(errors))
+        return self
+
+
+def validate_fields(data: dict[str, Any]) -> PostFields:
+    try:
+        return PostFields.model_validate(data)
+    except ValidationError as exc:
+        raise InvalidInput.from_validation(exc) from exc
+
+
+def _fields_of(post: Post, tags: list[str], praised: list[str], unit_code: str) -> dict[str, Any]:
+    return {
+        "kind": post.kind,
+        "title": post.title,
+        "body": post.body,
+        "status": post.status if post.status in ("draft", "published") else "published",
+        "unit": unit_code,
+        "tags": tags,
+        "received_on": post.received_on,
+        "channel": post.channel,
+        "product": post.product,
+        "praised": praised,
+        "category": post.category,
+    }
+
+
+def personal_data_spans(fields: PostFields) -> list[dict[str, Any]]:
+    spans = []
+    for name in ("title", "body"):
+        for span in find_personal_data(getattr(fields, name)):
+            spans.append(
+                {
+                    "field": name,
+                    "start": span.start,
+                    "end": span.end,
+                    "kind": span.kind,
+                    "text": span.text,
+                }
+            )
+    return spans
+
+
+def guard_personal_data(fields: PostFields) -> None:
+    """SPEC §7: ask before publishing text that looks like a customer's personal data."""
+    if fields.confirm_personal_data:
+        return
+    spans = personal_data_spans(fields)
+    if spans:
+        raise InvalidInput(
+            [
+                {
+                    "loc": ["body", spans[0]["field"]],
+                    "msg": _(
+                        "This text may contain a customer's personal data. Mask it, or confirm that it may be shown."  # noqa: E501
+                    ),
+                    "type": "personal_data",
+                    "ctx": {"spans": spans},
+                }
+            ]
+        )
+
+
+def mask_fields(data: dict[str, Any]) -> dict[str, Any]:
+    """The one-click mask: ●●● over every detected span of title and body."""
+    out = dict(data)
+    for name in ("title", "body"):
+        if isinstance(out.get(name), str):
+            out[name] = mask_personal_data(out[name])
+    return out
+
+
+async def _unit_for(db: AsyncSession, author: User, code: str | None) -> OrgUnit:
+    """An author posts for their own unit or one above it in the tree."""
+    own = await db.get(OrgUnit, author.unit_id)
+    assert own is not None
+    if not code or code == own.code:
+        return own
+    unit: OrgUnit | None = own
+    while unit is not None and unit.parent_id is not None:
+        unit = await db.get(OrgUnit, unit.parent_id)
+        if unit is not None and unit.code == code:
+            return unit
+    exists = (await db.exec(select(OrgUnit.id).where(OrgUnit.code == code))).first()
+    msg = (
+        _("You can only post for your own unit.")
+        if exists
+        else _("Unknown unit %(code)s.") % {"code": code}
+    )
+    raise InvalidInput.field("unit", msg)
+
+
+async def _praised_users(db: AsyncSession, codes: list[str]) -> list[User]:
+    if not codes:
+        return []
+    found = {
+        u.code: u
+        for u in (
+            await db.exec(select(User).where(col(User.code).in_(codes), col(User.active).is_(True)))
+        ).all()
+    }
+    missing = [c for c in codes if c not in found]
+    if missing:
+        raise InvalidInput.field(
+            "praised", _("Unknown colleague: %(codes)s.") % {"codes": ", ".join(missing)}
+        )
+    return [found[c] for c in codes]
+
+
+def _insert_ignore(db: AsyncSession, table: Any) -> Any:
+    dialect = db.get_bind().dialect.name
+    return (pg_insert if dialect == "postgresql" else sqlite_insert)(table)
+
+
+async def _tag_ids(db: AsyncSession, names: list[str]) -> list[int]:
+    if not names:
+        return []
+    stmt = _insert_ignore(db, tables.tags).values([{"name": n} for n in names])
+    await db.exec(stmt.on_conflict_do_nothing(index_elements=["name"]))
+    rows = (await db.exec(select(Tag.name, Tag.id).where(col(Tag.name).in_(names)))).all()
+    ids: dict[str, int] = {name: tag_id for name, tag_id in rows if tag_id is not None}
+    return [ids[n] for n in names]
+
+
+async def _write_links(
+    db: AsyncSession, post: Post, fields: PostFields, praised: list[User]
+) -> None:
+    assert post.id is not None
+    await db.exec(sa.delete(PostTag).where(col(PostTag.post_id) == post.id))
+    await db.exec(sa.delete(PostPraised).where(col(PostPraised.post_id) == post.id))
+    for tag_id in await _tag_ids(db, fields.tags):
+        db.add(PostTag(post_id=post.id, tag_id=tag_id))
+    for user in praised:
+        assert user.id is not None
+        db.add(PostPraised(post_id=post.id, user_id=user.id))
+
+
+def _apply(post: Post, fields: PostFields, unit: OrgUnit) -> None:
+    assert unit.id is not None
+    post.kind, post.title, post.body = fields.kind, fields.title, fields.body
+    post.body_html = render_markdown(fields.body)
+    post.tag_names = "\t".join(fields.tags)
+    post.unit_id = unit.id
+    praise = fields.kind == PostKind.praise.value
+    post.received_on = fields.received_on if praise else None
+    post.channel = fields.channel if praise else None
+    post.product = fields.product if praise else None
+    post.category = None if praise else fields.category
+
+
+async def create_post(db: AsyncSession, author: User, data: dict[str, Any]) -> Post:
+    """Validate everything first, then write the post and its links in one transaction."""
+    fields = validate_fields(data)
+    unit = await _unit_for(db, author, fields.unit)
+    praised = await _praised_users(db, fields.praised)
+    guard_personal_data(fields)
+    assert author.id is not None
+    now = utcnow()
+    post = Post(
+        kind=fields.kind,
+        title="",
+        body="",
+        author_id=author.id,
+        unit_id=unit.id or 0,
+        status=fields.status,
+        created_at=now,
+        updated_at=now,
+        published_at=now if fields.status == PostStatus.published.value else None,
+    )
+    _apply(post, fields, unit)
+    db.add(post)
+    await db.flush()
+    await _write_links(db, post, fields, praised)
+    await db.commit()
+    await db.refresh(post)
+    return post
+
+
+async def current_links(db: AsyncSession, post: Post) -> tuple[list[str], list[str], str]:
+    praised = (
+        await db.exec(
+            select(User.code)
+            .join(PostPraised, col(PostPraised.user_id) == User.id)
+            .where(PostPraised.post_id == post.id)
+            .order_by(col(User.code))
+        )
+    ).all()
+    unit = await db.get(OrgUnit, post.unit_id)
+    assert unit is not None
+    return [t for t in post.tag_names.split("\t") if t], list(praised), unit.code
+
+
+async def update_post(db: AsyncSession, author: User, post: Post, changes: dict[str, Any]) -> Post:
+    """Apply a partial change; the merged post must pass every rule a new post must."""
+    if changes.get("kind") not in (None, post.kind):
+        raise InvalidInput.field("kind", _("The kind of a post cannot be changed."))
+    if post.status == PostStatus.published.value and changes.get("status") == "draft":
+        raise InvalidInput.field("status", _("A published post cannot go back to draft."))
+    tags, praised_codes, unit_code = await current_links(db, post)
+    merged = _fields_of(post, tags, praised_codes, unit_code)
+    if post.kind == PostKind.knowhow.value:
+        merged = {k: v for k, v in merged.items() if k not in PRAISE_ONLY}
+    else:
+        merged.pop("category")
+    merged.update(changes)
+    fields = validate_fields(merged)
+    unit = await _unit_for(db, author, fields.unit)
+    praised = await _praised_users(db, fields.praised)
+    guard_personal_data(fields)
+    text_changed = (fields.title, fields.body) != (post.title, post.body)
+    _apply(post, fields, unit)
+    now = utcnow()
+    if post.status == PostStatus.draft.value and fields.status == PostStatus.published.value:
+        post.status = PostStatus.published.value
+        # A draft appears in the feed when it is published, not when it was started.
+        post.created_at = post.published_at = now
+    elif text_changed and post.status != PostStatus.draft.value:
+        post.edited_at = now
+    post.updated_at = now
+    db.add(post)
+    await _write_links(db, post, fields, praised)
+    await db.commit()
+    await db.refresh(post)
+    return post
+
+
+async def delete_post(db: AsyncSession, post: Post) -> None:
+    """Soft delete: the row stays (likes, KPI corrections), nobody sees it any more."""
+    post.status = PostStatus.deleted.value
+    post.updated_at = utcnow()
+    db.add(post)
+    await db.commit()

@@ -1,0 +1,181 @@
+"""Japanese substring search over posts: the same results on PostgreSQL and SQLite.
+
+A query is split into terms on whitespace; a post matches when every term is a substring of
+its title or of its body, ASCII letters compared case-insensitively (only those: SQLite's
+LIKE folds nothing else, and both databases must agree). Japanese has no spaces between
+words, so this is plain substring matching, never word matching.
+
+Indexes (migration 0003):
+
+- PostgreSQL: `arigato_search_text(title, body)` is title + newline + body with A-Z folded
+  to a-z. A pg_trgm GIN index on it serves terms of 3+ characters (`LIKE '%term%'`, exact
+  after the index's recheck). Trigrams cannot serve 1-2 characters (感謝, 丁寧), so a second
+  GIN index holds every 1- and 2-character substring of the same text
+  (`arigato_search_grams(...)`, a text[]); `grams @> ARRAY[term]` is exact for such terms.
+  A cheap `strpos(...) <> 0` re-check sits beside it so that a plan walking the feed index
+  newest-first tests each row with strpos and only computes the grams of the rows that
+  pass (the planner orders quals by cost; its estimate for `<> 0` is ~1, so it does not
+  distort the row estimate that comes from the grams statistics).
+  Terms are written into the SQL as constants (U&'' literals, every ASCII character other
+  than a letter or digit escaped), never as bind parameters: with a parameter, a prepared
+  statement may switch to a generic plan, which cannot tell 感謝 (in a third of all posts:
+  walk the feed index) from a rare word (read the GIN index), and picks badly for one.
+- SQLite: an FTS5 table with the trigram tokenizer (external content on posts, kept in step
+  by triggers) narrows terms of 3+ characters to candidate rows; LIKE decides. Shorter
+  terms are plain LIKE scans (SQLite is the small deployment).
+"""
+
+from __future__ import annotations
+
+import re
+from typing import cast
+
+import sqlalchemy as sa
+from sqlalchemy.sql.elements import ColumnElement
+
+from app.models import Post
+
+MAX_TERMS = 5
+MAX_TERM_LENGTH = 50
+
+# What separates terms: Unicode whitespace (ASCII and the ideographic space U+3000 among it),
+# plus characters no stored text can hold (NUL, lone surrogates), which could never match.
+_SEPARATORS = re.compile("[\\s\x00\ud800-\udfff]+")
+_ASCII_LOWER = str.maketrans("ABCDEFGHIJKLMNOPQRSTUVWXYZ", "abcdefghijklmnopqrstuvwxyz")
+_LIKE_SPECIAL = str.maketrans({"\\": "\\\\", "%": "\\%", "_": "\\_"})
+
+# Terms this long or longer go through the trigram indexes.
+_TRIGRAM = 3
+
+_posts = cast(sa.Table, Post.__table__)  # type: ignore[attr-defined]
+
+# Objects migration 0003 makes that the models do not describe: alembic's comparison must
+# leave them alone (migrations/env.py uses these hooks).
+SEARCH_TABLES = frozenset(
+    {
+        "posts_fts",
+        "posts_fts_data",
+        "posts_fts_idx",
+        "posts_fts_docsize",
+        "posts_fts_config",
+        "posts_fts_content",
+    }
+)
+SEARCH_INDEXES = frozenset({"ix_posts_search_trgm", "ix_posts_search_grams"})
+
+
+def alembic_include_name(name: str | None, type_: str, parent_names: object = None) -> bool:
+    """alembic `include_name` hook: skip the search tables and indexes."""
+    if type_ == "table":
+        return name not in SEARCH_TABLES
+    if type_ == "index":
+        return name not in SEARCH_INDEXES
+    return True
+
+
+def alembic_include_object(
+    obj: object, name: str | None, type_: str, reflected: bool, compare_to: object
+) -> bool:
+    """alembic `include_object` hook: skip the search tables and indexes."""
+    return alembic_include_name(name, type_)
+
+
+def search_terms(q: str) -> list[str]:
+    """The terms of a query, as typed: at most 5, each cut to at most 50 characters."""
+    terms = [t[:MAX_TERM_LENGTH] for t in _SEPARATORS.split(q) if t]
+    return terms[:MAX_TERMS]
+
+
+def post_text_filter(dialect_name: str, q: str) -> ColumnElement[bool] | None:
+    """A WHERE clause on `posts`: every term of `q` is in the title or the body; None if blank.
+
+    Use it as one more condition of the feed's statement, e.g.
+    `select(...).where(posts.c.status == "published", clause)
+    .order_by(posts.c.created_at.desc(), posts.c.id.desc()).limit(20)`.
+    """
+    terms = search_terms(q)
+    if not terms:
+        return None
+    if dialect_name == "postgresql":
+        return _postgresql(terms)
+    return _sqlite(terms)
+
+
+def _like_pattern(term: str) -> str:
+    return "%" + term.translate(_LIKE_SPECIAL) + "%"
+
+
+# PostgreSQL
+
+
+def _pg_literal(value: str) -> ColumnElement[str]:
+    """A text constant for PostgreSQL that user input cannot break out of.
+
+    A U&'' literal with every ASCII character except letters and digits written as a
+    \\XXXX escape: neither a quote nor a backslash can appear unescaped. Non-ASCII characters
+    (Japanese) stay as they are for readable logs and EXPLAIN output. Needs
+    standard_conforming_strings (PostgreSQL's default); without it the statement fails,
+    it does not misread.
+    """
+    out = []
+    for ch in value:
+        code = ord(ch)
+        if code > 0x7F or ch.isalnum():
+            out.append(ch)
+        else:
+            out.append(f"\\{code:04X}")
+    return sa.literal_column("U&'" + "".join(out) + "'", sa.Text)
+
+
+def _postgresql(terms: list[str]) -> ColumnElement[bool]:
+    text = sa.func.arigato_search_text(_posts.c.title, _posts.c.body, type_=sa.Text)
+    folded = [t.translate(_ASCII_LOWER) for t in terms]
+    conditions: list[ColumnElement[bool]] = []
+    short: list[str] = []
+    for term in dict.fromkeys(folded):
+        if len(term) >= _TRIGRAM:
+            # PostgreSQL's LIKE escapes with a backslash by default (no ESCAPE clause, which
+            # would hide the constant pattern from pg_trgm behind like_escape()).
+            conditions.append(text.like(_pg_literal(_like_pattern(term))))
+        else:
+            conditions.append(sa.func.strpos(text, _pg_literal(term)) != 0)
+            short.append(term)
+    if short:
+        grams = sa.func.arigato_search_grams(text, type_=sa.ARRAY(sa.Text))
+        wanted = sa.literal_column(
+            "ARRAY[" + ", ".join(str(_pg_literal(t)) for t in short) + "]::text[]",
+            sa.ARRAY(sa.Text),
+        )
+        conditions.append(grams.op("@>", return_type=sa.Boolean)(wanted))
+    return sa.and_(*conditions)
+
+
+# SQLite
+
+_fts = sa.table("posts_fts", sa.column("rowid"), sa.column("posts_fts"))
+
+
+def _fts_phrase(term: str) -> str:
+    return '"' + term.replace('"', '""') + '"'
+
+
+def _sqlite(terms: list[str]) -> ColumnElement[bool]:
+    conditions: list[ColumnElement[bool]] = []
+    long_terms: list[str] = []
+    for term in dict.fromkeys(terms):
+        pattern = _like_pattern(term)
+        conditions.append(
+            sa.or_(
+                _posts.c.title.like(pattern, escape="\\"),
+                _posts.c.body.like(pattern, escape="\\"),
+            )
+        )
+        if len(term) >= _TRIGRAM:
+            long_terms.append(term)
+    if long_terms:
+        # The trigram tokenizer folds case (more widely than ASCII) and matches a quoted
+        # phrase as a substring of one column: a superset of the LIKE matches.
+        match = " AND ".join(_fts_phrase(t) for t in long_terms)
+        candidates = sa.select(_fts.c.rowid).where(_fts.c.posts_fts.match(match))
+        conditions.insert(0, _posts.c.id.in_(candidates))
+    return sa.and_(*conditions)
