@@ -6,6 +6,7 @@ from collections.abc import AsyncIterator
 from typing import Any
 
 import sqlalchemy as sa
+from fastapi import Request
 from sqlalchemy.ext.asyncio import AsyncEngine, async_sessionmaker, create_async_engine
 from sqlmodel.ext.asyncio.session import AsyncSession
 
@@ -24,6 +25,12 @@ def _sqlite_begin(conn: sa.Connection) -> None:
     conn.exec_driver_sql("BEGIN")
 
 
+def _sqlite_begin_immediate(conn: sa.Connection) -> None:
+    # A write request takes the write lock up front: a deferred transaction that read first
+    # would fail with SQLITE_BUSY when it tries to write after another writer committed.
+    conn.exec_driver_sql("BEGIN IMMEDIATE")
+
+
 def _sqlite_pragmas(dbapi_connection: Any, _record: Any) -> None:
     # WAL and a busy timeout let many writers share one file; foreign keys are off by default.
     cur = dbapi_connection.cursor()
@@ -34,13 +41,14 @@ def _sqlite_pragmas(dbapi_connection: Any, _record: Any) -> None:
     cur.close()
 
 
-def make_async_engine(settings: Settings) -> AsyncEngine:
+def make_async_engine(settings: Settings, *, writer: bool = False) -> AsyncEngine:
     url = settings.async_database_url
     if settings.is_sqlite:
-        engine = create_async_engine(url, connect_args={"timeout": 10})
+        engine = create_async_engine(url, connect_args={"timeout": 30})
         sa.event.listen(engine.sync_engine, "connect", _sqlite_pragmas)
         sa.event.listen(engine.sync_engine, "connect", _sqlite_no_implicit_tx)
-        sa.event.listen(engine.sync_engine, "begin", _sqlite_begin)
+        begin = _sqlite_begin_immediate if writer else _sqlite_begin
+        sa.event.listen(engine.sync_engine, "begin", begin)
     else:
         # pool_pre_ping survives a restarted database without restarting the app.
         engine = create_async_engine(url, pool_size=10, max_overflow=10, pool_pre_ping=True)
@@ -54,21 +62,32 @@ def make_sync_engine(settings: Settings) -> sa.Engine:
     return engine
 
 
-def get_engine(settings: Settings | None = None) -> AsyncEngine:
+def get_engine(settings: Settings | None = None, *, writer: bool = False) -> AsyncEngine:
+    """One engine per database; on SQLite a second one whose transactions write-lock."""
     settings = settings or get_settings()
-    url = settings.async_database_url
-    if url not in _engines:
-        _engines[url] = make_async_engine(settings)
-    return _engines[url]
+    writer = writer and settings.is_sqlite
+    key = settings.async_database_url + ("#writer" if writer else "")
+    if key not in _engines:
+        _engines[key] = make_async_engine(settings, writer=writer)
+    return _engines[key]
 
 
 async def dispose_engines() -> None:
     for engine in list(_engines.values()):
         await engine.dispose()
     _engines.clear()
+    _makers.clear()
 
 
-async def get_session() -> AsyncIterator[AsyncSession]:
-    maker = async_sessionmaker(get_engine(), class_=AsyncSession, expire_on_commit=False)
+_makers: dict[int, async_sessionmaker[AsyncSession]] = {}
+
+
+async def get_session(request: Request) -> AsyncIterator[AsyncSession]:
+    engine = get_engine(writer=request.method not in ("GET", "HEAD", "OPTIONS"))
+    maker = _makers.get(id(engine))
+    if maker is None:
+        maker = _makers[id(engine)] = async_sessionmaker(
+            engine, class_=AsyncSession, expire_on_commit=False
+        )
     async with maker() as session:
         yield session

@@ -12,11 +12,17 @@ from app.services.auth import issue_token
 from tests.factories import make_post, make_unit, make_user
 
 PRAISE = {
-    "kind": "praise", "title": "お客さまから「ありがとう」", "body": "丁寧な説明に**感謝**されました。",
-    "channel": "counter", "tags": ["事故対応", "丁寧"],
+    "kind": "praise",
+    "title": "お客さまから「ありがとう」",
+    "body": "丁寧な説明に**感謝**されました。",
+    "channel": "counter",
+    "tags": ["事故対応", "丁寧"],
 }
 KNOWHOW = {
-    "kind": "knowhow", "title": "満期案内を一枚に", "body": "課題:\n工夫:\n成果:", "category": "tool",
+    "kind": "knowhow",
+    "title": "満期案内を一枚に",
+    "body": "課題:\n工夫:\n成果:",
+    "category": "tool",
 }
 
 
@@ -33,17 +39,40 @@ async def api(client, db, author):
 
 
 async def count(db, table):
-    return (await db.execute(sa.text(f"SELECT count(*) FROM {table}"))).scalar_one()  # noqa: S608
+    return (await db.execute(sa.text(f"SELECT count(*) FROM {table}"))).scalar_one()
 
 
 async def test_create_praise_answers_the_spec_shape(api, db, author):
     colleague = await make_user(db, name="佐藤 美咲")
-    r = await api.post("/api/v1/posts", json={**PRAISE, "praised": [colleague.code], "product": "auto"})
+    r = await api.post(
+        "/api/v1/posts", json={**PRAISE, "praised": [colleague.code], "product": "auto"}
+    )
     assert r.status_code == 201, r.text
     post = r.json()
-    expected = {"id", "kind", "title", "body", "body_html", "status", "author", "unit", "tags",
-                "featured", "feature_note", "like_count", "comment_count", "liked", "created_at",
-                "edited_at", "received_on", "channel", "product", "praised", "category", "attachments"}
+    expected = {
+        "id",
+        "kind",
+        "title",
+        "body",
+        "body_html",
+        "status",
+        "author",
+        "unit",
+        "tags",
+        "featured",
+        "feature_note",
+        "like_count",
+        "comment_count",
+        "liked",
+        "created_at",
+        "edited_at",
+        "received_on",
+        "channel",
+        "product",
+        "praised",
+        "category",
+        "attachments",
+    }
     assert expected <= set(post)
     assert post["author"] == {"code": author.code, "name": "山田 太郎"}
     assert post["received_on"] == i18n.today().isoformat()
@@ -95,12 +124,18 @@ async def test_every_rule_is_a_422_and_writes_nothing(api, db, payload, field):
     assert r.status_code == 422, r.text
     detail = r.json()["detail"]
     assert isinstance(detail, list) and detail and all("msg" in d and "loc" in d for d in detail)
-    assert before == (await count(db, "posts"), await count(db, "tags"), await count(db, "post_praised"))
+    assert before == (
+        await count(db, "posts"),
+        await count(db, "tags"),
+        await count(db, "post_praised"),
+    )
 
 
 async def test_future_received_on_is_refused_but_the_past_is_fine(api):
     tomorrow = (i18n.today() + timedelta(days=1)).isoformat()
-    assert (await api.post("/api/v1/posts", json={**PRAISE, "received_on": tomorrow})).status_code == 422
+    assert (
+        await api.post("/api/v1/posts", json={**PRAISE, "received_on": tomorrow})
+    ).status_code == 422
     r = await api.post("/api/v1/posts", json={**PRAISE, "received_on": "2020-03-31"})
     assert r.status_code == 201 and r.json()["received_on"] == "2020-03-31"
 
@@ -116,8 +151,11 @@ async def test_posting_for_a_parent_unit_is_allowed(client, db):
     shop = await make_unit(db, code="SH-1", parent_id=branch.id)
     user = await make_user(db, unit=shop)
     _row, token = await issue_token(db, user, name="t", scope="write", days=None)
-    r = await client.post("/api/v1/posts", json={**PRAISE, "unit": "BR-1"},
-                          headers={"Authorization": f"Bearer {token}"})
+    r = await client.post(
+        "/api/v1/posts",
+        json={**PRAISE, "unit": "BR-1"},
+        headers={"Authorization": f"Bearer {token}"},
+    )
     assert r.status_code == 201 and r.json()["unit"]["code"] == "BR-1"
 
 
@@ -129,7 +167,7 @@ async def test_personal_data_needs_confirmation(api, db):
     assert err["type"] == "personal_data"
     kinds = {s["kind"] for s in err["ctx"]["spans"]}
     assert {"phone", "customer_name"} <= kinds
-    assert all(payload["body"][s["start"]:s["end"]] == s["text"] for s in err["ctx"]["spans"])
+    assert all(payload["body"][s["start"] : s["end"]] == s["text"] for s in err["ctx"]["spans"])
     assert await count(db, "posts") == 0
     r = await api.post("/api/v1/posts", json={**payload, "confirm_personal_data": True})
     assert r.status_code == 201
@@ -137,14 +175,18 @@ async def test_personal_data_needs_confirmation(api, db):
 
 async def test_personal_data_is_checked_on_edit_too(api):
     post = (await api.post("/api/v1/posts", json=PRAISE)).json()
-    r = await api.patch(f"/api/v1/posts/{post['id']}", json={"body": "連絡先は taro@example.com です"})
+    r = await api.patch(
+        f"/api/v1/posts/{post['id']}", json={"body": "連絡先は taro@example.com です"}
+    )
     assert r.status_code == 422 and r.json()["detail"][0]["type"] == "personal_data"
     assert (await api.get(f"/api/v1/posts/{post['id']}")).json()["body"] == PRAISE["body"]
 
 
 async def test_edit_own_post_sets_edited_at(api):
     post = (await api.post("/api/v1/posts", json=PRAISE)).json()
-    r = await api.patch(f"/api/v1/posts/{post['id']}", json={"title": "新しいタイトル", "tags": ["a"]})
+    r = await api.patch(
+        f"/api/v1/posts/{post['id']}", json={"title": "新しいタイトル", "tags": ["a"]}
+    )
     assert r.status_code == 200
     assert r.json()["title"] == "新しいタイトル" and r.json()["edited_at"] is not None
     assert r.json()["tags"] == ["a"]
@@ -161,9 +203,13 @@ async def test_only_the_author_edits_or_deletes(api, client, db):
     other = await make_user(db)
     _row, token = await issue_token(db, other, name="t", scope="write", days=None)
     hdr = {"Authorization": f"Bearer {token}"}
-    assert (await client.patch(f"/api/v1/posts/{post['id']}", json={"title": "x"}, headers=hdr)).status_code == 403
+    assert (
+        await client.patch(f"/api/v1/posts/{post['id']}", json={"title": "x"}, headers=hdr)
+    ).status_code == 403
     assert (await client.delete(f"/api/v1/posts/{post['id']}", headers=hdr)).status_code == 403
-    assert (await client.get(f"/api/v1/posts/{post['id']}", headers=hdr)).json()["title"] == PRAISE["title"]
+    assert (await client.get(f"/api/v1/posts/{post['id']}", headers=hdr)).json()["title"] == PRAISE[
+        "title"
+    ]
 
 
 async def test_delete_is_soft_and_the_post_is_gone_for_everyone(api, db):
@@ -181,7 +227,9 @@ async def test_drafts_are_only_for_their_author(api, client, db, author):
     assert draft["id"] not in [p["id"] for p in (await api.get("/api/v1/posts")).json()["items"]]
     other = await make_user(db)
     _row, token = await issue_token(db, other, name="t", scope="read", days=None)
-    r = await client.get(f"/api/v1/posts/{draft['id']}", headers={"Authorization": f"Bearer {token}"})
+    r = await client.get(
+        f"/api/v1/posts/{draft['id']}", headers={"Authorization": f"Bearer {token}"}
+    )
     assert r.status_code == 404
     r = await api.patch(f"/api/v1/posts/{draft['id']}", json={"status": "published"})
     assert r.status_code == 200 and r.json()["status"] == "published"
@@ -198,7 +246,12 @@ async def test_html_in_every_field_comes_back_escaped(api, client, db):
 
     from tests.factories import login
 
-    payload = {**PRAISE, "title": XSS, "body": XSS + "\n[x](javascript:alert(1))", "tags": [XSS[:40]]}
+    payload = {
+        **PRAISE,
+        "title": XSS,
+        "body": XSS + "\n[x](javascript:alert(1))",
+        "tags": [XSS[:40]],
+    }
     post = (await api.post("/api/v1/posts", json=payload)).json()
     assert post["title"] == XSS  # the API returns text; clients escape it
     html = BeautifulSoup(post["body_html"], "html.parser")
@@ -238,7 +291,16 @@ async def test_filters(api, db, author):
     await make_post(db, author, title="自分のありがとう")
     ids = lambda r: [p["title"] for p in r.json()["items"]]  # noqa: E731
     assert ids(await api.get("/api/v1/posts", params={"kind": "knowhow"})) == ["ナレッジ"]
-    assert ids(await api.get("/api/v1/posts", params={"author": other.code})) == ["別の店のありがとう"]
-    assert ids(await api.get("/api/v1/posts", params={"unit": other_unit.code})) == ["別の店のありがとう"]
-    assert ids(await api.get("/api/v1/posts", params={"featured": "true"})) == ["別の店のありがとう"]
-    assert set(ids(await api.get("/api/v1/posts", params={"q": "ありがとう"}))) == {"別の店のありがとう", "自分のありがとう"}
+    assert ids(await api.get("/api/v1/posts", params={"author": other.code})) == [
+        "別の店のありがとう"
+    ]
+    assert ids(await api.get("/api/v1/posts", params={"unit": other_unit.code})) == [
+        "別の店のありがとう"
+    ]
+    assert ids(await api.get("/api/v1/posts", params={"featured": "true"})) == [
+        "別の店のありがとう"
+    ]
+    assert set(ids(await api.get("/api/v1/posts", params={"q": "ありがとう"}))) == {
+        "別の店のありがとう",
+        "自分のありがとう",
+    }

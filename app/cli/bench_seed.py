@@ -108,7 +108,7 @@ CATEGORIES = [("knowledge", 40), ("skill", 35), ("tool", 25)]
 
 PRODUCT_WORDS = {
     "auto": "自動車保険", "fire": "火災保険", "earthquake": "地震保険", "life": "生命保険",
-    "casualty": "傷害保険", "other": "ご契約",
+    "casualty": "傷害保険",
 }  # fmt: skip
 TOPICS = {
     "auto": ["事故対応", "車両入替の手続き", "満期案内", "ロードサービスの手配", "等級のご説明",
@@ -139,10 +139,10 @@ QUOTES = [
 ]  # fmt: skip
 PRAISE_TITLES = [
     "{topic}のお礼のお電話をいただきました", "{channel}「ありがとう」の声をいただきました",
-    "{product}の{topic}で感謝のお言葉", "「{quote}」とのお声をいただきました",
+    "{product}{topic}で感謝のお言葉", "「{quote}」とのお声をいただきました",
     "{customer}からお礼のお言葉", "{topic}への丁寧な対応にお褒めの言葉",
     "{topic}が分かりやすかったとのお声", "{customer}から「{quote}」",
-    "{product}の{topic}でお褒めの言葉をいただきました", "親切な{topic}にお礼のお言葉",
+    "{product}{topic}でお褒めの言葉をいただきました", "親切な{topic}にお礼のお言葉",
 ]  # fmt: skip
 PRAISE_DETAILS = [
     "書類の書き方を一つずつ丁寧にご説明したところ、とても喜んでいただけました。",
@@ -255,16 +255,17 @@ class TextGen:
         topic = r.choice(TOPICS[prod])
         quote = r.choice(QUOTES)
         customer = r.choice(CUSTOMERS)
+        of_product = f"{PRODUCT_WORDS[product]}の" if product and product != "other" else ""
         title = r.choice(PRAISE_TITLES).format(
             topic=topic,
             channel=CHANNEL_PHRASES[channel],
-            product=PRODUCT_WORDS[prod],
+            product=of_product,
             quote=quote,
             customer=customer,
         )[:120]
         lines = [
             f"{r.choice(WHEN)}、{customer}から{CHANNEL_PHRASES[channel]}"
-            f"{PRODUCT_WORDS[prod]}の{topic}についてお礼のお言葉をいただきました。"
+            f"{of_product}{topic}についてお礼のお言葉をいただきました。"
         ]
         lines.extend(r.sample(PRAISE_DETAILS, r.choice((1, 1, 2, 2, 3))))
         for p, sentence in PRAISE_RARE:

@@ -407,7 +407,8 @@ async def add_attachment(
         await _delete_quietly(storage, stored)
         raise
     finally:
-        await anyio.to_thread.run_sync(shutil.rmtree, workdir, True)
+        with anyio.CancelScope(shield=True):
+            await anyio.to_thread.run_sync(shutil.rmtree, workdir, True)
     await db.refresh(attachment)
     return attachment
 

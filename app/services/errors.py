@@ -54,6 +54,8 @@ class InvalidInput(Exception):
         """First message per top-level field, for forms ("" for errors not on a field)."""
         out: dict[str, str] = {}
         for e in self.errors:
-            loc = [p for p in e.get("loc", []) if p != "body"]
+            loc = list(e.get("loc", []))
+            if loc[:1] == ["body"]:  # the location prefix, not a field called "body"
+                loc = loc[1:]
             out.setdefault(str(loc[0]) if loc else "", str(e["msg"]))
         return out

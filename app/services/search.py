@@ -128,20 +128,26 @@ def _pg_literal(value: str) -> ColumnElement[str]:
 
 
 def _postgresql(terms: list[str]) -> ColumnElement[bool]:
-    text = sa.func.arigato_search_text(_posts.c.title, _posts.c.body, type_=sa.Text)
-    folded = [t.translate(_ASCII_LOWER) for t in terms]
+    # Under the "C" collation ILIKE and lower() fold ASCII letters only, as SQLite does.
+    text = sa.collate(
+        sa.func.arigato_search_text(_posts.c.title, _posts.c.body, type_=sa.Text), "C"
+    )
     conditions: list[ColumnElement[bool]] = []
     short: list[str] = []
-    for term in dict.fromkeys(folded):
+    for term in dict.fromkeys(t.translate(_ASCII_LOWER) for t in terms):
         if len(term) >= _TRIGRAM:
-            # PostgreSQL's LIKE escapes with a backslash by default (no ESCAPE clause, which
-            # would hide the constant pattern from pg_trgm behind like_escape()).
-            conditions.append(text.like(_pg_literal(_like_pattern(term))))
+            # Served by ix_posts_search_trgm (same expression, same collation), exact after
+            # its recheck. No ESCAPE clause: backslash is PostgreSQL's default, and an
+            # explicit one hides the constant pattern from pg_trgm behind like_escape().
+            conditions.append(text.ilike(_pg_literal(_like_pattern(term))))
         else:
-            conditions.append(sa.func.strpos(text, _pg_literal(term)) != 0)
+            conditions.append(
+                sa.func.strpos(sa.func.lower(text), _pg_literal(term))
+                != sa.literal_column("0", sa.Integer)
+            )
             short.append(term)
     if short:
-        grams = sa.func.arigato_search_grams(text, type_=sa.ARRAY(sa.Text))
+        grams = sa.func.arigato_search_grams(_posts.c.title, _posts.c.body, type_=sa.ARRAY(sa.Text))
         wanted = sa.literal_column(
             "ARRAY[" + ", ".join(str(_pg_literal(t)) for t in short) + "]::text[]",
             sa.ARRAY(sa.Text),
