@@ -331,6 +331,9 @@ def run_wrk(argv: list[str], seconds: int) -> WrkResult:
         raise RuntimeError(f"wrk gave no summary:\n{out}")
     v = {k: float(x) for k, x in (kv.split("=") for kv in m.group(1).split())}
     errors = int(v["status"] + v["connect"] + v["read"] + v["write"] + v["timeout"])
+    if not v["requests"]:  # nothing answered within the run: infinitely slow, not free
+        inf = float("inf")
+        return WrkResult(0.0, inf, inf, inf, inf, 0, errors)
     return WrkResult(
         rps=v["requests"] / (v["duration_us"] / 1e6),
         mean_ms=v["mean_us"] / 1000,
@@ -395,6 +398,7 @@ def concurrent_likes(
 
 
 def median(xs: list[float]) -> float:
+    xs = [x for x in xs if x == x]  # drop NaN (a run where nothing was answered)
     return statistics.median(xs) if xs else float("nan")
 
 
@@ -593,11 +597,10 @@ def main() -> int:
             ta, tb = by.get(a), by.get(b)
             if not ta or not tb or not ta.results or not tb.results:
                 return float("nan")
+            pairs = list(zip(ta.results, tb.results, strict=True))
             if fn == "rps":
-                return median([x.rps / y.rps for x, y in zip(ta.results, tb.results, strict=True)])
-            return median(
-                [x.mean_ms / y.mean_ms for x, y in zip(ta.results, tb.results, strict=True)]
-            )
+                return median([x.rps / y.rps if y.rps else float("nan") for x, y in pairs])
+            return median([x.mean_ms / y.mean_ms for x, y in pairs])
 
         def status(key: str) -> str | None:
             t = by.get(key)
@@ -674,6 +677,7 @@ def main() -> int:
     finally:
         for server in servers.values():
             stop_server(server)
+        print(f"server logs: {workdir}", flush=True)
 
     table = ["| metric | value | target | met? |", "|---|---|---|---|"]
     table += [f"| {a} | {b} | {c} | {d} |" for a, b, c, d in rows]

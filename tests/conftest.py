@@ -17,10 +17,12 @@ from pathlib import Path
 
 import pytest
 
-_TMP = Path(tempfile.mkdtemp(prefix="arigato-tests-"))
+# Kept in the environment so that a second import of this module (tests import helpers
+# from it) cannot point the run at another, empty database.
+_TMP = Path(os.environ.setdefault("ARIGATO_TEST_TMP", tempfile.mkdtemp(prefix="arigato-tests-")))
 BASE_URL = os.environ.get("TEST_DATABASE_URL") or f"sqlite:///{_TMP}/test.db"
 IS_PG = BASE_URL.startswith("postgres")
-RUN_DB = f"arigato_test_{os.getpid()}_{secrets.token_hex(3)}"
+RUN_DB = os.environ.setdefault("ARIGATO_TEST_RUN_DB", f"arigato_test_{os.getpid()}_{secrets.token_hex(3)}")
 
 
 def _pg_url(dbname: str) -> str:
