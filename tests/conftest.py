@@ -22,7 +22,9 @@ import pytest
 _TMP = Path(os.environ.setdefault("ARIGATO_TEST_TMP", tempfile.mkdtemp(prefix="arigato-tests-")))
 BASE_URL = os.environ.get("TEST_DATABASE_URL") or f"sqlite:///{_TMP}/test.db"
 IS_PG = BASE_URL.startswith("postgres")
-RUN_DB = os.environ.setdefault("ARIGATO_TEST_RUN_DB", f"arigato_test_{os.getpid()}_{secrets.token_hex(3)}")
+RUN_DB = os.environ.setdefault(
+    "ARIGATO_TEST_RUN_DB", f"arigato_test_{os.getpid()}_{secrets.token_hex(3)}"
+)
 
 
 def _pg_url(dbname: str) -> str:

@@ -37,6 +37,15 @@ def form_values(form: FormData) -> dict[str, Any]:
     """What the user typed, as the service's field names (kept on every error)."""
     values: dict[str, Any] = {k: form.get(k) for k in POST_FIELDS}
     values["praised"] = [c for c in form.getlist("praised") if c.strip()]
+    # One text box, separated by spaces or commas (Japanese ones too).
+    values["tags"] = [
+        t
+        for t in form.get("tags")
+        .replace("、", " ")
+        .replace(",", " ")
+        .replace("\u3000", " ")
+        .split()
+    ]
     values["status"] = form.get("status") or PostStatus.published.value
     return values
 
@@ -89,7 +98,7 @@ def composer_context(
     return {
         "action": action,
         "mode": "edit" if post else "create",
-        "values": values,
+        "data": values,
         "errors": errors or {},
         "pii": pii_items,
         "today": i18n.today().isoformat(),
