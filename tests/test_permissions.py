@@ -17,6 +17,13 @@ MATRIX = [
     ("/api/v1/me", 401, 200, 200, 200),
     ("/api/v1/units", 401, 200, 200, 200),
     ("/api/v1/users?q=E", 401, 200, 200, 200),
+    ("/posts/new", 303, 200, 200, 200),
+    ("/drafts", 303, 200, 200, 200),
+    ("/feed/page", 303, 200, 200, 200),
+    ("/users/suggest?q=E", 303, 200, 200, 200),
+    ("/api/v1/posts", 401, 200, 200, 200),
+    ("/api/docs", 200, 200, 200, 200),
+    ("/api/openapi.json", 200, 200, 200, 200),
     ("/login", 200, 303, 303, 303),
     ("/healthz", 200, 200, 200, 200),
 ]
@@ -49,4 +56,22 @@ async def test_api_403_is_json(client, db):
     user = await make_user(db, role="staff")
     _row, token = await issue_token(db, user, name="t", scope="write", days=None)
     r = await client.get("/admin", headers={"Authorization": f"Bearer {token}"})
+    assert r.status_code == 403
+
+
+# Unsafe API calls with a bad token are 401; without any credentials the CSRF guard answers 403.
+ANON_WRITES = [
+    ("post", "/api/v1/posts", 401),
+    ("put", "/api/v1/posts/1/like", 401),
+    ("delete", "/api/v1/posts/1/like", 401),
+    ("post", "/api/v1/posts/1/comments", 401),
+    ("post", "/api/v1/posts/1/flags", 401),
+]
+
+
+@pytest.mark.parametrize(("method", "path", "expected"), ANON_WRITES)
+async def test_anonymous_api_writes_are_refused(client, method, path, expected):
+    r = await client.request(method.upper(), path, json={}, headers={"Authorization": "Bearer x"})
+    assert r.status_code == expected
+    r = await client.request(method.upper(), path, json={})
     assert r.status_code == 403
