@@ -347,7 +347,7 @@ class BenchData:
     comment_counts: array[int] = field(default_factory=lambda: array("i"))
     big_comment_posts: list[int] = field(default_factory=list)
     post_tag_ids: dict[int, tuple[int, ...]] = field(default_factory=dict)
-    # Columns of later schema versions, filled when the database has them (see _extra_columns).
+    # Columns of later schema versions, filled when the database has them (see _use_columns).
     post_extras: tuple[str, ...] = ()
     comment_extras: tuple[str, ...] = ()
 
@@ -782,7 +782,7 @@ def _pg_conninfo(settings: Settings) -> str:
     return url.render_as_string(hide_password=False)
 
 
-def _pg_deferred_ddl(cur: Any) -> list[tuple[str, str]]:
+def _pg_deferred_ddl(cur: Any) -> list[tuple[str, list[str]]]:
     """Foreign keys and plain secondary indexes of the bulk tables: (drop, create) statements.
 
     Checking a foreign key row by row and growing GIN/btree indexes row by row cost more than
@@ -793,21 +793,40 @@ def _pg_deferred_ddl(cur: Any) -> list[tuple[str, str]]:
         "FROM pg_constraint c WHERE c.contype = 'f' AND c.conrelid = ANY(%s::regclass[])",
         (list(BULK_TABLES),),
     )
-    fks = [
+    ddl = [
         (
             f'ALTER TABLE {t} DROP CONSTRAINT "{name}"',
-            f'ALTER TABLE {t} ADD CONSTRAINT "{name}" {d}',
+            [f'ALTER TABLE {t} ADD CONSTRAINT "{name}" {d}'],
         )
         for t, name, d in cur.fetchall()
     ]
     cur.execute(
-        "SELECT i.indexrelid::regclass::text, pg_get_indexdef(i.indexrelid) FROM pg_index i "
+        "SELECT i.indexrelid::regclass::text, pg_get_indexdef(i.indexrelid), "
+        "  ARRAY(SELECT format('ALTER INDEX %%s ALTER COLUMN %%s SET STATISTICS %%s', "
+        "                      i.indexrelid::regclass, a.attnum, a.attstattarget) "
+        "        FROM pg_attribute a WHERE a.attrelid = i.indexrelid AND a.attstattarget >= 0) "
+        "FROM pg_index i "
         "WHERE i.indrelid = ANY(%s::regclass[]) AND NOT i.indisprimary AND NOT i.indisunique "
         "AND NOT EXISTS (SELECT 1 FROM pg_constraint c WHERE c.conindid = i.indexrelid)",
         (list(BULK_TABLES),),
     )
-    indexes = [(f"DROP INDEX {name}", d) for name, d in cur.fetchall()]
-    return fks + indexes
+    # Per-column statistics targets (ALTER INDEX ... SET STATISTICS) are not in the index
+    # definition: they are carried over explicitly.
+    ddl += [(f"DROP INDEX {name}", [d, *stats]) for name, d, stats in cur.fetchall()]
+    return ddl
+
+
+def _pg_schema_snapshot(cur: Any) -> list[str]:
+    """Indexes (with statistics targets) and constraints of the bulk tables, to compare."""
+    cur.execute(
+        "SELECT pg_get_indexdef(i.indexrelid) || ' ' || COALESCE(ARRAY(SELECT a.attstattarget "
+        "  FROM pg_attribute a WHERE a.attrelid = i.indexrelid ORDER BY a.attnum)::text, '') "
+        "FROM pg_index i WHERE i.indrelid = ANY(%s::regclass[]) "
+        "UNION ALL SELECT conrelid::regclass::text || ' ' || conname || ' ' || "
+        "  pg_get_constraintdef(oid) FROM pg_constraint WHERE conrelid = ANY(%s::regclass[])",
+        (list(BULK_TABLES), list(BULK_TABLES)),
+    )
+    return sorted(r[0] for r in cur.fetchall())
 
 
 def _inspect(settings: Settings) -> dict[str, set[str]]:
@@ -839,6 +858,7 @@ def _seed_postgres(
         with conn.cursor() as cur:
             cur.execute("SET synchronous_commit = off")
             cur.execute("SET maintenance_work_mem = '1GB'")
+            schema_before = _pg_schema_snapshot(cur)
             deferred = [] if keep_indexes else _pg_deferred_ddl(cur)
             for drop, _create in deferred:
                 cur.execute(drop)
@@ -847,11 +867,14 @@ def _seed_postgres(
         with conn.cursor() as cur:
             if deferred:
                 t0 = time.perf_counter()
-                for _drop, create in deferred:
-                    t1 = time.perf_counter()
-                    cur.execute(create)
-                    if (took := time.perf_counter() - t1) >= 1:
-                        click.echo(f"  {took:6.1f} s  {create[:90]}")
+                for _drop, creates in deferred:
+                    for create in creates:
+                        t1 = time.perf_counter()
+                        cur.execute(create)
+                        if (took := time.perf_counter() - t1) >= 1:
+                            click.echo(f"  {took:6.1f} s  {create[:90]}")
+                if _pg_schema_snapshot(cur) != schema_before:  # rolls everything back
+                    raise RuntimeError("indexes or constraints differ after the rebuild")
                 click.echo(
                     f"indexes and foreign keys rebuilt in {time.perf_counter() - t0:.1f} s "
                     f"({len(deferred)} statements)"
