@@ -2,7 +2,9 @@
 
 from __future__ import annotations
 
-from app.i18n import _
+from functools import cache
+
+from app.i18n import _, current_locale
 
 
 def channel_labels() -> dict[str, str]:
@@ -65,7 +67,12 @@ LABELS = {
 }
 
 
+@cache
+def _group(group: str, locale: str) -> dict[str, str]:
+    return LABELS[group]()
+
+
 def label(group: str, value: str | None) -> str:
     if value is None:
         return ""
-    return LABELS[group]().get(value, value)
+    return _group(group, current_locale.get()).get(value, value)

@@ -573,7 +573,9 @@ def main() -> int:
                 after = like_state(args.db_url, post_id)
                 d_count, d_rows = after[0] - before[0], after[1] - before[1]
                 ok = d_count == d_rows == args.likes and after[0] == after[1]
-                codes = ", ".join(f"{k}×{v}" for k, v in sorted(statuses.items()))
+                codes = ", ".join(
+                    f"{'HTTP ' if k.isdigit() else ''}{k} ×{v}" for k, v in sorted(statuses.items())
+                )
                 print(f"likes: {codes} in {took:.1f} s; counter +{d_count}, rows +{d_rows}")
                 if set(statuses) <= {"404", "405"}:
                     value = "not available"

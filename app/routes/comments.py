@@ -139,6 +139,21 @@ async def delete_comment(
     )
 
 
+@router.get("/comments/{comment_id}/report", name="report_comment")
+async def report_comment(
+    request: Request, db: SessionDep, user: CurrentUser, comment_id: int
+) -> Response:
+    """The report form for one comment, fetched on demand (a page without JavaScript)."""
+    comment = await get_comment_for_view(db, user, comment_id)
+    ctx = {
+        "action": request.app.url_path_for("flag_comment", comment_id=comment_id),
+        "id_prefix": f"flag-c{comment_id}", "open": True, "post_id": comment.post_id,
+    }
+    if is_htmx(request):
+        return render(request, "posts/_flag_form.html", ctx)
+    return render(request, "comments/report.html", ctx)
+
+
 @router.post("/comments/{comment_id}/flags", name="flag_comment")
 async def flag_comment(
     request: Request, db: SessionDep, user: CurrentUser, comment_id: int

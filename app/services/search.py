@@ -135,11 +135,31 @@ def _trigram_friendly(term: str) -> bool:
     return _WORD_RUN.search(term) is not None
 
 
-def _grams_of(term: str) -> list[str]:
-    """Keys of ix_posts_search_grams that every text containing `term` has."""
+def _char_weight(ch: str) -> int:
+    """How much a character narrows a search: kanji most, hiragana and punctuation least."""
+    code = ord(ch)
+    if 0x4E00 <= code <= 0x9FFF or 0x3400 <= code <= 0x4DBF or code >= 0x20000:
+        return 3
+    if 0x30A1 <= code <= 0x30FA or (ch.isascii() and ch.isalnum()):
+        return 2
+    if 0x3041 <= code <= 0x309F or not ch.isalnum():
+        return 0
+    return 1
+
+
+def _gram_key(term: str) -> str:
+    """The one key of ix_posts_search_grams to look up for a term.
+
+    The term itself if it has 1-2 characters (exact). For a longer term, one of its pairs,
+    the one of the least common-looking characters (名義変更 -> 名義, ありがとう -> あり): a
+    superset of the matches, which strpos then trims. Not all its pairs: the planner would
+    multiply their frequencies as if they were independent, which pairs of one word are not,
+    and take a word in 5% of the posts for one in 0.01%.
+    """
     if len(term) <= 2:
-        return [term]
-    return [term[i : i + 2] for i in range(len(term) - 1)]
+        return term
+    pairs = [term[i : i + 2] for i in range(len(term) - 1)]
+    return max(pairs, key=lambda p: _char_weight(p[0]) + _char_weight(p[1]))
 
 
 def _postgresql(terms: list[str]) -> ColumnElement[bool]:
@@ -157,7 +177,7 @@ def _postgresql(terms: list[str]) -> ColumnElement[bool]:
     # (GIN intersects the keys itself). Not mixed with pg_trgm: a bitmap that ANDs a trgm
     # scan rechecks every row against all index conditions, and recomputing the grams of
     # thousands of rows costs far more than the strpos re-checks below.
-    keys = list(dict.fromkeys(g for t in folded for g in _grams_of(t)))
+    keys = list(dict.fromkeys(_gram_key(t) for t in folded))
     wanted = sa.literal_column(
         "ARRAY[" + ", ".join(str(_pg_literal(k)) for k in keys) + "]::text[]",
         sa.ARRAY(sa.Text),
