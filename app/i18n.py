@@ -101,7 +101,9 @@ def format_dt(value: datetime | None, fmt: str = "medium") -> str:
     if value is None:
         return ""
     locale = current_locale.get()
-    return str(_datetime_pattern(locale, fmt).apply(value.astimezone(_zone()), _babel_locale(locale)))
+    return str(
+        _datetime_pattern(locale, fmt).apply(value.astimezone(_zone()), _babel_locale(locale))
+    )
 
 
 def format_day(value: date | None, fmt: str = "medium") -> str:

@@ -41,8 +41,14 @@ async def test_feed_shows_composer_filters_and_cards(client, db):
     await make_post(db, author, title="最初の投稿")
     await login(client, await make_user(db))
     page = soup(await client.get("/"))
-    assert page.select_one("form#composer")
+    launcher = page.select_one("#composer")
+    assert (
+        launcher.select_one("a[href='/posts/new?kind=praise']")["hx-get"]
+        == "/posts/composer?kind=praise"
+    )
     assert page.select_one("form[role=search]")
+    form = soup(await client.get("/posts/composer?kind=knowhow", headers={"HX-Request": "true"}))
+    assert form.select_one("form#composer input#kind-knowhow")["checked"] is not None
     assert [
         c.select_one(".post-title").get_text(strip=True) for c in page.select(".post-card")
     ] == ["最初の投稿"]

@@ -147,7 +147,9 @@ async def report_comment(
     comment = await get_comment_for_view(db, user, comment_id)
     ctx = {
         "action": request.app.url_path_for("flag_comment", comment_id=comment_id),
-        "id_prefix": f"flag-c{comment_id}", "open": True, "post_id": comment.post_id,
+        "id_prefix": f"flag-c{comment_id}",
+        "open": True,
+        "post_id": comment.post_id,
     }
     if is_htmx(request):
         return render(request, "posts/_flag_form.html", ctx)

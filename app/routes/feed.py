@@ -9,7 +9,7 @@ from fastapi import APIRouter, Depends, Query, Request
 from fastapi.responses import Response
 
 from app.deps import CurrentUser, SessionDep
-from app.routes.posts import composer_context, page_urls
+from app.routes.posts import page_urls
 from app.services import feed as feed_service
 from app.services.feed import FeedFilters
 from app.templating import render
@@ -61,7 +61,6 @@ async def feed(
             "next_url": next_url,
             "more_url": more_url,
             "filters": filters,
-            "composer": composer_context(request),
         },
     )
 

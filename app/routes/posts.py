@@ -199,6 +199,12 @@ async def create_post(request: Request, db: SessionDep, user: CurrentUser) -> Re
     return render(request, "posts/_composer_done.html", done)
 
 
+@router.get("/posts/composer", name="composer_form")
+async def composer_form(request: Request, user: CurrentUser) -> Response:
+    """The full composer, swapped into the feed when someone starts to post."""
+    return render(request, "posts/_composer.html", {"composer": composer_context(request)})
+
+
 @router.get("/posts/new", name="new_post")
 async def new_post(request: Request, user: CurrentUser) -> Response:
     return render(request, "posts/new.html", {"composer": composer_context(request)})

@@ -27,7 +27,8 @@ def test_post_praise_with_photo_like_and_comment(live_server, page, tmp_path):
     _login(page, live_server, "E1002")
     page.evaluate("window.__sameDocument = true")
 
-    composer = page.locator("#composer")
+    page.get_by_test_id("open-praise").click()
+    composer = page.locator("form#composer")
     composer.locator("#title").fill("ブラウザからのありがとう")
     composer.locator("#body").fill("ご来店のお客さまから**丁寧**な説明に感謝されました。")
     composer.locator("#channel").select_option("counter")
@@ -61,7 +62,8 @@ def test_post_praise_with_photo_like_and_comment(live_server, page, tmp_path):
 
 def test_personal_data_warning_and_mask(live_server, page):
     _login(page, live_server, "E1003")
-    composer = page.locator("#composer")
+    page.get_by_test_id("open-praise").click()
+    composer = page.locator("form#composer")
     composer.locator("#title").fill("お電話のお礼")
     composer.locator("#body").fill("田中一郎様 (090-1111-2222) からお礼のお電話")
     composer.locator("button[name=status][value=published]").click()
