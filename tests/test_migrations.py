@@ -9,6 +9,7 @@ from sqlmodel import SQLModel
 
 from app.config import get_settings
 from app.migrate import upgrade_to_head
+from app.services import search
 from tests.conftest import IS_PG, _admin_pg, _pg_url
 
 
@@ -30,12 +31,19 @@ def test_empty_database_upgrades_to_head_without_drift(tmp_path, monkeypatch):
         upgrade_to_head()  # a second run is a no-op
         engine = sa.create_engine(get_settings().sync_database_url)
         with engine.connect() as conn:
-            ctx = MigrationContext.configure(conn, opts={"compare_type": True})
+            # The same filters as migrations/env.py: search tables live outside the models.
+            ctx = MigrationContext.configure(conn, opts={
+                "compare_type": True,
+                "include_name": search.alembic_include_name,
+                "include_object": search.alembic_include_object,
+            })
             diff = compare_metadata(ctx, SQLModel.metadata)
             tables = set(sa.inspect(conn).get_table_names())
         engine.dispose()
         assert diff == []
         assert {"posts", "users", "org_units", "likes", "comments", "alembic_version"} <= tables
+        if not IS_PG:
+            assert "posts_fts" in tables
     finally:
         monkeypatch.undo()
         get_settings.cache_clear()
