@@ -18,9 +18,27 @@ from app.models.board import (
     Product,
     Tag,
 )
+from app.models.office import (
+    AuditEntry,
+    Bulletin,
+    BulletinAudience,
+    BulletinItem,
+    BulletinRead,
+    BulletinStatus,
+    RolloutAnswer,
+    RolloutResponse,
+)
 from app.models.org import ROLE_RANK, Locale, OrgUnit, Role, UnitKind, User
 
 __all__ = [
+    "AuditEntry",
+    "Bulletin",
+    "BulletinAudience",
+    "BulletinItem",
+    "BulletinRead",
+    "BulletinStatus",
+    "RolloutAnswer",
+    "RolloutResponse",
     "ROLE_RANK",
     "ApiToken",
     "Attachment",
