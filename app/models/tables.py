@@ -8,6 +8,11 @@ import sqlalchemy as sa
 
 from app.models import (
     Attachment,
+    AuditEntry,
+    Bulletin,
+    BulletinAudience,
+    BulletinItem,
+    BulletinRead,
     Comment,
     Flag,
     Like,
@@ -15,6 +20,7 @@ from app.models import (
     Post,
     PostPraised,
     PostTag,
+    RolloutResponse,
     Tag,
     User,
 )

@@ -38,8 +38,13 @@ def record(
             {"before": before or {}, "after": after or {}}, ensure_ascii=False, default=str
         )
     entry = AuditEntry(
-        created_at=clock.now(), actor_id=actor.id if actor else None, action=action,
-        target_type=target_type, target_id=target_id, reason=reason, changes=changes,
+        created_at=clock.now(),
+        actor_id=actor.id if actor else None,
+        action=action,
+        target_type=target_type,
+        target_id=target_id,
+        reason=reason,
+        changes=changes,
     )
     db.add(entry)
     return entry
