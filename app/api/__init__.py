@@ -2,10 +2,12 @@
 
 from fastapi import APIRouter
 
-from app.api import attachments, directory, docs, posts
+from app.api import attachments, bulletins, directory, docs, moderation, posts
 
 router = APIRouter()
 router.include_router(docs.router)
 router.include_router(directory.router, prefix="/api/v1")
 router.include_router(posts.router, prefix="/api/v1")
 router.include_router(attachments.router, prefix="/api/v1")
+router.include_router(moderation.router, prefix="/api/v1")
+router.include_router(bulletins.router, prefix="/api/v1")

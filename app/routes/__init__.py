@@ -2,8 +2,32 @@
 
 from fastapi import APIRouter
 
-from app.routes import admin, attachments, auth, comments, feed, health, moderation, people, posts
+from app.routes import (
+    admin,
+    attachments,
+    audit,
+    auth,
+    bulletins,
+    comments,
+    feed,
+    health,
+    moderation,
+    people,
+    posts,
+)
 
 router = APIRouter()
-for module in (health, auth, feed, posts, comments, people, attachments, moderation, admin):
+for module in (
+    health,
+    auth,
+    feed,
+    posts,
+    comments,
+    people,
+    attachments,
+    moderation,
+    bulletins,
+    audit,
+    admin,
+):
     router.include_router(module.router)
