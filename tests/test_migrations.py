@@ -32,11 +32,14 @@ def test_empty_database_upgrades_to_head_without_drift(tmp_path, monkeypatch):
         engine = sa.create_engine(get_settings().sync_database_url)
         with engine.connect() as conn:
             # The same filters as migrations/env.py: search tables live outside the models.
-            ctx = MigrationContext.configure(conn, opts={
-                "compare_type": True,
-                "include_name": search.alembic_include_name,
-                "include_object": search.alembic_include_object,
-            })
+            ctx = MigrationContext.configure(
+                conn,
+                opts={
+                    "compare_type": True,
+                    "include_name": search.alembic_include_name,
+                    "include_object": search.alembic_include_object,
+                },
+            )
             diff = compare_metadata(ctx, SQLModel.metadata)
             tables = set(sa.inspect(conn).get_table_names())
         engine.dispose()

@@ -153,7 +153,10 @@ async def test_only_ascii_letters_fold(db, author):
     among = [wide, ascii_]
     assert await _found(db, "ＡＩ", among) == {wide.id}
     assert await _found(db, "ａｉ", among) == set()
+    assert await _found(db, "ａｉ活用", among) == set()
     assert await _found(db, "ai", among) == {ascii_.id}
+    assert await _found(db, "ai活用", among) == {ascii_.id}
+    assert await _found(db, "ＡＩ活用", among) == {wide.id}
 
 
 async def test_like_wildcards_are_literal(db, author):

@@ -5,24 +5,27 @@ its title or of its body, ASCII letters compared case-insensitively (only those:
 LIKE folds nothing else, and both databases must agree). Japanese has no spaces between
 words, so this is plain substring matching, never word matching.
 
-Indexes (migration 0003):
+Indexes (migration 0003) and the clauses that use them:
 
-- PostgreSQL: `arigato_search_text(title, body)` is title + newline + body with A-Z folded
-  to a-z. A pg_trgm GIN index on it serves terms of 3+ characters (`LIKE '%term%'`, exact
-  after the index's recheck). Trigrams cannot serve 1-2 characters (感謝, 丁寧), so a second
-  GIN index holds every 1- and 2-character substring of the same text
-  (`arigato_search_grams(...)`, a text[]); `grams @> ARRAY[term]` is exact for such terms.
-  A cheap `strpos(...) <> 0` re-check sits beside it so that a plan walking the feed index
-  newest-first tests each row with strpos and only computes the grams of the rows that
-  pass (the planner orders quals by cost; its estimate for `<> 0` is ~1, so it does not
-  distort the row estimate that comes from the grams statistics).
+- PostgreSQL. `arigato_search_text(title, body)` is title + newline + body (a term never
+  holds a newline, so it is in the joined text exactly when it is in one of them), compared
+  under the "C" collation, where ILIKE and lower() fold ASCII letters only.
+  * All terms have 3+ word characters in a row (ありがとう, 自動車保険): one
+    `text COLLATE "C" ILIKE '%term%'` per term, served by the pg_trgm GIN index
+    ix_posts_search_trgm and exact after its recheck.
+  * Any shorter term (感謝, 丁寧, 車): trigrams cannot serve it, so every term of the query
+    goes through ix_posts_search_grams, a GIN index over each post's 1- and 2-character
+    substrings (`arigato_search_grams(title, body)`, a text[]): one `grams @> ARRAY[...]`
+    with one key per term, plus an exact `strpos(lower(text), term) <> 0` per term.
+  The planner then walks ix_posts_feed newest-first for common terms and reads the GIN
+  index for rare ones; see _postgresql() for why the clauses have this exact shape.
   Terms are written into the SQL as constants (U&'' literals, every ASCII character other
-  than a letter or digit escaped), never as bind parameters: with a parameter, a prepared
+  than a letter or digit escaped), never as bind parameters: after five runs a prepared
   statement may switch to a generic plan, which cannot tell 感謝 (in a third of all posts:
-  walk the feed index) from a rare word (read the GIN index), and picks badly for one.
-- SQLite: an FTS5 table with the trigram tokenizer (external content on posts, kept in step
-  by triggers) narrows terms of 3+ characters to candidate rows; LIKE decides. Shorter
-  terms are plain LIKE scans (SQLite is the small deployment).
+  walk the feed index) from a rare word (read the GIN index) and would pick badly for one.
+- SQLite. An FTS5 table with the trigram tokenizer (external content on posts, kept in step
+  by triggers in the same transaction) narrows terms of 3+ characters; LIKE decides.
+  Shorter terms are plain LIKE scans (SQLite is the small deployment).
 """
 
 from __future__ import annotations
@@ -44,7 +47,7 @@ _SEPARATORS = re.compile("[\\s\x00\ud800-\udfff]+")
 _ASCII_LOWER = str.maketrans("ABCDEFGHIJKLMNOPQRSTUVWXYZ", "abcdefghijklmnopqrstuvwxyz")
 _LIKE_SPECIAL = str.maketrans({"\\": "\\\\", "%": "\\%", "_": "\\_"})
 
-# Terms this long or longer go through the trigram indexes.
+# SQLite: terms this long or longer go through the FTS5 trigram table.
 _TRIGRAM = 3
 
 _posts = cast(sa.Table, Post.__table__)  # type: ignore[attr-defined]
@@ -222,5 +225,8 @@ def _sqlite(terms: list[str]) -> ColumnElement[bool]:
         # phrase as a substring of one column: a superset of the LIKE matches.
         match = " AND ".join(_fts_phrase(t) for t in long_terms)
         candidates = sa.select(_fts.c.rowid).where(_fts.c.posts_fts.match(match))
-        conditions.insert(0, _posts.c.id.in_(candidates))
+        # `id + 0`: SQLite must not drive the query from this list (it would fetch and sort
+        # every match of a common word: 0.2 s at 100k posts); it walks the feed index
+        # newest-first and probes the list, a few ms whatever the word.
+        conditions.insert(0, (_posts.c.id + sa.literal_column("0", sa.Integer)).in_(candidates))
     return sa.and_(*conditions)
