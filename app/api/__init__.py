@@ -2,7 +2,7 @@
 
 from fastapi import APIRouter
 
-from app.api import attachments, bulletins, directory, docs, moderation, posts
+from app.api import attachments, bulletins, directory, docs, kpi, moderation, posts
 
 router = APIRouter()
 router.include_router(docs.router)
@@ -11,3 +11,4 @@ router.include_router(posts.router, prefix="/api/v1")
 router.include_router(attachments.router, prefix="/api/v1")
 router.include_router(moderation.router, prefix="/api/v1")
 router.include_router(bulletins.router, prefix="/api/v1")
+router.include_router(kpi.router, prefix="/api/v1")

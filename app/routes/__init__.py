@@ -11,6 +11,7 @@ from app.routes import (
     comments,
     feed,
     health,
+    kpi,
     moderation,
     people,
     posts,
