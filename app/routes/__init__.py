@@ -28,6 +28,7 @@ for module in (
     attachments,
     moderation,
     bulletins,
+    kpi,
     audit,
     admin,
 ):
