@@ -1,0 +1,178 @@
+"""Live events between app instances, behind one small interface.
+
+`publish(event, data)` sends an event to every subscriber in every instance; `subscribe()`
+yields them. In-process for SQLite (one instance); PostgreSQL LISTEN/NOTIFY when the
+database is PostgreSQL, so a post made on instance A reaches browsers connected to B.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import contextlib
+import json
+from collections.abc import AsyncIterator
+from dataclasses import dataclass
+from typing import Any, Protocol
+
+from app.config import Settings, get_settings
+from app.logging import get_logger
+
+CHANNEL = "arigato_events"
+QUEUE_SIZE = 1000
+log = get_logger("arigato.broker")
+
+
+@dataclass(frozen=True)
+class Event:
+    name: str
+    data: dict[str, Any]
+
+
+class Subscription:
+    """Registered as soon as it is made, so no event published afterwards is missed."""
+
+    def __init__(self, broker: LocalBroker) -> None:
+        self._broker = broker
+        self.queue: asyncio.Queue[Event] = asyncio.Queue(QUEUE_SIZE)
+        broker._queues.add(self.queue)
+
+    def __aiter__(self) -> Subscription:
+        return self
+
+    async def __anext__(self) -> Event:
+        return await self.queue.get()
+
+    async def aclose(self) -> None:
+        self._broker._queues.discard(self.queue)
+
+
+class Broker(Protocol):
+    async def publish(self, name: str, data: dict[str, Any]) -> None: ...
+    def subscribe(self) -> AsyncIterator[Event]: ...
+    async def close(self) -> None: ...
+
+
+class LocalBroker:
+    """Fan-out to this process's subscribers (one bounded queue each; a slow one drops)."""
+
+    def __init__(self) -> None:
+        self._queues: set[asyncio.Queue[Event]] = set()
+
+    def deliver(self, event: Event) -> None:
+        for queue in list(self._queues):
+            try:
+                queue.put_nowait(event)
+            except asyncio.QueueFull:
+                log.warning("subscriber queue full; event dropped", event=event.name)
+
+    async def publish(self, name: str, data: dict[str, Any]) -> None:
+        self.deliver(Event(name, data))
+
+    def subscribe(self) -> Subscription:
+        return Subscription(self)
+
+    @property
+    def subscribers(self) -> int:
+        return len(self._queues)
+
+    async def close(self) -> None:
+        self._queues.clear()
+
+
+class PostgresBroker(LocalBroker):
+    """LISTEN on one connection per process, NOTIFY to publish; local fan-out as above.
+
+    The listening connection reconnects by itself when the database restarts.
+    """
+
+    def __init__(self, dsn: str) -> None:
+        super().__init__()
+        self._dsn = dsn
+        self._listener: Any = None
+        self._task: asyncio.Task[None] | None = None
+        self._ready = asyncio.Event()
+
+    async def _listen(self) -> None:
+        import asyncpg
+
+        while True:
+            try:
+                conn = await asyncpg.connect(self._dsn)
+                self._listener = conn
+                await conn.add_listener(CHANNEL, self._on_notify)
+                self._ready.set()
+                while not conn.is_closed():
+                    await asyncio.sleep(1)
+            except asyncio.CancelledError:
+                raise
+            except Exception as exc:  # noqa: BLE001 - log and retry, never die
+                log.warning("broker listener lost; reconnecting", error=type(exc).__name__)
+            self._ready.clear()
+            await asyncio.sleep(1)
+
+    def _on_notify(self, _conn: Any, _pid: int, _channel: str, payload: str) -> None:
+        try:
+            message = json.loads(payload)
+            self.deliver(Event(message["name"], message["data"]))
+        except (ValueError, KeyError):
+            log.warning("bad broker payload")
+
+    async def start(self) -> None:
+        if self._task is None:
+            self._task = asyncio.create_task(self._listen())
+        with contextlib.suppress(TimeoutError):
+            await asyncio.wait_for(self._ready.wait(), 5)
+
+    async def publish(self, name: str, data: dict[str, Any]) -> None:
+        import asyncpg
+
+        payload = json.dumps({"name": name, "data": data}, ensure_ascii=False, default=str)
+        conn = await asyncpg.connect(self._dsn) if self._listener is None else None
+        try:
+            target = conn or self._listener
+            await target.execute("SELECT pg_notify($1, $2)", CHANNEL, payload)
+        except Exception as exc:  # noqa: BLE001 - a lost event is logged, never a 500
+            log.warning("broker publish failed", error=type(exc).__name__)
+        finally:
+            if conn is not None:
+                await conn.close()
+
+    async def close(self) -> None:
+        if self._task is not None:
+            self._task.cancel()
+            with contextlib.suppress(asyncio.CancelledError, Exception):
+                await self._task
+            self._task = None
+        if self._listener is not None:
+            with contextlib.suppress(Exception):
+                await self._listener.close()
+            self._listener = None
+        await super().close()
+
+
+_broker: LocalBroker | None = None
+
+
+def make_broker(settings: Settings) -> LocalBroker:
+    if settings.is_sqlite:
+        return LocalBroker()
+    dsn = settings.database_url.replace("postgresql+asyncpg://", "postgresql://")
+    dsn = dsn.replace("postgres://", "postgresql://", 1)
+    return PostgresBroker(dsn)
+
+
+async def get_broker() -> LocalBroker:
+    """The process's broker, started on first use."""
+    global _broker
+    if _broker is None:
+        _broker = make_broker(get_settings())
+        if isinstance(_broker, PostgresBroker):
+            await _broker.start()
+    return _broker
+
+
+async def close_broker() -> None:
+    global _broker
+    if _broker is not None:
+        await _broker.close()
+        _broker = None
