@@ -98,14 +98,15 @@ class PostgresBroker(LocalBroker):
         while True:
             try:
                 conn = await asyncpg.connect(self._dsn)
+                lost = asyncio.Event()
+                conn.add_termination_listener(lambda _conn: lost.set())
                 self._listener = conn
                 await conn.add_listener(CHANNEL, self._on_notify)
                 self._ready.set()
-                while not conn.is_closed():
-                    await asyncio.sleep(1)
+                await lost.wait()
             except asyncio.CancelledError:
                 raise
-            except Exception as exc:  # noqa: BLE001 - log and retry, never die
+            except Exception as exc:  # log and retry, never die
                 log.warning("broker listener lost; reconnecting", error=type(exc).__name__)
             self._ready.clear()
             await asyncio.sleep(1)
@@ -131,7 +132,7 @@ class PostgresBroker(LocalBroker):
         try:
             target = conn or self._listener
             await target.execute("SELECT pg_notify($1, $2)", CHANNEL, payload)
-        except Exception as exc:  # noqa: BLE001 - a lost event is logged, never a 500
+        except Exception as exc:  # a lost event is logged, never a 500
             log.warning("broker publish failed", error=type(exc).__name__)
         finally:
             if conn is not None:

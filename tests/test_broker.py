@@ -10,8 +10,8 @@ from app.broker import LocalBroker, PostgresBroker
 from tests.conftest import IS_PG, _pg_url
 
 
-async def _next(iterator, timeout=5.0):
-    return await asyncio.wait_for(iterator.__anext__(), timeout)
+async def _next(iterator, seconds=5.0):
+    return await asyncio.wait_for(iterator.__anext__(), seconds)
 
 
 async def test_local_broker_fans_out_to_every_subscriber():
