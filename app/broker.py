@@ -99,7 +99,7 @@ class PostgresBroker(LocalBroker):
             try:
                 conn = await asyncpg.connect(self._dsn)
                 lost = asyncio.Event()
-                conn.add_termination_listener(lambda _conn: lost.set())
+                conn.add_termination_listener(lambda _conn, lost=lost: lost.set())
                 self._listener = conn
                 await conn.add_listener(CHANNEL, self._on_notify)
                 self._ready.set()
