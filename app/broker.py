@@ -91,6 +91,8 @@ class PostgresBroker(LocalBroker):
         self._listener: Any = None
         self._task: asyncio.Task[None] | None = None
         self._ready = asyncio.Event()
+        # asyncpg runs one query at a time per connection: publishers take turns on it.
+        self._publish_lock = asyncio.Lock()
 
     async def _listen(self) -> None:
         import asyncpg
@@ -128,10 +130,14 @@ class PostgresBroker(LocalBroker):
         import asyncpg
 
         payload = json.dumps({"name": name, "data": data}, ensure_ascii=False, default=str)
-        conn = await asyncpg.connect(self._dsn) if self._listener is None else None
+        conn = None
         try:
-            target = conn or self._listener
-            await target.execute("SELECT pg_notify($1, $2)", CHANNEL, payload)
+            if self._listener is None:
+                conn = await asyncpg.connect(self._dsn)
+                await conn.execute("SELECT pg_notify($1, $2)", CHANNEL, payload)
+            else:
+                async with self._publish_lock:
+                    await self._listener.execute("SELECT pg_notify($1, $2)", CHANNEL, payload)
         except Exception as exc:  # a lost event is logged, never a 500
             log.warning("broker publish failed", error=type(exc).__name__)
         finally:
@@ -152,6 +158,7 @@ class PostgresBroker(LocalBroker):
 
 
 _broker: LocalBroker | None = None
+_broker_loop: asyncio.AbstractEventLoop | None = None
 
 
 def make_broker(settings: Settings) -> LocalBroker:
@@ -164,9 +171,14 @@ def make_broker(settings: Settings) -> LocalBroker:
 
 async def get_broker() -> LocalBroker:
     """The process's broker, started on first use."""
-    global _broker
+    global _broker, _broker_loop
+    loop = asyncio.get_running_loop()
+    if _broker is not None and _broker_loop is not loop:
+        # Made on another event loop (a test's, a finished `asyncio.run`): its connection and
+        # queues belong to that loop and cannot be used from this one.
+        _broker = None
     if _broker is None:
-        _broker = make_broker(get_settings())
+        _broker, _broker_loop = make_broker(get_settings()), loop
         if isinstance(_broker, PostgresBroker):
             await _broker.start()
     return _broker

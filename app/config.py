@@ -41,6 +41,14 @@ class Settings(BaseSettings):
     oidc_code_claim: str = "employee_code"
     oidc_create_users: bool = False
 
+    # Outgoing mail for the e-mail digest (`arigato digest send`); no SMTP_HOST, no mail.
+    smtp_host: str | None = None
+    smtp_port: int = Field(default=25, ge=1, le=65535)
+    smtp_user: str | None = None
+    smtp_password: str | None = None
+    smtp_from: str = "arigato-board@localhost"
+    smtp_starttls: bool = False
+
     @model_validator(mode="after")
     def _refuse_unsafe(self) -> Settings:
         if self.env != "dev" and (not self.secret_key or self.secret_key == DEV_SECRET):

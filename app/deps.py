@@ -46,6 +46,7 @@ async def get_auth(request: Request, db: SessionDep) -> Auth | None:
     request.state.auth = auth
     request.state.user = auth.user if auth else None
     request.state.unit = auth.unit if auth else None
+    request.state.unread_notifications = auth.unread_notifications if auth else 0
     i18n.current_locale.set(
         i18n.negotiate(
             auth.user.locale if auth else None,

@@ -2,10 +2,12 @@
 
 from __future__ import annotations
 
+from collections.abc import Sequence
 from datetime import date
 from typing import Any
 
 import sqlalchemy as sa
+from sqlalchemy.dialects import postgresql
 
 from app.config import get_settings
 
@@ -37,3 +39,19 @@ def month_key(column: Any, dialect: str) -> sa.ColumnElement[str]:
     if dialect == "postgresql":
         return sa.func.to_char(column, "YYYY-MM")
     return sa.func.strftime("%Y-%m", column)
+
+
+def month_index(column: Any, dialect: str, months: Sequence[date]) -> sa.ColumnElement[int]:
+    """The 0-based position of a DATE column's month in `months` (consecutive first days).
+
+    Only meaningful for values within [months[0], the month after months[-1]). On PostgreSQL
+    this is width_bucket over the month starts: several times cheaper per row than to_char,
+    which matters when the KPI matrix groups a few hundred thousand index entries.
+    """
+    first = months[0]
+    if dialect == "postgresql":
+        thresholds = sa.literal(list(months[1:]), type_=postgresql.ARRAY(sa.Date))
+        return sa.func.width_bucket(column, thresholds, type_=sa.Integer)
+    year = sa.cast(sa.func.strftime("%Y", column), sa.Integer)
+    month = sa.cast(sa.func.strftime("%m", column), sa.Integer)
+    return year * 12 + month - (first.year * 12 + first.month)

@@ -11,9 +11,11 @@ from fastapi.staticfiles import StaticFiles
 
 from app import errors
 from app.api import router as api_router
+from app.broker import close_broker
 from app.config import get_settings
 from app.db import dispose_engines
 from app.deps import guard_unsafe
+from app.live import close_hub
 from app.logging import configure_logging
 from app.middleware import RequestContextMiddleware
 from app.routes import router as pages_router
@@ -24,6 +26,8 @@ STATIC_DIR = Path(__file__).resolve().parent.parent / "static"
 @asynccontextmanager
 async def lifespan(_app: FastAPI) -> AsyncIterator[None]:
     yield
+    await close_hub()
+    await close_broker()
     await dispose_engines()
 
 

@@ -76,3 +76,30 @@ async def get_comment_for_edit(db: AsyncSession, user: User, comment_id: int) ->
     if comment.author_id != user.id:
         raise HTTPException(403, _("Only the author can change this comment."))
     return comment
+
+
+MODERATED_STATUSES = (PostStatus.published.value, PostStatus.hidden.value)
+
+
+def _require_curator(user: User) -> None:
+    if not is_curator(user):
+        raise HTTPException(403, _("You do not have permission to do this."))
+
+
+async def get_post_for_moderation(db: AsyncSession, user: User, post_id: int) -> Post:
+    """Curators act on published and hidden posts; drafts and deleted posts are a 404."""
+    _require_curator(user)
+    post = await db.get(Post, post_id)
+    if post is None or post.status not in MODERATED_STATUSES:
+        raise not_found()
+    return post
+
+
+async def get_comment_for_moderation(db: AsyncSession, user: User, comment_id: int) -> Comment:
+    """A published or hidden comment on a post curators can act on; anything else is a 404."""
+    _require_curator(user)
+    comment = await db.get(Comment, comment_id)
+    if comment is None or comment.status == CommentStatus.deleted.value:
+        raise HTTPException(404, _("This comment does not exist or is not visible to you."))
+    await get_post_for_moderation(db, user, comment.post_id)
+    return comment

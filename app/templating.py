@@ -11,7 +11,7 @@ from fastapi import Request
 from fastapi.responses import HTMLResponse
 from fastapi.templating import Jinja2Templates
 
-from app import i18n, labels
+from app import clock, i18n, labels
 from app.config import get_settings
 
 TEMPLATE_DIR = Path(__file__).resolve().parent.parent / "templates"
@@ -69,6 +69,8 @@ def path_for(ctx: jinja2.runtime.Context, name: str, /, **params: object) -> str
 
 
 env.globals["path_for"] = path_for
+# The live stream's `since` (ms since the epoch): posts after it count as new on the feed.
+env.globals["now_ms"] = lambda: int(clock.now().timestamp() * 1000)
 env.globals["label"] = labels.label
 env.globals["labels"] = labels.LABELS
 
@@ -95,6 +97,7 @@ def render(
         "csrf_token": csrf_token(request),
         "settings": get_settings(),
         "is_htmx": is_htmx(request),
+        "unread_notifications": getattr(request.state, "unread_notifications", 0),
     }
     ctx.update(context or {})
     response = templates.TemplateResponse(

@@ -19,6 +19,7 @@ from app.security import token_digest
 from tests.conftest import IS_PG
 
 TABLES = [
+    "notifications",
     "flags",
     "attachments",
     "comments",

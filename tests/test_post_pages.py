@@ -235,3 +235,12 @@ async def test_suggestions_for_the_type_ahead(client, db):
     assert [li["data-code"] for li in r.select("li[data-code]")] == ["E5555"]
     r = soup(await client.get("/users/suggest", params={"q": "@E55"}))
     assert [li["data-code"] for li in r.select("li[data-code]")] == ["E5555"]
+
+
+async def test_plain_form_error_renders_the_full_page(client, db):
+    csrf = await login(client, await make_user(db, name="表示 確認"))
+    r = await client.post("/posts", data={**PRAISE_FORM, "title": "", "csrf_token": csrf})
+    assert r.status_code == 422
+    page = soup(r)
+    assert page.select_one("[data-testid=user-name]").text == "表示 確認"
+    assert page.select_one("#err-title")

@@ -2,7 +2,16 @@
 
 from fastapi import APIRouter
 
-from app.api import attachments, bulletins, directory, docs, kpi, moderation, posts
+from app.api import (
+    attachments,
+    bulletins,
+    directory,
+    docs,
+    kpi,
+    moderation,
+    notifications,
+    posts,
+)
 
 router = APIRouter()
 router.include_router(docs.router)
@@ -12,3 +21,4 @@ router.include_router(attachments.router, prefix="/api/v1")
 router.include_router(moderation.router, prefix="/api/v1")
 router.include_router(bulletins.router, prefix="/api/v1")
 router.include_router(kpi.router, prefix="/api/v1")
+router.include_router(notifications.router, prefix="/api/v1")

@@ -1,5 +1,303 @@
-"""Placeholder router, filled in by the head office work (issue 4)."""
+"""Bulletins (好取組情報) over JSON: list, read, write, publish, read receipts, 横展開, stats."""
 
-from fastapi import APIRouter
+from __future__ import annotations
 
-router = APIRouter()
+from datetime import datetime
+from typing import Annotated, Any, Literal
+
+from fastapi import APIRouter, HTTPException, Query, Request
+from pydantic import AwareDatetime, BaseModel, ConfigDict
+
+from app.api.posts import post_public
+from app.api.schemas import Page, PersonRef, PostPublic, UnitRef
+from app.deps import CuratorUser, CurrentUser, SessionDep
+from app.i18n import _
+from app.services import bulletins as service
+from app.services.bulletins import BulletinView
+
+router = APIRouter(tags=["bulletins"])
+
+
+class BulletinItemIn(BaseModel):
+    model_config = ConfigDict(extra="forbid")
+
+    post_id: int
+    comment: str = ""
+
+
+class BulletinCreate(BaseModel):
+    model_config = ConfigDict(extra="forbid")
+
+    title: str
+    lead: str = ""
+    audience: Literal["all"] | list[str] = "all"
+    items: list[BulletinItemIn] | None = None
+    publish_at: AwareDatetime | None = None
+
+
+class BulletinUpdate(BaseModel):
+    """Only the fields sent change; `items` replaces the whole list (in order);
+    `publish_at` schedules, `null` unschedules."""
+
+    model_config = ConfigDict(extra="forbid")
+
+    title: str | None = None
+    lead: str | None = None
+    audience: Literal["all"] | list[str] | None = None
+    items: list[BulletinItemIn] | None = None
+    publish_at: AwareDatetime | None = None
+
+
+class BulletinItemPublic(BaseModel):
+    id: int
+    position: int
+    comment: str
+    post: PostPublic | None  # null when the caller may not see the post (hidden, deleted)
+    answer: str | None = None  # the caller's shop's 横展開 answer
+
+
+class BulletinPublic(BaseModel):
+    id: int
+    volume: int | None
+    fiscal_year: int | None
+    title: str
+    lead: str
+    status: str
+    audience: Literal["all"] | list[str]
+    publish_at: datetime | None
+    published_at: datetime | None
+    created_at: datetime
+    items: list[BulletinItemPublic]
+    read: bool
+
+
+class ReadState(BaseModel):
+    bulletin_id: int
+    read: bool
+    read_at: datetime | None
+
+
+class RolloutIn(BaseModel):
+    model_config = ConfigDict(extra="forbid")
+
+    answer: Literal["adopted", "trialling", "not_applicable"]
+
+
+class RolloutPublic(BaseModel):
+    item_id: int
+    unit: UnitRef
+    answer: str
+    answered_by: PersonRef
+    answered_at: datetime
+
+
+class ReadRatePublic(BaseModel):
+    unit: UnitRef
+    kind: str
+    depth: int
+    users: int
+    readers: int
+    rate: float | None
+
+
+class AdoptionPublic(BaseModel):
+    region: UnitRef | None
+    shops: int
+    answered: int
+    adopted: int
+    trialling: int
+    not_applicable: int
+    rate: float | None
+
+
+class ItemAdoptionPublic(BaseModel):
+    item_id: int
+    position: int
+    post_id: int
+    title: str
+    regions: list[AdoptionPublic]
+    total: AdoptionPublic
+
+
+class BulletinStats(BaseModel):
+    read: list[ReadRatePublic]
+    adoption: list[ItemAdoptionPublic]
+
+
+def bulletin_public(request: Request, v: BulletinView) -> BulletinPublic:
+    b = v.bulletin
+    assert b.id is not None
+    return BulletinPublic(
+        id=b.id,
+        volume=b.volume,
+        fiscal_year=b.fiscal_year,
+        title=b.title,
+        lead=b.lead,
+        status=b.status,
+        audience=v.audience_value,
+        publish_at=b.publish_at,
+        published_at=b.published_at,
+        created_at=b.created_at,
+        items=[
+            BulletinItemPublic(
+                id=i.id,
+                position=i.position,
+                comment=i.comment,
+                post=post_public(request, i.card) if i.card is not None else None,
+                answer=i.answer,
+            )
+            for i in v.items
+        ],
+        read=v.read,
+    )
+
+
+def _adoption(row: service.AdoptionRow) -> AdoptionPublic:
+    region = (
+        UnitRef(code=row.region_code, name=row.region_name or "")
+        if row.region_code is not None
+        else None
+    )
+    return AdoptionPublic(
+        region=region,
+        shops=row.shops,
+        answered=row.answered,
+        adopted=row.adopted,
+        trialling=row.trialling,
+        not_applicable=row.not_applicable,
+        rate=row.rate,
+    )
+
+
+async def _one(
+    request: Request, db: SessionDep, user: CurrentUser, bulletin_id: int
+) -> BulletinPublic:
+    bulletin = await service.get_bulletin_for_view(db, user, bulletin_id)
+    return bulletin_public(request, await service.view(db, user, bulletin))
+
+
+def _changes(body: BaseModel) -> dict[str, Any]:
+    data = body.model_dump(exclude_unset=True)
+    if data.get("audience", "") is None:
+        raise HTTPException(
+            422,
+            [{"loc": ["body", "audience"], "msg": _("This field is required."), "type": "missing"}],
+        )
+    return data
+
+
+@router.get("/bulletins", name="api_list_bulletins")
+async def list_bulletins(
+    request: Request,
+    db: SessionDep,
+    user: CurrentUser,
+    limit: Annotated[int, Query(ge=1, le=100)] = 20,
+    cursor: Annotated[str | None, Query(max_length=200)] = None,
+) -> Page[BulletinPublic]:
+    found, next_cursor = await service.list_bulletins(db, user, cursor=cursor, limit=limit)
+    shown = await service.views(db, user, found)
+    return Page(items=[bulletin_public(request, v) for v in shown], next_cursor=next_cursor)
+
+
+@router.post("/bulletins", name="api_create_bulletin", status_code=201)
+async def create_bulletin(
+    request: Request, db: SessionDep, user: CuratorUser, body: BulletinCreate
+) -> BulletinPublic:
+    data = _changes(body)
+    data.setdefault("audience", "all")
+    if data.get("items") is None:
+        data.pop("items", None)
+    if data.get("publish_at") is None:
+        data.pop("publish_at", None)
+    bulletin = await service.create_bulletin(db, user, data)
+    assert bulletin.id is not None
+    return await _one(request, db, user, bulletin.id)
+
+
+@router.get("/bulletins/{bulletin_id}", name="api_get_bulletin")
+async def get_bulletin(
+    request: Request, db: SessionDep, user: CurrentUser, bulletin_id: int
+) -> BulletinPublic:
+    return await _one(request, db, user, bulletin_id)
+
+
+@router.patch("/bulletins/{bulletin_id}", name="api_update_bulletin")
+async def update_bulletin(
+    request: Request, db: SessionDep, user: CuratorUser, bulletin_id: int, body: BulletinUpdate
+) -> BulletinPublic:
+    bulletin = await service.get_bulletin_for_edit(db, user, bulletin_id)
+    data = _changes(body)
+    for name in ("title", "lead", "items"):
+        if name in data and data[name] is None:
+            raise HTTPException(
+                422,
+                [{"loc": ["body", name], "msg": _("This field is required."), "type": "missing"}],
+            )
+    await service.update_bulletin(db, user, bulletin, data)
+    return await _one(request, db, user, bulletin_id)
+
+
+@router.post("/bulletins/{bulletin_id}/publish", name="api_publish_bulletin")
+async def publish_bulletin(
+    request: Request, db: SessionDep, user: CuratorUser, bulletin_id: int
+) -> BulletinPublic:
+    bulletin = await service.get_bulletin_for_edit(db, user, bulletin_id)
+    await service.publish_now(db, user, bulletin)
+    return await _one(request, db, user, bulletin_id)
+
+
+@router.post("/bulletins/{bulletin_id}/read", name="api_read_bulletin")
+async def read_bulletin(db: SessionDep, user: CurrentUser, bulletin_id: int) -> ReadState:
+    """Record that the caller opened the bulletin (the first time counts; idempotent)."""
+    bulletin = await service.get_bulletin_for_view(db, user, bulletin_id)
+    if bulletin.status != service.PUBLISHED:
+        raise HTTPException(409, _("Only a published bulletin has read receipts."))
+    await service.mark_read(db, user, bulletin)
+    state = await service.view(db, user, bulletin)
+    return ReadState(bulletin_id=bulletin_id, read=state.read, read_at=state.read_at)
+
+
+@router.put("/bulletins/{bulletin_id}/items/{item_id}/rollout", name="api_answer_rollout")
+async def answer_rollout(
+    db: SessionDep, user: CurrentUser, bulletin_id: int, item_id: int, body: RolloutIn
+) -> RolloutPublic:
+    bulletin = await service.get_bulletin_for_view(db, user, bulletin_id)
+    saved = await service.answer_rollout(db, user, bulletin, item_id, body.answer)
+    return RolloutPublic(
+        item_id=saved.item_id,
+        unit=UnitRef(code=saved.unit_code, name=saved.unit_name),
+        answer=saved.answer,
+        answered_by=PersonRef(code=saved.answered_by_code, name=saved.answered_by_name),
+        answered_at=saved.answered_at,
+    )
+
+
+@router.get("/bulletins/{bulletin_id}/stats", name="api_bulletin_stats")
+async def bulletin_stats(db: SessionDep, user: CuratorUser, bulletin_id: int) -> BulletinStats:
+    bulletin = await service.get_bulletin_for_edit(db, user, bulletin_id)
+    reads = await service.read_rates(db, bulletin)
+    adoption = await service.adoption_by_region(db, bulletin)
+    return BulletinStats(
+        read=[
+            ReadRatePublic(
+                unit=UnitRef(code=r.code, name=r.name),
+                kind=r.kind,
+                depth=r.depth,
+                users=r.users,
+                readers=r.readers,
+                rate=r.rate,
+            )
+            for r in reads
+        ],
+        adoption=[
+            ItemAdoptionPublic(
+                item_id=a.item_id,
+                position=a.position,
+                post_id=a.post_id,
+                title=a.title,
+                regions=[_adoption(r) for r in a.regions],
+                total=_adoption(a.total),
+            )
+            for a in adoption
+        ],
+    )

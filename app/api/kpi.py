@@ -1,5 +1,224 @@
-"""Placeholder router, filled in by the KPI work (issue 6)."""
+"""The KPI over JSON (SPEC §4, §6): the praise matrix (also as CSV/XLSX), month close and
+reopen, the お客さまの声 table and complaint voices (curators)."""
 
-from fastapi import APIRouter
+from __future__ import annotations
 
-router = APIRouter()
+from datetime import date, datetime
+from typing import Annotated, Any, Literal
+
+from fastapi import APIRouter, HTTPException, Query, Request
+from fastapi.responses import JSONResponse
+from pydantic import BaseModel, ConfigDict
+
+from app import i18n
+from app.deps import AdminUser, CuratorUser, CurrentUser, SessionDep
+from app.fiscal import fiscal_year_of
+from app.i18n import _
+from app.models import ComplaintCategory, ComplaintStatus, ComplaintVoice
+from app.services import complaints as complaint_service
+from app.services import kpi, kpi_export
+from app.services.csvimport import ImportRejected
+from app.services.uploads import read_multipart
+
+router = APIRouter(tags=["kpi"])
+
+IMPORT_MAX = 5 * 1024 * 1024
+FiscalYear = Annotated[int | None, Query(ge=2000, le=2100, description="default: this year")]
+Depth = Annotated[int, Query(ge=1, le=kpi.MAX_DEPTH)]
+ExportFormat = Annotated[Literal["json", "csv", "xlsx"], Query()]
+
+
+class MonthClosePublic(BaseModel):
+    month: str
+    closed: bool
+    closed_at: datetime | None
+    reopened_at: datetime | None
+
+
+class ComplaintCreate(BaseModel):
+    model_config = ConfigDict(extra="forbid")
+
+    received_on: date
+    unit: str
+    category: ComplaintCategory
+    status: ComplaintStatus = ComplaintStatus.received
+    summary: str = ""
+
+
+class ComplaintUpdate(BaseModel):
+    model_config = ConfigDict(extra="forbid")
+
+    status: ComplaintStatus | None = None
+    category: ComplaintCategory | None = None
+    received_on: date | None = None
+    unit: str | None = None
+    summary: str | None = None
+
+
+class ComplaintPublic(BaseModel):
+    id: int
+    received_on: date
+    unit: str
+    category: str
+    status: str
+    summary: str
+    created_at: datetime
+    updated_at: datetime
+
+
+class ImportResult(BaseModel):
+    imported: int
+
+
+def _fy(fy: int | None) -> int:
+    return fy if fy is not None else fiscal_year_of(i18n.today())
+
+
+@router.get("/kpi/praise", name="api_praise_kpi")
+async def praise_kpi(
+    db: SessionDep,
+    user: CurrentUser,
+    fy: FiscalYear = None,
+    unit: Annotated[str | None, Query(max_length=32)] = None,
+    depth: Depth = 1,
+    format: ExportFormat = "json",
+) -> Any:
+    """Published praise per unit and month, rolled up (one row per unit `depth` levels below
+    `unit`, default the company's children), with corrections and year on year."""
+    matrix = await kpi.praise_matrix(db, _fy(fy), unit=unit, depth=depth)
+    if format != "json":
+        sheet = kpi_export.matrix_sheet(matrix)
+        return kpi_export.download(sheet, format, kpi_export.matrix_names(matrix))
+    return JSONResponse(kpi.matrix_json(matrix))
+
+
+@router.get("/kpi/voices", name="api_voices_kpi")
+async def voices_kpi(
+    db: SessionDep, user: CuratorUser, fy: FiscalYear = None, format: ExportFormat = "json"
+) -> Any:
+    """お客さまの声 受付状況: praise, complaints, total, and the complaints by category with
+    their share (rounded half up to one decimal)."""
+    table = await kpi.voices_table(db, _fy(fy))
+    if format != "json":
+        sheet = kpi_export.voices_sheet(table)
+        return kpi_export.download(sheet, format, kpi_export.voices_names(table.fiscal_year))
+    return JSONResponse(kpi.voices_json(table))
+
+
+def _close_public(close: kpi.MonthClose) -> MonthClosePublic:
+    return MonthClosePublic(
+        month=close.key,
+        closed=close.closed,
+        closed_at=close.closed_at,
+        reopened_at=close.reopened_at,
+    )
+
+
+@router.post("/kpi/months/{month}/close", name="api_close_kpi_month")
+async def close_kpi_month(db: SessionDep, user: CuratorUser, month: str) -> MonthClosePublic:
+    """Freeze the month's counts (409 when already closed or not over yet)."""
+    return _close_public(await kpi.close_month(db, user, kpi.parse_month(month)))
+
+
+@router.post("/kpi/months/{month}/reopen", name="api_reopen_kpi_month")
+async def reopen_kpi_month(db: SessionDep, user: AdminUser, month: str) -> MonthClosePublic:
+    """Admins only: the month shows live figures again (409 when it is not closed)."""
+    return _close_public(await kpi.reopen_month(db, user, kpi.parse_month(month)))
+
+
+async def _complaint_public(db: SessionDep, c: ComplaintVoice) -> ComplaintPublic:
+    assert c.id is not None
+    return ComplaintPublic(
+        id=c.id,
+        received_on=c.received_on,
+        unit=await complaint_service.unit_code(db, c.unit_id),
+        category=c.category,
+        status=c.status,
+        summary=c.summary,
+        created_at=c.created_at,
+        updated_at=c.updated_at,
+    )
+
+
+@router.post("/complaints", name="api_create_complaint", status_code=201)
+async def create_complaint(
+    db: SessionDep, user: CuratorUser, body: ComplaintCreate
+) -> ComplaintPublic:
+    c = await complaint_service.create_complaint(db, user, body.model_dump(mode="json"))
+    return await _complaint_public(db, c)
+
+
+@router.get("/complaints/{complaint_id}", name="api_get_complaint")
+async def get_complaint(db: SessionDep, user: CuratorUser, complaint_id: int) -> ComplaintPublic:
+    return await _complaint_public(db, await complaint_service.get_complaint(db, complaint_id))
+
+
+@router.patch("/complaints/{complaint_id}", name="api_update_complaint")
+async def update_complaint(
+    db: SessionDep, user: CuratorUser, complaint_id: int, body: ComplaintUpdate
+) -> ComplaintPublic:
+    complaint = await complaint_service.get_complaint(db, complaint_id)
+    changes = body.model_dump(mode="json", exclude_none=True)
+    c = await complaint_service.update_complaint(db, user, complaint, changes)
+    return await _complaint_public(db, c)
+
+
+_IMPORT_BODY: dict[str, Any] = {
+    "requestBody": {
+        "required": True,
+        "content": {
+            "multipart/form-data": {
+                "schema": {
+                    "type": "object",
+                    "required": ["file"],
+                    "properties": {"file": {"type": "string", "format": "binary"}},
+                }
+            },
+            "text/csv": {"schema": {"type": "string"}},
+        },
+    }
+}
+
+
+async def read_csv_upload(request: Request) -> bytes:
+    """The CSV file of a multipart form (field `file`) or a text/csv body, size-limited."""
+    ctype = request.headers.get("content-type", "")
+    if ctype.startswith("multipart/form-data"):
+        form = await read_multipart(request, max_file_bytes=IMPORT_MAX, max_files=1)
+        try:
+            upload = form.file("file")
+            if upload is None:
+                raise HTTPException(
+                    422,
+                    [{"loc": ["body", "file"], "msg": _("Choose a CSV file."), "type": "missing"}],
+                )
+            return upload.path.read_bytes()
+        finally:
+            await form.aclose()
+    if ctype.startswith(("text/csv", "text/plain", "application/csv")):
+        data = bytearray()
+        async for chunk in request.stream():
+            data += chunk
+            if len(data) > IMPORT_MAX:
+                raise HTTPException(413, _("The file is too large."))
+        return bytes(data)
+    raise HTTPException(415, _("Send the CSV file as multipart/form-data or text/csv."))
+
+
+@router.post(
+    "/complaints/import",
+    name="api_import_complaints",
+    openapi_extra=_IMPORT_BODY,
+    responses={422: {"description": "Nothing imported: every bad row with its line"}},
+)
+async def import_complaints(request: Request, db: SessionDep, user: CuratorUser) -> Any:
+    """CSV `received_on,unit,category,status,summary` (UTF-8, with or without BOM); all rows
+    or none. A bad file answers 422 with `{"detail": [{"line", "msg"}, ...]}`."""
+    data = await read_csv_upload(request)
+    try:
+        n = await complaint_service.import_complaints(db, user, data)
+    except ImportRejected as exc:
+        return JSONResponse(
+            {"detail": [{"line": e.line, "msg": e.message} for e in exc.errors]}, status_code=422
+        )
+    return ImportResult(imported=n)

@@ -1,5 +1,320 @@
-"""Placeholder router, filled in by the head office work (issue 4)."""
+"""Moderation, curation and the audit log over JSON (SPEC §4), for curators only.
 
-from fastapi import APIRouter
+Errors: 403 for staff, 404 for an unknown (or draft/deleted) target, 409 when the target is
+not in the state the action needs (restoring what is not hidden, ...), 422 for a missing or
+empty reason.
+"""
 
-router = APIRouter()
+from __future__ import annotations
+
+import json
+from datetime import date, datetime
+from typing import Annotated, Any
+
+from fastapi import APIRouter, HTTPException, Query, Request
+from pydantic import BaseModel, ConfigDict
+
+from app.api.posts import comment_public, post_public
+from app.api.schemas import CommentPublic, Page, PersonRef, PostPublic
+from app.deps import CuratorUser, SessionDep
+from app.i18n import _
+from app.models import FlagReason
+from app.permissions import get_comment_for_moderation, get_post_for_moderation
+from app.services import audit_log, feed, moderation
+from app.services import comments as comment_service
+from app.services.audit_log import AuditFilters
+
+router = APIRouter(tags=["moderation"])
+
+
+class ReasonIn(BaseModel):
+    model_config = ConfigDict(extra="forbid")
+
+    reason: str
+
+
+class OptionalReasonIn(BaseModel):
+    model_config = ConfigDict(extra="forbid")
+
+    reason: str | None = None
+
+
+class RedactPostIn(BaseModel):
+    model_config = ConfigDict(extra="forbid")
+
+    title: str | None = None
+    body: str | None = None
+    reason: str | None = None
+
+
+class RedactCommentIn(BaseModel):
+    model_config = ConfigDict(extra="forbid")
+
+    body: str
+    reason: str | None = None
+
+
+class FeatureIn(BaseModel):
+    model_config = ConfigDict(extra="forbid")
+
+    note: str | None = None
+
+
+class DismissIn(BaseModel):
+    model_config = ConfigDict(extra="forbid")
+
+    target: str  # "post:ID" or "comment:ID"
+    reason: str | None = None
+
+
+class DismissResult(BaseModel):
+    target: str
+    dismissed: int
+
+
+class FlagReport(BaseModel):
+    id: int
+    reason: str
+    note: str | None
+    reporter: PersonRef
+    created_at: datetime
+
+
+class FlagGroupPublic(BaseModel):
+    target: str
+    target_type: str
+    target_id: int
+    post_id: int
+    count: int
+    reasons: dict[str, int]
+    oldest_at: datetime
+    flags: list[FlagReport]
+    post: PostPublic
+    comment: CommentPublic | None = None
+
+
+class AuditEntryPublic(BaseModel):
+    id: int
+    created_at: datetime
+    actor: PersonRef | None
+    action: str
+    target_type: str
+    target_id: int | None
+    reason: str | None
+    changes: dict[str, Any] | None
+
+
+def _conflict(exc: moderation.Conflict) -> HTTPException:
+    return HTTPException(409, str(exc))
+
+
+async def _post_answer(
+    request: Request, db: SessionDep, user: CuratorUser, post_id: int
+) -> PostPublic:
+    card = await feed.get_card(db, user, post_id)
+    assert card is not None
+    return post_public(request, card)
+
+
+async def _comment_answer(db: SessionDep, comment_id: int) -> CommentPublic:
+    return comment_public(await comment_service.comment_view(db, comment_id))
+
+
+@router.get("/moderation/flags", name="api_moderation_flags")
+async def list_flags(
+    request: Request,
+    db: SessionDep,
+    user: CuratorUser,
+    reason: FlagReason | None = None,
+    limit: Annotated[int, Query(ge=1, le=100)] = 20,
+    cursor: Annotated[str | None, Query(max_length=200)] = None,
+) -> Page[FlagGroupPublic]:
+    """Open flags grouped by target, the group with the oldest flag first."""
+    groups, next_cursor = await moderation.open_flags(
+        db, reason.value if reason else None, cursor=cursor, limit=limit
+    )
+    items = []
+    for g in groups:
+        items.append(
+            FlagGroupPublic(
+                target=g.target,
+                target_type=g.target_type,
+                target_id=g.target_id,
+                post_id=g.post.id,
+                count=g.count,
+                reasons=dict(g.reasons),
+                oldest_at=g.oldest,
+                flags=[
+                    FlagReport(
+                        id=f.id,
+                        reason=f.reason,
+                        note=f.note,
+                        reporter=PersonRef(code=f.reporter_code, name=f.reporter_name),
+                        created_at=f.created_at,
+                    )
+                    for f in g.flags
+                ],
+                post=await _post_answer(request, db, user, g.post.id),
+                comment=await _comment_answer(db, g.comment.id) if g.comment else None,
+            )
+        )
+    return Page(items=items, next_cursor=next_cursor)
+
+
+@router.post("/posts/{post_id}/hide", name="api_hide_post")
+async def hide_post(
+    request: Request, db: SessionDep, user: CuratorUser, post_id: int, body: ReasonIn
+) -> PostPublic:
+    post = await get_post_for_moderation(db, user, post_id)
+    try:
+        await moderation.hide_post(db, user, post, body.reason)
+    except moderation.Conflict as exc:
+        raise _conflict(exc) from exc
+    return await _post_answer(request, db, user, post_id)
+
+
+@router.post("/posts/{post_id}/restore", name="api_restore_post")
+async def restore_post(
+    request: Request,
+    db: SessionDep,
+    user: CuratorUser,
+    post_id: int,
+    body: OptionalReasonIn | None = None,
+) -> PostPublic:
+    post = await get_post_for_moderation(db, user, post_id)
+    try:
+        await moderation.restore_post(db, user, post, body.reason if body else None)
+    except moderation.Conflict as exc:
+        raise _conflict(exc) from exc
+    return await _post_answer(request, db, user, post_id)
+
+
+@router.post("/posts/{post_id}/redact", name="api_redact_post")
+async def redact_post(
+    request: Request, db: SessionDep, user: CuratorUser, post_id: int, body: RedactPostIn
+) -> PostPublic:
+    """Replace title and/or body to remove personal data; the removed text is kept nowhere."""
+    post = await get_post_for_moderation(db, user, post_id)
+    try:
+        await moderation.redact_post(db, user, post, body.title, body.body, body.reason)
+    except moderation.Conflict as exc:
+        raise _conflict(exc) from exc
+    return await _post_answer(request, db, user, post_id)
+
+
+@router.put("/posts/{post_id}/feature", name="api_feature_post")
+async def feature_post(
+    request: Request,
+    db: SessionDep,
+    user: CuratorUser,
+    post_id: int,
+    body: FeatureIn | None = None,
+) -> PostPublic:
+    """Mark as good practice (好取組); again replaces the note."""
+    post = await get_post_for_moderation(db, user, post_id)
+    try:
+        await moderation.feature_post(db, user, post, body.note if body else None)
+    except moderation.Conflict as exc:
+        raise _conflict(exc) from exc
+    return await _post_answer(request, db, user, post_id)
+
+
+@router.delete("/posts/{post_id}/feature", name="api_unfeature_post")
+async def unfeature_post(
+    request: Request, db: SessionDep, user: CuratorUser, post_id: int
+) -> PostPublic:
+    post = await get_post_for_moderation(db, user, post_id)
+    try:
+        await moderation.unfeature_post(db, user, post)
+    except moderation.Conflict as exc:
+        raise _conflict(exc) from exc
+    return await _post_answer(request, db, user, post_id)
+
+
+@router.post("/comments/{comment_id}/hide", name="api_hide_comment")
+async def hide_comment(
+    db: SessionDep, user: CuratorUser, comment_id: int, body: ReasonIn
+) -> CommentPublic:
+    comment = await get_comment_for_moderation(db, user, comment_id)
+    try:
+        await moderation.hide_comment(db, user, comment, body.reason)
+    except moderation.Conflict as exc:
+        raise _conflict(exc) from exc
+    return await _comment_answer(db, comment_id)
+
+
+@router.post("/comments/{comment_id}/restore", name="api_restore_comment")
+async def restore_comment(
+    db: SessionDep, user: CuratorUser, comment_id: int, body: OptionalReasonIn | None = None
+) -> CommentPublic:
+    comment = await get_comment_for_moderation(db, user, comment_id)
+    try:
+        await moderation.restore_comment(db, user, comment, body.reason if body else None)
+    except moderation.Conflict as exc:
+        raise _conflict(exc) from exc
+    return await _comment_answer(db, comment_id)
+
+
+@router.post("/comments/{comment_id}/redact", name="api_redact_comment")
+async def redact_comment(
+    db: SessionDep, user: CuratorUser, comment_id: int, body: RedactCommentIn
+) -> CommentPublic:
+    comment = await get_comment_for_moderation(db, user, comment_id)
+    try:
+        await moderation.redact_comment(db, user, comment, body.body, body.reason)
+    except moderation.Conflict as exc:
+        raise _conflict(exc) from exc
+    return await _comment_answer(db, comment_id)
+
+
+@router.post("/flags/dismiss", name="api_dismiss_flags")
+async def dismiss_flags(db: SessionDep, user: CuratorUser, body: DismissIn) -> DismissResult:
+    """Close every open flag on one target as "dismissed"."""
+    if not await moderation.target_exists(db, body.target):
+        raise HTTPException(404, _("There is nothing to act on here."))
+    try:
+        count = await moderation.dismiss_flags(db, user, body.target, body.reason)
+    except moderation.Conflict as exc:
+        raise _conflict(exc) from exc
+    return DismissResult(target=body.target, dismissed=count)
+
+
+def _entry(row: audit_log.AuditRow) -> AuditEntryPublic:
+    actor = (
+        PersonRef(code=row.actor_code, name=row.actor_name or "")
+        if row.actor_code is not None
+        else None
+    )
+    changes = None
+    if row.changes:
+        try:
+            changes = json.loads(row.changes)
+        except ValueError:
+            changes = None
+    return AuditEntryPublic(
+        id=row.id,
+        created_at=row.created_at,
+        actor=actor,
+        action=row.action,
+        target_type=row.target_type,
+        target_id=row.target_id,
+        reason=row.reason,
+        changes=changes if isinstance(changes, dict) else None,
+    )
+
+
+@router.get("/audit", name="api_audit")
+async def list_audit(
+    db: SessionDep,
+    user: CuratorUser,
+    actor: Annotated[str | None, Query(max_length=32)] = None,
+    action: Annotated[str | None, Query(max_length=40)] = None,
+    date_from: Annotated[date | None, Query(alias="from")] = None,
+    date_to: Annotated[date | None, Query(alias="to")] = None,
+    limit: Annotated[int, Query(ge=1, le=100)] = 20,
+    cursor: Annotated[str | None, Query(max_length=200)] = None,
+) -> Page[AuditEntryPublic]:
+    """The audit log, newest first; `from`/`to` are days in the configured time zone."""
+    filters = AuditFilters(actor or None, action or None, date_from, date_to)
+    rows, next_cursor = await audit_log.list_entries(db, filters, cursor=cursor, limit=limit)
+    return Page(items=[_entry(r) for r in rows], next_cursor=next_cursor)

@@ -213,3 +213,11 @@ def main() -> None:
 from app.cli.bench_seed import bench_seed  # noqa: E402
 
 cli.add_command(bench_seed)
+
+from app.cli.bulletins import bulletins  # noqa: E402
+
+cli.add_command(bulletins)
+
+from app.cli.digest import digest  # noqa: E402
+
+cli.add_command(digest)

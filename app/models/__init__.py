@@ -18,6 +18,14 @@ from app.models.board import (
     Product,
     Tag,
 )
+from app.models.kpi import (
+    ComplaintCategory,
+    ComplaintStatus,
+    ComplaintVoice,
+    KpiMonthClose,
+    KpiSnapshotCount,
+)
+from app.models.notify import DigestFrequency, Notification, NotificationKind
 from app.models.office import (
     AuditEntry,
     Bulletin,
@@ -43,12 +51,20 @@ __all__ = [
     "Channel",
     "Comment",
     "CommentStatus",
+    "ComplaintCategory",
+    "ComplaintStatus",
+    "ComplaintVoice",
+    "DigestFrequency",
     "Flag",
     "FlagReason",
     "KnowhowCategory",
+    "KpiMonthClose",
+    "KpiSnapshotCount",
     "Like",
     "Locale",
     "LoginThrottle",
+    "Notification",
+    "NotificationKind",
     "OrgUnit",
     "Post",
     "PostKind",

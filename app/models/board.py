@@ -61,7 +61,8 @@ class Post(SQLModel, table=True):
         sa.Index("ix_posts_feed", "status", "created_at", "id"),
         sa.Index("ix_posts_author", "author_id", "created_at"),
         sa.Index("ix_posts_unit", "unit_id", "created_at"),
-        sa.Index("ix_posts_kpi", "kind", "status", "received_on"),
+        # The KPI matrix reads (unit, month) counts from this index alone (index-only scan).
+        sa.Index("ix_posts_kpi_unit", "kind", "status", "received_on", "unit_id"),
     )
 
     id: int | None = Field(default=None, primary_key=True)
@@ -126,6 +127,8 @@ class Like(SQLModel, table=True):
     """One per (post, user): the primary key makes a double like impossible."""
 
     __tablename__ = "likes"
+    # KPI engagement: likes given per month, by the liker's unit (index-only).
+    __table_args__ = (sa.Index("ix_likes_created", "created_at", "user_id"),)
 
     post_id: int = Field(foreign_key="posts.id", primary_key=True)
     user_id: int = Field(foreign_key="users.id", primary_key=True, index=True)
@@ -134,7 +137,11 @@ class Like(SQLModel, table=True):
 
 class Comment(SQLModel, table=True):
     __tablename__ = "comments"
-    __table_args__ = (sa.Index("ix_comments_post", "post_id", "created_at"),)
+    __table_args__ = (
+        sa.Index("ix_comments_post", "post_id", "created_at"),
+        # KPI engagement: comments written per month, by the author's unit (index-only).
+        sa.Index("ix_comments_created", "created_at", "author_id", "status"),
+    )
 
     id: int | None = Field(default=None, primary_key=True)
     post_id: int = Field(foreign_key="posts.id")

@@ -8,7 +8,7 @@ from enum import StrEnum
 import sqlalchemy as sa
 from sqlmodel import Field, SQLModel
 
-from app.models.base import created_at_field
+from app.models.base import created_at_field, optional_time_field
 
 
 class UnitKind(StrEnum):
@@ -60,6 +60,11 @@ class User(SQLModel, table=True):
     password_hash: str | None = Field(default=None, max_length=255)
     sso_subject: str | None = Field(default=None, max_length=255, unique=True)
     created_at: datetime = created_at_field()
+    # E-mail digest of unread notifications: off | daily | weekly (app.models.DigestFrequency).
+    digest: str = Field(
+        default="weekly", max_length=8, sa_column_kwargs={"server_default": "weekly"}
+    )
+    digest_sent_at: datetime | None = optional_time_field()  # the last digest run for the user
 
     @property
     def rank(self) -> int:

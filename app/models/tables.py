@@ -14,8 +14,12 @@ from app.models import (
     BulletinItem,
     BulletinRead,
     Comment,
+    ComplaintVoice,
     Flag,
+    KpiMonthClose,
+    KpiSnapshotCount,
     Like,
+    Notification,
     OrgUnit,
     Post,
     PostPraised,
@@ -46,3 +50,7 @@ bulletin_items = _t(BulletinItem)
 bulletin_audience = _t(BulletinAudience)
 bulletin_reads = _t(BulletinRead)
 rollout_responses = _t(RolloutResponse)
+kpi_month_closes = _t(KpiMonthClose)
+kpi_snapshot_counts = _t(KpiSnapshotCount)
+complaint_voices = _t(ComplaintVoice)
+notifications = _t(Notification)

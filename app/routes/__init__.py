@@ -9,10 +9,12 @@ from app.routes import (
     auth,
     bulletins,
     comments,
+    events,
     feed,
     health,
     kpi,
     moderation,
+    notifications,
     people,
     posts,
 )
@@ -31,5 +33,7 @@ for module in (
     kpi,
     audit,
     admin,
+    notifications,
+    events,
 ):
     router.include_router(module.router)

@@ -10,6 +10,7 @@ from fastapi.responses import Response
 
 from app.deps import CurrentUser, SessionDep
 from app.routes.posts import page_urls
+from app.services import bulletins as bulletin_service
 from app.services import feed as feed_service
 from app.services.feed import FeedFilters
 from app.templating import render
@@ -61,6 +62,7 @@ async def feed(
             "next_url": next_url,
             "more_url": more_url,
             "filters": filters,
+            "unread_bulletins": await bulletin_service.unread_for(db, user),
         },
     )
 

@@ -1,5 +1,350 @@
-"""Placeholder router, filled in by the KPI work (issue 6)."""
+"""KPI pages `/kpi` and their HTMX fragments: the praise matrix with drill-down, chart, year
+on year, exports and month close (every logged-in user sees the praise KPI; curators close,
+admins reopen); engagement; and, for curators, the お客さまの声 受付状況 with complaint entry,
+status changes and the CSV import."""
 
-from fastapi import APIRouter
+from __future__ import annotations
 
-router = APIRouter()
+from datetime import date
+from typing import Annotated, Any, Literal
+from urllib.parse import urlencode
+
+from fastapi import APIRouter, HTTPException, Query, Request
+from fastapi.responses import RedirectResponse, Response
+
+from app import i18n
+from app.api.kpi import IMPORT_MAX
+from app.deps import AdminUser, CuratorUser, CurrentUser, SessionDep
+from app.fiscal import fiscal_year_months, fiscal_year_of
+from app.i18n import _
+from app.models import ComplaintStatus, Role, User
+from app.permissions import is_curator
+from app.routes.forms import read_form
+from app.services import complaints as complaint_service
+from app.services import kpi, kpi_export
+from app.services.csvimport import ImportRejected, RowError
+from app.services.errors import InvalidInput
+from app.services.uploads import read_multipart
+from app.templating import is_htmx, render
+from app.web import CSRF_FIELD, csrf_token
+
+router = APIRouter(include_in_schema=False)
+
+FiscalYear = Annotated[int | None, Query(ge=2000, le=2100)]
+UnitCode = Annotated[str | None, Query(max_length=32)]
+Depth = Annotated[int, Query(ge=1, le=kpi.MAX_DEPTH)]
+MonthKey = Annotated[str | None, Query(max_length=7)]
+DEPTHS = tuple(range(1, 4))
+
+
+def _url(request: Request, name: str, /, **query: Any) -> str:
+    path = str(request.app.url_path_for(name))
+    params = {k: v for k, v in query.items() if v not in (None, "")}
+    return f"{path}?{urlencode(params)}" if params else path
+
+
+def _month(text: str | None) -> date | None:
+    if not text:
+        return None
+    try:
+        return kpi.parse_month(text)
+    except HTTPException:
+        return None
+
+
+def _chart(matrix: kpi.PraiseMatrix) -> dict[str, Any]:
+    """What static/js/kpi.js draws, handed over in data-* attributes (no inline script)."""
+    return {
+        "labels": [i18n.format_month(k) for k in matrix.month_keys],
+        "current": matrix.total.counts,
+        "previous": matrix.previous_counts,
+        "current_label": kpi_export.fiscal_year_label(matrix.fiscal_year),
+        "previous_label": kpi_export.fiscal_year_label(matrix.fiscal_year - 1),
+    }
+
+
+async def _panel_context(
+    request: Request,
+    db: SessionDep,
+    user: User,
+    fy: int | None,
+    unit: str | None,
+    depth: int,
+    month: str | None,
+    *,
+    error: str | None = None,
+) -> dict[str, Any]:
+    today = i18n.today()
+    fy = fy if fy is not None else fiscal_year_of(today)
+    tree = await kpi.load_tree(db)
+    matrix = await kpi.praise_matrix(db, fy, unit=unit, depth=depth, month=_month(month), tree=tree)
+    code = matrix.base.code or None
+    query = {"fy": fy, "unit": code, "depth": depth if depth != 1 else None}
+    month_key = kpi.month_key(matrix.month)
+    return {
+        "matrix": matrix,
+        "fy": fy,
+        "fiscal_years": sorted({*kpi.fiscal_years_offered(today), fy}, reverse=True),
+        "depths": DEPTHS,
+        "unit_code": code,
+        "query": query,
+        "self_url": _url(request, "kpi", **query),
+        "drill_url": lambda c: _url(request, "kpi", fy=fy, unit=c),
+        "month_url": lambda k: _url(request, "kpi", **query, month=k),
+        "csv_url": _url(request, "export_praise_kpi", **query, format="csv"),
+        "xlsx_url": _url(request, "export_praise_kpi", **query, format="xlsx"),
+        "engagement_url": _url(request, "kpi_engagement", **query, month=month_key),
+        "month_key": month_key,
+        "voices_url": _url(request, "kpi_voices", fy=fy),
+        "chart": _chart(matrix),
+        "closes": await kpi.month_status(db, matrix.months),
+        "can_close": is_curator(user),
+        "can_reopen": user.role == Role.admin.value,
+        "closable_before": date(today.year, today.month, 1),
+        "error": error,
+    }
+
+
+@router.get("/kpi", name="kpi")
+async def kpi_page(
+    request: Request,
+    db: SessionDep,
+    user: CurrentUser,
+    fy: FiscalYear = None,
+    unit: UnitCode = None,
+    depth: Depth = 1,
+    month: MonthKey = None,
+) -> Response:
+    ctx = await _panel_context(request, db, user, fy, unit, depth, month)
+    template = "kpi/_panel.html" if is_htmx(request) else "kpi/index.html"
+    return render(request, template, ctx)
+
+
+@router.get("/kpi/export", name="export_praise_kpi")
+async def export_praise_kpi(
+    db: SessionDep,
+    user: CurrentUser,
+    format: Literal["csv", "xlsx"],
+    fy: FiscalYear = None,
+    unit: UnitCode = None,
+    depth: Depth = 1,
+) -> Response:
+    fy = fy if fy is not None else fiscal_year_of(i18n.today())
+    matrix = await kpi.praise_matrix(db, fy, unit=unit, depth=depth)
+    sheet = kpi_export.matrix_sheet(matrix)
+    return kpi_export.download(sheet, format, kpi_export.matrix_names(matrix))
+
+
+@router.get("/kpi/engagement", name="kpi_engagement")
+async def kpi_engagement(
+    request: Request,
+    db: SessionDep,
+    user: CurrentUser,
+    fy: FiscalYear = None,
+    unit: UnitCode = None,
+    depth: Depth = 1,
+    month: MonthKey = None,
+) -> Response:
+    """Loaded into /kpi after the matrix (HTMX); a page of its own without JavaScript."""
+    today = i18n.today()
+    fy = fy if fy is not None else fiscal_year_of(today)
+    chosen = _month(month)
+    months = fiscal_year_months(fy)
+    if chosen not in months:
+        chosen = kpi.default_month(fy, today)
+    data = await kpi.engagement(db, chosen, unit=unit, depth=depth)
+    ctx = {
+        "engagement": data,
+        "fy": fy,
+        "months": months,
+        "month_key": kpi.month_key(chosen),
+        "depth": depth,
+        "back_url": _url(request, "kpi", fy=fy, unit=data.base.code or None, depth=depth),
+        "self_url": _url(
+            request, "kpi_engagement", fy=fy, unit=data.base.code or None, depth=depth
+        ),
+    }
+    template = "kpi/_engagement.html" if is_htmx(request) else "kpi/engagement.html"
+    return render(request, template, ctx)
+
+
+async def _after_close(
+    request: Request, db: SessionDep, user: User, action: Any, month: str
+) -> Response:
+    form = await read_form(request)
+    fy = form.get("fy")
+    unit = form.get("unit") or None
+    depth = form.get("depth") or "1"
+    fy_int = int(fy) if fy.isdigit() else None
+    depth_int = int(depth) if depth.isdigit() and 1 <= int(depth) <= kpi.MAX_DEPTH else 1
+    error = None
+    try:
+        await action(db, user, kpi.parse_month(month))
+    except HTTPException as exc:
+        if exc.status_code != 409:
+            raise
+        error = str(exc.detail)
+    if error is None and not is_htmx(request):
+        depth_q = depth_int if depth_int != 1 else None
+        return RedirectResponse(_url(request, "kpi", fy=fy_int, unit=unit, depth=depth_q), 303)
+    ctx = await _panel_context(request, db, user, fy_int, unit, depth_int, None, error=error)
+    template = "kpi/_panel.html" if is_htmx(request) else "kpi/index.html"
+    return render(request, template, ctx, status_code=409 if error else 200)
+
+
+@router.post("/kpi/months/{month}/close", name="close_kpi_month")
+async def close_kpi_month(
+    request: Request, db: SessionDep, user: CuratorUser, month: str
+) -> Response:
+    return await _after_close(request, db, user, kpi.close_month, month)
+
+
+@router.post("/kpi/months/{month}/reopen", name="reopen_kpi_month")
+async def reopen_kpi_month(
+    request: Request, db: SessionDep, user: AdminUser, month: str
+) -> Response:
+    return await _after_close(request, db, user, kpi.reopen_month, month)
+
+
+# お客さまの声 受付状況 (curators) ----------------------------------------------------------------
+
+
+def _empty_complaint() -> dict[str, str]:
+    return {
+        "received_on": i18n.today().isoformat(),
+        "unit": "",
+        "category": "",
+        "status": ComplaintStatus.received.value,
+        "summary": "",
+    }
+
+
+async def _voices_context(
+    request: Request,
+    db: SessionDep,
+    fy: int | None,
+    *,
+    status: str | None = None,
+    values: dict[str, str] | None = None,
+    errors: dict[str, str] | None = None,
+    import_errors: list[RowError] | None = None,
+    flash: str | None = None,
+) -> dict[str, Any]:
+    fy = fy if fy is not None else fiscal_year_of(i18n.today())
+    if status not in {s.value for s in ComplaintStatus}:
+        status = None
+    return {
+        "fy": fy,
+        "fiscal_years": sorted({*kpi.fiscal_years_offered(i18n.today()), fy}, reverse=True),
+        "table": await kpi.voices_table(db, fy),
+        "complaints": await complaint_service.list_complaints(db, fy, status=status),
+        "list_limit": complaint_service.LIST_LIMIT,
+        "status_filter": status,
+        "category_labels": kpi.complaint_category_labels(),
+        "status_labels": complaint_service.complaint_status_labels(),
+        "values": values or _empty_complaint(),
+        "errors": errors or {},
+        "import_errors": import_errors or [],
+        "flash": flash,
+        "csv_url": _url(request, "export_voices_kpi", fy=fy, format="csv"),
+        "xlsx_url": _url(request, "export_voices_kpi", fy=fy, format="xlsx"),
+        "kpi_url": _url(request, "kpi", fy=fy),
+        "import_action": _url(request, "import_complaints", **{CSRF_FIELD: csrf_token(request)}),
+        "max_summary": complaint_service.SUMMARY_MAX,
+    }
+
+
+@router.get("/kpi/voices", name="kpi_voices")
+async def kpi_voices(
+    request: Request,
+    db: SessionDep,
+    user: CuratorUser,
+    fy: FiscalYear = None,
+    status: Annotated[str | None, Query(max_length=16)] = None,
+    created: Annotated[int | None, Query()] = None,
+    imported: Annotated[int | None, Query()] = None,
+) -> Response:
+    flash = None
+    if created:
+        flash = _("The complaint was recorded.")
+    elif imported is not None:
+        flash = _("%(n)s complaints were imported.") % {"n": imported}
+    ctx = await _voices_context(request, db, fy, status=status, flash=flash)
+    return render(request, "kpi/voices.html", ctx)
+
+
+@router.get("/kpi/voices/export", name="export_voices_kpi")
+async def export_voices_kpi(
+    db: SessionDep, user: CuratorUser, format: Literal["csv", "xlsx"], fy: FiscalYear = None
+) -> Response:
+    table = await kpi.voices_table(db, fy if fy is not None else fiscal_year_of(i18n.today()))
+    sheet = kpi_export.voices_sheet(table)
+    return kpi_export.download(sheet, format, kpi_export.voices_names(table.fiscal_year))
+
+
+@router.post("/kpi/complaints", name="create_complaint")
+async def create_complaint(request: Request, db: SessionDep, user: CuratorUser) -> Response:
+    form = await read_form(request)
+    values = {k: form.get(k) for k in complaint_service.COLUMNS}
+    try:
+        complaint = await complaint_service.create_complaint(db, user, dict(values))
+    except InvalidInput as exc:
+        fy = _fy_of_text(values["received_on"])
+        ctx = await _voices_context(request, db, fy, values=values, errors=exc.by_field())
+        return render(request, "kpi/voices.html", ctx, status_code=422)
+    fy = fiscal_year_of(complaint.received_on)
+    return RedirectResponse(_url(request, "kpi_voices", fy=fy, created=1) + "#complaints", 303)
+
+
+def _fy_of_text(text: str) -> int | None:
+    try:
+        return fiscal_year_of(date.fromisoformat(text))
+    except ValueError:
+        return None
+
+
+@router.post("/kpi/complaints/{complaint_id}/status", name="update_complaint_status")
+async def update_complaint_status(
+    request: Request, db: SessionDep, user: CuratorUser, complaint_id: int
+) -> Response:
+    form = await read_form(request)
+    complaint = await complaint_service.get_complaint(db, complaint_id)
+    try:
+        await complaint_service.update_complaint(
+            db, user, complaint, {"status": form.get("status")}
+        )
+    except InvalidInput as exc:
+        raise HTTPException(422, next(iter(exc.by_field().values()))) from exc
+    fy = fiscal_year_of(complaint.received_on)
+    if not is_htmx(request):
+        return RedirectResponse(
+            _url(request, "kpi_voices", fy=fy) + f"#complaint-{complaint_id}", 303
+        )
+    ctx = {
+        "c": await complaint_service.complaint_row(db, complaint_id),
+        "category_labels": kpi.complaint_category_labels(),
+        "status_labels": complaint_service.complaint_status_labels(),
+        "saved": True,
+    }
+    return render(request, "kpi/_complaint_row.html", ctx)
+
+
+@router.post("/kpi/complaints/import", name="import_complaints")
+async def import_complaints(request: Request, db: SessionDep, user: CuratorUser) -> Response:
+    """A CSV file from the import form (multipart; the CSRF token rides in the action URL)."""
+    form = await read_multipart(request, max_file_bytes=IMPORT_MAX, max_files=1)
+    try:
+        upload = form.file("file")
+        data = upload.path.read_bytes() if upload is not None else b""
+    finally:
+        await form.aclose()
+    fy_text = form.value("fy") or ""
+    fy = int(fy_text) if fy_text.isdigit() else None
+    try:
+        if not data:
+            raise ImportRejected([RowError(1, _("Choose a CSV file."))])
+        n = await complaint_service.import_complaints(db, user, data)
+    except ImportRejected as exc:
+        ctx = await _voices_context(request, db, fy, import_errors=exc.errors)
+        return render(request, "kpi/voices.html", ctx, status_code=422)
+    return RedirectResponse(_url(request, "kpi_voices", fy=fy, imported=n) + "#complaints", 303)

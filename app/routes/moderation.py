@@ -1,27 +1,506 @@
-"""Head office moderation `/moderation` (curators): recent posts; the queue grows with flags."""
+"""Head office moderation: the `/moderation` page and the curator actions on posts and comments.
+
+Every action works three ways. From the flags queue or the recent posts list on /moderation,
+HTMX swaps in the updated group or row partial. From the curator panel on the post page, it
+swaps the page's <main> (the card, likes and comments all change). Without JavaScript it is
+a plain form: success redirects back; an error renders the page again with the message next
+to the field and what was typed kept.
+"""
 
 from __future__ import annotations
 
-from fastapi import APIRouter, Request
-from fastapi.responses import Response
-from sqlmodel import col, select
+from collections.abc import Awaitable, Callable
+from dataclasses import dataclass
+from typing import Annotated, Any
+
+from fastapi import APIRouter, HTTPException, Query, Request
+from fastapi.responses import RedirectResponse, Response
 
 from app.deps import CuratorUser, SessionDep
-from app.models import OrgUnit, Post, User
-from app.templating import render
+from app.i18n import _
+from app.models import Comment, FlagReason, Post, User
+from app.permissions import get_comment_for_moderation, get_post_for_moderation
+from app.routes.posts import highlight, post_page_context
+from app.services import comments as comment_service
+from app.services import moderation
+from app.services.errors import InvalidInput
+from app.services.pii import find_personal_data, mask_personal_data
+from app.templating import is_htmx, render
 
 router = APIRouter(include_in_schema=False)
 
+ORIGINS = ("queue", "recent", "post")
+# The form field whose text is kept when an action fails.
+TYPED_FIELD = {"hide": "reason", "restore": "reason", "dismiss": "reason", "feature": "note"}
+
+
+@dataclass(slots=True)
+class Failed:
+    """An action that did not happen: where its form was, and what to show in it."""
+
+    origin: str
+    target: str
+    action: str
+    error: str
+    value: str
+
+    def at(self, origin: str, target: str, action: str) -> Failed | None:
+        """This failure if it belongs to that form (templates: `failed.at(...)`)."""
+        return self if (origin, target, action) == (self.origin, self.target, self.action) else None
+
+
+class Form(dict[str, str]):
+    def text(self, name: str) -> str:
+        return self.get(name, "")
+
+
+async def _form(request: Request) -> Form:
+    form = await request.form()
+    return Form({k: v for k, v in form.items() if isinstance(v, str)})
+
+
+def _origin(form: Form, default: str) -> str:
+    value = form.text("from")
+    return value if value in ORIGINS else default
+
+
+def _reason_filter(reason: str | None) -> str | None:
+    return reason if reason in {r.value for r in FlagReason} else None
+
+
+# -- the page --------------------------------------------------------------------------------
+
+
+async def _moderation_page(
+    request: Request,
+    db: SessionDep,
+    *,
+    reason: str | None = None,
+    cursor: str | None = None,
+    recent_cursor: str | None = None,
+    failed: Failed | None = None,
+    status: int = 200,
+) -> Response:
+    groups, next_cursor = await moderation.open_flags(db, reason, cursor=cursor)
+    recent, recent_next = await moderation.recent_posts(db, cursor=recent_cursor)
+    base = str(request.app.url_path_for("moderation"))
+    query = f"reason={reason}&" if reason else ""
+    return render(
+        request,
+        "moderation/index.html",
+        {
+            "groups": groups,
+            "reason": reason,
+            "open_count": await moderation.open_flag_count(db),
+            "next_url": f"{base}?{query}cursor={next_cursor}" if next_cursor else None,
+            "recent": recent,
+            "recent_next_url": f"{base}?recent={recent_next}#recent-posts" if recent_next else None,
+            "failed": failed,
+        },
+        status_code=status,
+    )
+
 
 @router.get("/moderation", name="moderation")
-async def moderation(request: Request, db: SessionDep, user: CuratorUser) -> Response:
-    rows = (
-        await db.exec(
-            select(Post, User, OrgUnit)
-            .join(User, col(User.id) == Post.author_id)
-            .join(OrgUnit, col(OrgUnit.id) == Post.unit_id)
-            .order_by(col(Post.created_at).desc(), col(Post.id).desc())
-            .limit(50)
+async def moderation_page(
+    request: Request,
+    db: SessionDep,
+    user: CuratorUser,
+    reason: Annotated[str | None, Query(max_length=20)] = None,
+    cursor: Annotated[str | None, Query(max_length=200)] = None,
+    recent: Annotated[str | None, Query(max_length=200)] = None,
+) -> Response:
+    """Open flags grouped by target (oldest first, filter by reason) and recent posts."""
+    return await _moderation_page(
+        request, db, reason=_reason_filter(reason), cursor=cursor, recent_cursor=recent
+    )
+
+
+# -- answering an action -------------------------------------------------------------------
+
+
+def _back(request: Request, origin: str, target: str, post_id: int) -> str:
+    if origin == "post":
+        anchor = target.replace(":", "-") if target.startswith("comment") else ""
+        url = str(request.app.url_path_for("show_post", post_id=post_id))
+        return f"{url}#{anchor}" if anchor else url
+    parsed = moderation.parse_target(target)
+    assert parsed is not None
+    anchor = f"flag-group-{parsed[0]}-{parsed[1]}" if origin == "queue" else f"mod-post-{post_id}"
+    return f"{request.app.url_path_for('moderation')}#{anchor}"
+
+
+async def _post_page(
+    request: Request, db: SessionDep, user: User, post_id: int, failed: Failed | None, status: int
+) -> Response:
+    ctx = await post_page_context(db, user, post_id)
+    ctx["failed"] = failed
+    return render(request, "posts/detail.html", ctx, status_code=status)
+
+
+async def _answer(
+    request: Request,
+    db: SessionDep,
+    user: User,
+    *,
+    origin: str,
+    target: str,
+    post_id: int,
+    failed: Failed | None = None,
+    status: int = 200,
+    done: str | None = None,
+) -> Response:
+    htmx = is_htmx(request)
+    if failed is None and not htmx:
+        return RedirectResponse(_back(request, origin, target, post_id), 303)
+    if origin == "post":
+        if htmx and target.startswith("comment:"):
+            comment_id = int(target.partition(":")[2])
+            row = await moderation.post_row(db, post_id)
+            return render(
+                request,
+                "moderation/_comment_swap.html",
+                {
+                    "comment": await comment_service.comment_view(db, comment_id),
+                    "comment_count": row.comment_count if row else 0,
+                    "failed": failed,
+                },
+                status_code=status,
+            )
+        return await _post_page(request, db, user, post_id, failed, status)
+    if not htmx:
+        return await _moderation_page(request, db, failed=failed, status=status)
+    if origin == "queue":
+        group = await moderation.flag_group(db, target)
+        if group is None:
+            raise HTTPException(404, _("This post does not exist or is not visible to you."))
+        group.resolved = done
+        return render(
+            request,
+            "moderation/_flag_group.html",
+            {"group": group, "failed": failed},
+            status_code=status,
         )
-    ).all()
-    return render(request, "moderation/index.html", {"rows": rows})
+    return render(
+        request,
+        "moderation/_post_row.html",
+        {"row": await moderation.post_row(db, post_id), "failed": failed, "done": done},
+        status_code=status,
+    )
+
+
+async def _run(
+    request: Request,
+    db: SessionDep,
+    user: User,
+    *,
+    form: Form,
+    action: str,
+    target: str,
+    post_id: int,
+    call: Callable[[], Awaitable[Any]],
+    done: str,
+    default_origin: str = "post",
+) -> Response:
+    """Do one action and answer for the form it came from."""
+    origin = _origin(form, default_origin)
+    typed = form.text(TYPED_FIELD.get(action, "reason"))
+    try:
+        await call()
+    except InvalidInput as exc:
+        message = next(iter(exc.by_field().values()), "")
+        failed = Failed(origin, target, action, message, typed)
+        return await _answer(
+            request,
+            db,
+            user,
+            origin=origin,
+            target=target,
+            post_id=post_id,
+            failed=failed,
+            status=422,
+        )
+    except moderation.Conflict as exc:
+        if not is_htmx(request):
+            raise HTTPException(409, str(exc)) from exc
+        failed = Failed(origin, target, action, str(exc), typed)
+        return await _answer(
+            request,
+            db,
+            user,
+            origin=origin,
+            target=target,
+            post_id=post_id,
+            failed=failed,
+            status=409,
+        )
+    return await _answer(
+        request, db, user, origin=origin, target=target, post_id=post_id, done=done
+    )
+
+
+# -- posts -----------------------------------------------------------------------------------
+
+
+async def _post_action(
+    request: Request,
+    db: SessionDep,
+    user: User,
+    post_id: int,
+    action: str,
+    call: Callable[[Post, Form], Awaitable[Any]],
+    done: str,
+) -> Response:
+    post = await get_post_for_moderation(db, user, post_id)
+    form = await _form(request)
+    return await _run(
+        request,
+        db,
+        user,
+        form=form,
+        action=action,
+        target=f"post:{post_id}",
+        post_id=post_id,
+        call=lambda: call(post, form),
+        done=done,
+    )
+
+
+@router.post("/posts/{post_id}/hide", name="hide_post")
+async def hide_post(request: Request, db: SessionDep, user: CuratorUser, post_id: int) -> Response:
+    async def call(post: Post, form: Form) -> None:
+        await moderation.hide_post(db, user, post, form.text("reason"))
+
+    return await _post_action(request, db, user, post_id, "hide", call, _("The post was hidden."))
+
+
+@router.post("/posts/{post_id}/restore", name="restore_post")
+async def restore_post(
+    request: Request, db: SessionDep, user: CuratorUser, post_id: int
+) -> Response:
+    async def call(post: Post, form: Form) -> None:
+        await moderation.restore_post(db, user, post, form.text("reason") or None)
+
+    return await _post_action(
+        request, db, user, post_id, "restore", call, _("The post is shown again.")
+    )
+
+
+@router.post("/posts/{post_id}/feature", name="feature_post")
+async def feature_post(
+    request: Request, db: SessionDep, user: CuratorUser, post_id: int
+) -> Response:
+    async def call(post: Post, form: Form) -> None:
+        await moderation.feature_post(db, user, post, form.text("note"))
+
+    return await _post_action(
+        request, db, user, post_id, "feature", call, _("Marked as good practice.")
+    )
+
+
+@router.post("/posts/{post_id}/unfeature", name="unfeature_post")
+async def unfeature_post(
+    request: Request, db: SessionDep, user: CuratorUser, post_id: int
+) -> Response:
+    async def call(post: Post, form: Form) -> None:
+        await moderation.unfeature_post(db, user, post)
+
+    return await _post_action(
+        request, db, user, post_id, "unfeature", call, _("The good practice mark was removed.")
+    )
+
+
+# -- comments --------------------------------------------------------------------------------
+
+
+async def _comment_action(
+    request: Request,
+    db: SessionDep,
+    user: User,
+    comment_id: int,
+    action: str,
+    call: Callable[[Comment, Form], Awaitable[Any]],
+    done: str,
+) -> Response:
+    comment = await get_comment_for_moderation(db, user, comment_id)
+    form = await _form(request)
+    return await _run(
+        request,
+        db,
+        user,
+        form=form,
+        action=action,
+        target=f"comment:{comment_id}",
+        post_id=comment.post_id,
+        call=lambda: call(comment, form),
+        done=done,
+    )
+
+
+@router.post("/comments/{comment_id}/hide", name="hide_comment")
+async def hide_comment(
+    request: Request, db: SessionDep, user: CuratorUser, comment_id: int
+) -> Response:
+    async def call(comment: Comment, form: Form) -> None:
+        await moderation.hide_comment(db, user, comment, form.text("reason"))
+
+    return await _comment_action(
+        request, db, user, comment_id, "hide", call, _("The comment was hidden.")
+    )
+
+
+@router.post("/comments/{comment_id}/restore", name="restore_comment")
+async def restore_comment(
+    request: Request, db: SessionDep, user: CuratorUser, comment_id: int
+) -> Response:
+    async def call(comment: Comment, form: Form) -> None:
+        await moderation.restore_comment(db, user, comment, form.text("reason") or None)
+
+    return await _comment_action(
+        request, db, user, comment_id, "restore", call, _("The comment is shown again.")
+    )
+
+
+# -- flags -----------------------------------------------------------------------------------
+
+
+@router.post("/moderation/flags/dismiss", name="dismiss_flags")
+async def dismiss_flags(request: Request, db: SessionDep, user: CuratorUser) -> Response:
+    form = await _form(request)
+    target = form.text("target")
+    parsed = moderation.parse_target(target)
+    if parsed is None or not await moderation.target_exists(db, target):
+        raise HTTPException(404, _("There is nothing to act on here."))
+    if parsed[0] == "post":
+        post_id = parsed[1]
+    else:
+        comment = await db.get(Comment, parsed[1])
+        assert comment is not None
+        post_id = comment.post_id
+
+    async def call() -> None:
+        await moderation.dismiss_flags(db, user, target, form.text("reason") or None)
+
+    return await _run(
+        request,
+        db,
+        user,
+        form=form,
+        action="dismiss",
+        target=target,
+        post_id=post_id,
+        call=call,
+        done=_("The reports were dismissed."),
+        default_origin="queue",
+    )
+
+
+# -- redaction -------------------------------------------------------------------------------
+
+
+def _redact_page(
+    request: Request,
+    *,
+    template: str,
+    subject: dict[str, Any],
+    values: dict[str, str],
+    errors: dict[str, str] | None = None,
+    masked: bool = False,
+    status: int = 200,
+) -> Response:
+    candidates = [
+        {"field": name, "segments": highlight(values[name])}
+        for name in ("title", "body")
+        if values.get(name) and find_personal_data(values[name])
+    ]
+    return render(
+        request,
+        template,
+        {
+            **subject,
+            "values": values,
+            "errors": errors or {},
+            "candidates": candidates,
+            "masked": masked,
+        },
+        status_code=status,
+    )
+
+
+@router.get("/posts/{post_id}/redact", name="redact_post_form")
+async def redact_post_form(
+    request: Request, db: SessionDep, user: CuratorUser, post_id: int
+) -> Response:
+    post = await get_post_for_moderation(db, user, post_id)
+    return _redact_page(
+        request,
+        template="moderation/redact.html",
+        subject={"post": post},
+        values={"title": post.title, "body": post.body, "reason": ""},
+    )
+
+
+@router.post("/posts/{post_id}/redact", name="redact_post")
+async def redact_post(
+    request: Request, db: SessionDep, user: CuratorUser, post_id: int
+) -> Response:
+    post = await get_post_for_moderation(db, user, post_id)
+    form = await _form(request)
+    values = {k: form.text(k) for k in ("title", "body", "reason")}
+    page: dict[str, Any] = {"template": "moderation/redact.html", "subject": {"post": post}}
+    if form.text("action") == "mask":
+        for name in ("title", "body"):
+            values[name] = mask_personal_data(values[name])
+        return _redact_page(request, values=values, masked=True, **page)
+    try:
+        await moderation.redact_post(
+            db, user, post, values["title"], values["body"], values["reason"] or None
+        )
+    except InvalidInput as exc:
+        return _redact_page(request, values=values, errors=exc.by_field(), status=422, **page)
+    except moderation.Conflict as exc:
+        raise HTTPException(409, str(exc)) from exc
+    return _redirect(request, str(request.app.url_path_for("show_post", post_id=post_id)))
+
+
+@router.get("/comments/{comment_id}/redact", name="redact_comment_form")
+async def redact_comment_form(
+    request: Request, db: SessionDep, user: CuratorUser, comment_id: int
+) -> Response:
+    comment = await get_comment_for_moderation(db, user, comment_id)
+    return _redact_page(
+        request,
+        template="moderation/redact_comment.html",
+        subject={"comment": comment},
+        values={"body": comment.body, "reason": ""},
+    )
+
+
+@router.post("/comments/{comment_id}/redact", name="redact_comment")
+async def redact_comment(
+    request: Request, db: SessionDep, user: CuratorUser, comment_id: int
+) -> Response:
+    comment = await get_comment_for_moderation(db, user, comment_id)
+    form = await _form(request)
+    values = {k: form.text(k) for k in ("body", "reason")}
+    page: dict[str, Any] = {
+        "template": "moderation/redact_comment.html",
+        "subject": {"comment": comment},
+    }
+    if form.text("action") == "mask":
+        values["body"] = mask_personal_data(values["body"])
+        return _redact_page(request, values=values, masked=True, **page)
+    try:
+        await moderation.redact_comment(db, user, comment, values["body"], values["reason"] or None)
+    except InvalidInput as exc:
+        return _redact_page(request, values=values, errors=exc.by_field(), status=422, **page)
+    except moderation.Conflict as exc:
+        raise HTTPException(409, str(exc)) from exc
+    url = str(request.app.url_path_for("show_post", post_id=comment.post_id))
+    return _redirect(request, f"{url}#comment-{comment_id}")
+
+
+def _redirect(request: Request, url: str) -> Response:
+    if is_htmx(request):
+        return Response(status_code=204, headers={"HX-Redirect": url})
+    return RedirectResponse(url, 303)

@@ -166,7 +166,8 @@ async def _submit(
                 saved = await post_service.update_post(db, user, post, data)
             return saved, values, None, False
         except InvalidInput as exc:
-            await db.rollback()
+            # The services validate before they write, so there is nothing to roll back
+            # (and a rollback would expire the logged-in user the page still shows).
             pii = any(err.get("type") == "personal_data" for err in exc.errors)
             return None, values, exc, pii
     finally:
@@ -210,24 +211,25 @@ async def new_post(request: Request, user: CurrentUser) -> Response:
     return render(request, "posts/new.html", {"composer": composer_context(request)})
 
 
-@router.get("/posts/{post_id}", name="show_post")
-async def show_post(request: Request, db: SessionDep, user: CurrentUser, post_id: int) -> Response:
+async def post_page_context(db: SessionDep, user: User, post_id: int) -> dict[str, Any]:
+    """What posts/detail.html needs (also rendered by the curator actions on that page)."""
     await get_post_for_view(db, user, post_id)
     card = await feed.get_card(db, user, post_id)
     comment_rows = await comment_service.list_comments(
         db, user, post_id, include_hidden=is_curator(user)
     )
-    return render(
-        request,
-        "posts/detail.html",
-        {
-            "post": card,
-            "full": True,
-            "comments": comment_rows,
-            "likers": await feed.likers(db, post_id, limit=100),
-            "is_author": card is not None and card.author_id == user.id,
-        },
-    )
+    return {
+        "post": card,
+        "full": True,
+        "comments": comment_rows,
+        "likers": await feed.likers(db, post_id, limit=100),
+        "is_author": card is not None and card.author_id == user.id,
+    }
+
+
+@router.get("/posts/{post_id}", name="show_post")
+async def show_post(request: Request, db: SessionDep, user: CurrentUser, post_id: int) -> Response:
+    return render(request, "posts/detail.html", await post_page_context(db, user, post_id))
 
 
 @router.get("/posts/{post_id}/edit", name="edit_post")

@@ -14,6 +14,7 @@ from app.config import Settings
 from app.models import ApiToken, LoginThrottle, OrgUnit, TokenScope, User, UserSession
 from app.models.base import utcnow
 from app.security import new_token, token_digest, verify_password
+from app.services.notifications import unread_count_of
 
 SESSION_TOUCH_INTERVAL = timedelta(minutes=5)
 TOKEN_PREFIX = "arigato_"
@@ -34,6 +35,7 @@ class Auth:
     via: str  # "session" | "token"
     scope: str = TokenScope.write.value
     session_token: str | None = None
+    unread_notifications: int = 0  # for the bell of browser pages (sessions only)
 
 
 def _account_key(code: str) -> str:
@@ -115,9 +117,10 @@ async def start_session(
 
 async def auth_for_session(db: AsyncSession, token: str) -> Auth | None:
     now = utcnow()
+    # The bell's unread count rides along in the same round trip (an index-only count).
     row = (
         await db.exec(
-            select(UserSession, User, OrgUnit)
+            select(UserSession, User, OrgUnit, unread_count_of(col(User.id)))
             .join(User, col(User.id) == UserSession.user_id)
             .join(OrgUnit, col(OrgUnit.id) == User.unit_id)
             .where(UserSession.token_hash == token_digest(token))
@@ -125,14 +128,16 @@ async def auth_for_session(db: AsyncSession, token: str) -> Auth | None:
     ).first()
     if row is None:
         return None
-    sess, user, unit = row
+    sess, user, unit, unread = row
     if sess.revoked_at is not None or sess.expires_at <= now or not user.active:
         return None
     if now - sess.last_seen_at > SESSION_TOUCH_INTERVAL:
         sess.last_seen_at = now
         db.add(sess)
         await db.commit()
-    return Auth(user=user, unit=unit, via="session", session_token=token)
+    return Auth(
+        user=user, unit=unit, via="session", session_token=token, unread_notifications=unread
+    )
 
 
 async def end_session(db: AsyncSession, token: str) -> None:

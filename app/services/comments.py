@@ -10,6 +10,7 @@ from datetime import datetime
 import sqlalchemy as sa
 from sqlmodel.ext.asyncio.session import AsyncSession
 
+from app import events
 from app.i18n import _
 from app.models import Comment, CommentStatus, Post, User
 from app.models.base import utcnow
@@ -83,8 +84,12 @@ async def add_comment(db: AsyncSession, author: User, post: Post, body: str | No
         .where(posts.c.id == post.id)
         .values(comment_count=posts.c.comment_count + 1)
     )
+    from app.services import notifications  # late: notifications uses mentioned_users
+
+    recipients = await notifications.on_comment(db, post, comment, author)
     await db.commit()
     await db.refresh(comment)
+    await events.notifications_changed(recipients)
     return comment
 
 

@@ -13,7 +13,7 @@ from sqlalchemy.dialects.sqlite import insert as sqlite_insert
 from sqlmodel import col, select
 from sqlmodel.ext.asyncio.session import AsyncSession
 
-from app import i18n
+from app import events, i18n
 from app.i18n import _
 from app.models import (
     Channel,
@@ -364,7 +364,15 @@ async def create_post(db: AsyncSession, author: User, data: dict[str, Any]) -> P
     await _write_links(db, post, fields, praised)
     await db.commit()
     await db.refresh(post)
+    if post.status == PostStatus.published.value:
+        await _announce(post)
     return post
+
+
+async def _announce(post: Post) -> None:
+    """After the commit: live "N new posts" banners on every instance."""
+    assert post.id is not None
+    await events.post_created(post.id, post.kind, post.unit_id, post.author_id)
 
 
 async def current_links(db: AsyncSession, post: Post) -> tuple[list[str], list[str], str]:
@@ -401,7 +409,10 @@ async def update_post(db: AsyncSession, author: User, post: Post, changes: dict[
     text_changed = (fields.title, fields.body) != (post.title, post.body)
     _apply(post, fields, unit)
     now = utcnow()
-    if post.status == PostStatus.draft.value and fields.status == PostStatus.published.value:
+    published_now = (
+        post.status == PostStatus.draft.value and fields.status == PostStatus.published.value
+    )
+    if published_now:
         post.status = PostStatus.published.value
         # A draft appears in the feed when it is published, not when it was started.
         post.created_at = post.published_at = now
@@ -412,6 +423,8 @@ async def update_post(db: AsyncSession, author: User, post: Post, changes: dict[
     await _write_links(db, post, fields, praised)
     await db.commit()
     await db.refresh(post)
+    if published_now:
+        await _announce(post)
     return post
 
 

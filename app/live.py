@@ -1,0 +1,285 @@
+"""Live updates for browsers over Server-Sent Events: one broker subscription per process,
+fanned out to the open `/events` streams.
+
+The hub keeps no database connection: it opens a short session only when an event needs a
+check, and then one query serves every stream that needs it — the filtered feeds are grouped
+by their filter signature and checked together, unfiltered feeds need no query at all, and
+one query recounts the bells of every connected recipient.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import contextlib
+from collections.abc import AsyncIterator
+from dataclasses import dataclass, field
+from datetime import UTC, datetime
+from typing import Any
+
+import sqlalchemy as sa
+from markupsafe import escape
+from sqlalchemy.ext.asyncio import async_sessionmaker
+from sqlmodel.ext.asyncio.session import AsyncSession
+
+from app import i18n
+from app.broker import Event, LocalBroker, get_broker
+from app.db import get_engine
+from app.events import Topics
+from app.i18n import _
+from app.logging import get_logger
+from app.models import PostStatus
+from app.models.tables import posts
+from app.services import notifications
+from app.services.feed import CARD_FROM, FeedFilters, apply_filters
+
+HEARTBEAT_SECONDS = 20.0
+QUEUE_SIZE = 200  # events waiting for one slow browser; beyond that it is dropped
+RETRY_MS = 3000  # how soon a browser reconnects after the stream ends
+CHECK_CHUNK = 50  # filter signatures per query
+log = get_logger("arigato.live")
+
+
+class SseEvents:
+    """The SSE event names the templates listen to (`sse-swap=...`)."""
+
+    bell = "bell"
+    new_posts = "new-posts"
+
+    @staticmethod
+    def likes(post_id: int) -> str:
+        return f"likes-{post_id}"
+
+
+FilterKey = tuple[tuple[str, str], ...]
+
+
+def filter_key(filters: FeedFilters) -> FilterKey:
+    return tuple(sorted(filters.query_params().items()))
+
+
+@dataclass(eq=False)
+class Listener:
+    """One open stream: who is listening and, on the feed, with which filters."""
+
+    user_id: int
+    locale: str
+    feed: FeedFilters | None = None  # None: a page without the feed (no new-post banner)
+    feed_url: str = "/"
+    new_posts: int = 0
+    queue: asyncio.Queue[tuple[str, Any]] = field(default_factory=lambda: asyncio.Queue(QUEUE_SIZE))
+    overflowed: bool = False
+
+    def push(self, kind: str, value: Any) -> None:
+        try:
+            self.queue.put_nowait((kind, value))
+        except asyncio.QueueFull:
+            # Too slow to keep up: end its stream; the browser reconnects and catches up.
+            self.overflowed = True
+
+
+class Hub:
+    def __init__(self, broker: LocalBroker) -> None:
+        self._broker = broker
+        self._task: asyncio.Task[None] | None = None
+        self.by_user: dict[int, set[Listener]] = {}
+        self.feeds: dict[FilterKey, tuple[FeedFilters, set[Listener]]] = {}
+        self._maker: async_sessionmaker[AsyncSession] | None = None
+
+    @property
+    def listeners(self) -> int:
+        return sum(len(s) for s in self.by_user.values())
+
+    def start(self) -> None:
+        if self._task is None:
+            subscription = self._broker.subscribe()  # registered now: nothing is missed
+            self._task = asyncio.create_task(self._run(subscription))
+
+    async def close(self) -> None:
+        if self._task is not None:
+            self._task.cancel()
+            with contextlib.suppress(asyncio.CancelledError):
+                await self._task
+            self._task = None
+
+    def add(self, listener: Listener) -> None:
+        self.by_user.setdefault(listener.user_id, set()).add(listener)
+        if listener.feed is not None:
+            key = filter_key(listener.feed)
+            self.feeds.setdefault(key, (listener.feed, set()))[1].add(listener)
+
+    def remove(self, listener: Listener) -> None:
+        mine = self.by_user.get(listener.user_id)
+        if mine is not None:
+            mine.discard(listener)
+            if not mine:
+                del self.by_user[listener.user_id]
+        if listener.feed is not None:
+            key = filter_key(listener.feed)
+            group = self.feeds.get(key)
+            if group is not None:
+                group[1].discard(listener)
+                if not group[1]:
+                    del self.feeds[key]
+
+    async def _run(self, subscription: AsyncIterator[Event]) -> None:
+        try:
+            async for event in subscription:
+                try:
+                    await self.dispatch(event)
+                except Exception:  # one bad event must not stop the live updates
+                    log.exception("live event failed", event=event.name)
+        finally:
+            aclose = getattr(subscription, "aclose", None)
+            if aclose is not None:
+                await aclose()
+
+    def _session(self) -> AsyncSession:
+        if self._maker is None:
+            self._maker = async_sessionmaker(
+                get_engine(), class_=AsyncSession, expire_on_commit=False
+            )
+        return self._maker()
+
+    async def dispatch(self, event: Event) -> None:
+        if event.name == Topics.post_created:
+            await self._post_created(event.data)
+        elif event.name == Topics.post_liked:
+            name = SseEvents.likes(int(event.data["post_id"]))
+            count = int(event.data["like_count"])
+            for listeners in self.by_user.values():
+                for listener in listeners:
+                    listener.push(name, count)
+        elif event.name == Topics.notifications_changed:
+            await self._bells(event.data)
+
+    async def _post_created(self, data: dict[str, Any]) -> None:
+        post_id, author_id = int(data["post_id"]), int(data["author_id"])
+        matched: list[set[Listener]] = []
+        filtered: list[tuple[FeedFilters, set[Listener]]] = []
+        for key, (filters, listeners) in self.feeds.items():
+            if key:
+                filtered.append((filters, listeners))
+            else:
+                matched.append(listeners)  # no filters: every new post matches, no query
+        if filtered:
+            matched.extend(await self._matching(post_id, filtered))
+        for listeners in matched:
+            for listener in listeners:
+                if listener.user_id != author_id:
+                    listener.push("post", post_id)
+
+    async def _matching(
+        self, post_id: int, groups: list[tuple[FeedFilters, set[Listener]]]
+    ) -> list[set[Listener]]:
+        """Which filter signatures the new post matches: one query per CHECK_CHUNK of them."""
+        found: list[set[Listener]] = []
+        async with self._session() as db:
+            dialect = db.get_bind().dialect.name
+            for start in range(0, len(groups), CHECK_CHUNK):
+                chunk = groups[start : start + CHECK_CHUNK]
+                checks = [
+                    apply_filters(
+                        sa.select(sa.literal(n).label("n"))
+                        .select_from(CARD_FROM)
+                        .where(posts.c.id == post_id, posts.c.status == PostStatus.published.value),
+                        filters,
+                        dialect,
+                    )
+                    for n, (filters, _listeners) in enumerate(chunk)
+                ]
+                query = checks[0] if len(checks) == 1 else sa.union_all(*checks)
+                for (n,) in (await db.execute(query)).all():
+                    found.append(chunk[int(n)][1])
+        return found
+
+    async def _bells(self, data: dict[str, Any]) -> None:
+        wanted = list(self.by_user) if data.get("all") else data.get("user_ids", [])
+        connected = [int(u) for u in wanted if int(u) in self.by_user]
+        if not connected:
+            return
+        counts: dict[int, int] = {}
+        async with self._session() as db:
+            for start in range(0, len(connected), 500):
+                counts.update(await notifications.unread_counts(db, connected[start : start + 500]))
+        for user_id in connected:
+            for listener in self.by_user.get(user_id, ()):
+                listener.push("bell", counts.get(user_id, 0))
+
+
+_hub: Hub | None = None
+
+
+async def get_hub() -> Hub:
+    """The process's hub, on the process's broker (both made on first use)."""
+    global _hub
+    broker = await get_broker()
+    if _hub is None or _hub._broker is not broker:
+        _hub = Hub(broker)
+        _hub.start()
+    return _hub
+
+
+async def close_hub() -> None:
+    global _hub
+    if _hub is not None:
+        await _hub.close()
+        _hub = None
+
+
+# The stream ----------------------------------------------------------------------------------
+
+
+def sse(event: str, data: str) -> str:
+    """One Server-Sent Event; every line of the data gets its own `data:` field."""
+    lines = "".join(f"data: {line}\n" for line in (data.splitlines() or [""]))
+    return f"event: {event}\n{lines}\n"
+
+
+def bell_html(count: int) -> str:
+    return str(escape(notifications.bell_text(count)))
+
+
+def banner_html(listener: Listener) -> str:
+    n = listener.new_posts
+    if n <= 0:
+        return ""
+    text = _("%(n)s new posts — show") % {"n": n} if n > 1 else _("1 new post — show")
+    return (
+        f'<a class="new-posts-link" href="{escape(listener.feed_url)}" role="status">'
+        f"{escape(text)}</a>"
+    )
+
+
+def since_time(value: str | None) -> datetime | None:
+    """The `since` parameter: milliseconds since the epoch (when the page was made)."""
+    if not value or not value.isdigit() or len(value) > 15:
+        return None
+    return datetime.fromtimestamp(int(value) / 1000, tz=UTC)
+
+
+async def stream(hub: Hub, listener: Listener, first: list[str]) -> AsyncIterator[str]:
+    """The event stream of one browser: what it missed, then events and heartbeats."""
+    hub.add(listener)
+    try:
+        yield f"retry: {RETRY_MS}\n\n"
+        for message in first:
+            yield message
+        while not listener.overflowed:
+            try:
+                kind, value = await asyncio.wait_for(listener.queue.get(), HEARTBEAT_SECONDS)
+            except TimeoutError:
+                yield ": heartbeat\n\n"
+                continue
+            token = i18n.current_locale.set(listener.locale)
+            try:
+                if kind == "post":
+                    listener.new_posts += 1
+                    yield sse(SseEvents.new_posts, banner_html(listener))
+                elif kind == "bell":
+                    yield sse(SseEvents.bell, bell_html(int(value)))
+                else:
+                    yield sse(kind, str(int(value)))
+            finally:
+                i18n.current_locale.reset(token)
+    finally:
+        hub.remove(listener)

@@ -1,0 +1,299 @@
+"""Complaint voices (ご不満の声; curators only, never on the board): record one, change it,
+import a CSV file all or nothing. Every change is audited in the same transaction; the
+private summary is never copied into the audit log."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from datetime import date, datetime
+from typing import Any
+
+import sqlalchemy as sa
+from fastapi import HTTPException
+from pydantic import BaseModel, ConfigDict, Field, ValidationError, field_validator
+from sqlmodel.ext.asyncio.session import AsyncSession
+
+from app import clock, i18n
+from app.fiscal import fiscal_year_bounds
+from app.i18n import _
+from app.models import ComplaintCategory, ComplaintStatus, ComplaintVoice, User
+from app.models.tables import complaint_voices, units
+from app.services import audit
+from app.services.csvimport import ImportRejected, RowError, read_rows
+from app.services.errors import InvalidInput
+from app.services.kpi import complaint_category_labels
+
+COLUMNS = ("received_on", "unit", "category", "status", "summary")
+SUMMARY_MAX = 2000
+LIST_LIMIT = 200
+
+
+class Actions:
+    create = "complaint.create"
+    update = "complaint.update"
+    import_ = "complaint.import"
+
+
+def complaint_status_labels() -> dict[str, str]:
+    return {
+        ComplaintStatus.received.value: _("Received"),
+        ComplaintStatus.in_progress.value: _("In progress"),
+        ComplaintStatus.resolved.value: _("Resolved"),
+    }
+
+
+class ComplaintFields(BaseModel):
+    """What a complaint is made of; units by code."""
+
+    model_config = ConfigDict(extra="forbid", str_strip_whitespace=True)
+
+    received_on: date
+    unit: str = Field(min_length=1, max_length=32)
+    category: ComplaintCategory
+    status: ComplaintStatus = ComplaintStatus.received
+    summary: str = Field(default="", max_length=SUMMARY_MAX)
+
+    @field_validator("received_on")
+    @classmethod
+    def _not_in_future(cls, value: date) -> date:
+        if value > i18n.today():
+            raise ValueError(_("The date cannot be in the future."))
+        return value
+
+
+def _validate(data: dict[str, Any]) -> ComplaintFields:
+    try:
+        return ComplaintFields.model_validate(data)
+    except ValidationError as exc:
+        raise InvalidInput.from_validation(exc) from exc
+
+
+async def _unit_id(db: AsyncSession, code: str) -> int | None:
+    return (
+        await db.execute(sa.select(units.c.id).where(units.c.code == code))
+    ).scalar_one_or_none()
+
+
+def _public_fields(c: ComplaintVoice, unit_code: str) -> dict[str, Any]:
+    """What the audit log may hold: everything but the private summary."""
+    return {
+        "received_on": c.received_on.isoformat(),
+        "unit": unit_code,
+        "category": c.category,
+        "status": c.status,
+    }
+
+
+async def create_complaint(db: AsyncSession, user: User, data: dict[str, Any]) -> ComplaintVoice:
+    fields = _validate(data)
+    unit_id = await _unit_id(db, fields.unit)
+    if unit_id is None:
+        raise InvalidInput.field("unit", _("No unit has this code."))
+    now = clock.now()
+    complaint = ComplaintVoice(
+        received_on=fields.received_on,
+        unit_id=unit_id,
+        category=fields.category.value,
+        status=fields.status.value,
+        summary=fields.summary,
+        created_by_id=user.id or 0,
+        created_at=now,
+        updated_at=now,
+    )
+    db.add(complaint)
+    await db.flush()
+    audit.record(
+        db,
+        user,
+        Actions.create,
+        "complaint",
+        complaint.id,
+        after=_public_fields(complaint, fields.unit),
+    )
+    await db.commit()
+    return complaint
+
+
+async def get_complaint(db: AsyncSession, complaint_id: int) -> ComplaintVoice:
+    complaint = await db.get(ComplaintVoice, complaint_id)
+    if complaint is None:
+        raise HTTPException(404, _("No such complaint."))
+    return complaint
+
+
+async def unit_code(db: AsyncSession, unit_id: int) -> str:
+    code = (await db.execute(sa.select(units.c.code).where(units.c.id == unit_id))).scalar_one()
+    return str(code)
+
+
+async def update_complaint(
+    db: AsyncSession, user: User, complaint: ComplaintVoice, data: dict[str, Any]
+) -> ComplaintVoice:
+    """Change any of the fields given (the status above all); the rest stay."""
+    old_code = await unit_code(db, complaint.unit_id)
+    current = {
+        "received_on": complaint.received_on,
+        "unit": old_code,
+        "category": complaint.category,
+        "status": complaint.status,
+        "summary": complaint.summary,
+    }
+    fields = _validate({**current, **data})
+    before = _public_fields(complaint, old_code)
+    if fields.unit != old_code:
+        unit_id = await _unit_id(db, fields.unit)
+        if unit_id is None:
+            raise InvalidInput.field("unit", _("No unit has this code."))
+        complaint.unit_id = unit_id
+    summary_changed = fields.summary != complaint.summary
+    complaint.received_on = fields.received_on
+    complaint.category = fields.category.value
+    complaint.status = fields.status.value
+    complaint.summary = fields.summary
+    after = _public_fields(complaint, fields.unit)
+    changed_before = {k: v for k, v in before.items() if after[k] != v}
+    changed_after = {k: after[k] for k in changed_before}
+    if summary_changed:
+        changed_before["summary"] = "…"
+        changed_after["summary"] = "changed"
+    if not changed_after:
+        return complaint
+    complaint.updated_at = clock.now()
+    db.add(complaint)
+    audit.record(
+        db,
+        user,
+        Actions.update,
+        "complaint",
+        complaint.id,
+        before=changed_before,
+        after=changed_after,
+    )
+    await db.commit()
+    return complaint
+
+
+@dataclass(slots=True)
+class ComplaintRow:
+    id: int
+    received_on: date
+    unit_code: str
+    unit_name: str
+    category: str
+    status: str
+    summary: str
+    updated_at: datetime
+
+
+_ROW_COLUMNS = (
+    complaint_voices.c.id,
+    complaint_voices.c.received_on,
+    units.c.code,
+    units.c.name,
+    complaint_voices.c.category,
+    complaint_voices.c.status,
+    complaint_voices.c.summary,
+    complaint_voices.c.updated_at,
+)
+
+
+async def complaint_row(db: AsyncSession, complaint_id: int) -> ComplaintRow:
+    row = (
+        await db.execute(
+            sa.select(*_ROW_COLUMNS)
+            .join(units, units.c.id == complaint_voices.c.unit_id)
+            .where(complaint_voices.c.id == complaint_id)
+        )
+    ).first()
+    if row is None:
+        raise HTTPException(404, _("No such complaint."))
+    return ComplaintRow(*row)
+
+
+async def list_complaints(
+    db: AsyncSession, fy: int, *, status: str | None = None, limit: int = LIST_LIMIT
+) -> list[ComplaintRow]:
+    """The fiscal year's complaints, newest first (at most `limit`)."""
+    start, end = fiscal_year_bounds(fy)
+    stmt = (
+        sa.select(*_ROW_COLUMNS)
+        .join(units, units.c.id == complaint_voices.c.unit_id)
+        .where(complaint_voices.c.received_on >= start, complaint_voices.c.received_on < end)
+        .order_by(complaint_voices.c.received_on.desc(), complaint_voices.c.id.desc())
+        .limit(limit)
+    )
+    if status:
+        stmt = stmt.where(complaint_voices.c.status == status)
+    return [ComplaintRow(*r) for r in await db.execute(stmt)]
+
+
+def _aliases(labels: Any, enum: type[ComplaintCategory] | type[ComplaintStatus]) -> dict[str, str]:
+    """Codes and their labels in every language, so that a file typed in Excel with 保険金関連
+    or 対応中 imports as well as one with the codes."""
+    found = {e.value: e.value for e in enum}
+    for locale in i18n.LOCALES:
+        token = i18n.current_locale.set(locale)
+        try:
+            found.update({label: code for code, label in labels().items()})
+        finally:
+            i18n.current_locale.reset(token)
+    return found
+
+
+async def import_complaints(db: AsyncSession, user: User, data: bytes | str) -> int:
+    """Create a complaint per CSV row; all rows or none (ImportRejected names each bad row)."""
+    rows = read_rows(data, COLUMNS)
+    unit_ids = {code: uid for uid, code in await db.execute(sa.select(units.c.id, units.c.code))}
+    categories = _aliases(complaint_category_labels, ComplaintCategory)
+    statuses = _aliases(complaint_status_labels, ComplaintStatus)
+    today = i18n.today()
+    errors: list[RowError] = []
+    good: list[dict[str, Any]] = []
+    for line, row in rows:
+        problems = []
+        try:
+            received_on = date.fromisoformat(row["received_on"])
+        except ValueError:
+            received_on = None
+            problems.append(_("received_on must be a date (YYYY-MM-DD)"))
+        if received_on is not None and received_on > today:
+            problems.append(_("received_on cannot be in the future"))
+        unit_id = unit_ids.get(row["unit"])
+        if unit_id is None:
+            problems.append(_("unknown unit %(code)s") % {"code": row["unit"] or "''"})
+        category = categories.get(row["category"])
+        if category is None:
+            problems.append(
+                _("category must be one of %(values)s")
+                % {"values": ", ".join(c.value for c in ComplaintCategory)}
+            )
+        status = statuses.get(row["status"] or ComplaintStatus.received.value)
+        if status is None:
+            problems.append(
+                _("status must be one of %(values)s")
+                % {"values": ", ".join(s.value for s in ComplaintStatus)}
+            )
+        if len(row["summary"]) > SUMMARY_MAX:
+            problems.append(_("summary is longer than %(n)s characters") % {"n": SUMMARY_MAX})
+        if problems:
+            errors.append(RowError(line, "; ".join(problems)))
+            continue
+        good.append(
+            {
+                "received_on": received_on,
+                "unit_id": unit_id,
+                "category": category,
+                "status": status,
+                "summary": row["summary"],
+            }
+        )
+    if errors:
+        raise ImportRejected(errors)
+    now = clock.now()
+    await db.execute(
+        sa.insert(complaint_voices),
+        [{**g, "created_by_id": user.id, "created_at": now, "updated_at": now} for g in good],
+    )
+    audit.record(db, user, Actions.import_, "complaint", None, after={"imported": len(good)})
+    await db.commit()
+    return len(good)

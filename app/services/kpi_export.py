@@ -1,0 +1,193 @@
+"""KPI exports: exactly the table on the screen, as CSV (UTF-8 with BOM, for Excel) or XLSX
+(number cells, frozen header), with headers in the user's language."""
+
+from __future__ import annotations
+
+import csv
+import io
+from dataclasses import dataclass, field
+from datetime import date
+from typing import Literal
+from urllib.parse import quote
+
+from babel.dates import format_skeleton
+from fastapi.responses import Response
+
+# openpyxl ships no type hints (and pyproject.toml is not ours to add an override to).
+from openpyxl import Workbook  # type: ignore[import-untyped]
+from openpyxl.styles import Font  # type: ignore[import-untyped]
+from openpyxl.utils import get_column_letter  # type: ignore[import-untyped]
+
+from app import i18n
+from app.i18n import _
+from app.services.kpi import MatrixRow, PraiseMatrix, VoicesTable
+
+Format = Literal["csv", "xlsx"]
+Cell = str | int | float | None
+CONTENT_TYPES = {
+    "csv": "text/csv; charset=utf-8",
+    "xlsx": "application/vnd.openxmlformats-officedocument.spreadsheetml.sheet",
+}
+# Spreadsheet programs run a text cell that starts with one of these as a formula.
+_FORMULA_START = ("=", "+", "-", "@", "\t", "\r")
+_SHEET_FORBIDDEN = str.maketrans({c: " " for c in "[]:*?/\\"})
+
+
+@dataclass
+class Sheet:
+    title: str
+    header: list[str]
+    rows: list[list[Cell]] = field(default_factory=list)
+    frozen_columns: int = 1  # columns kept in view when scrolling sideways
+    decimal_columns: set[int] = field(default_factory=set)  # shown with one decimal
+
+
+def month_heading(month: date, closed: bool) -> str:
+    text = str(format_skeleton("yMMM", month, locale=i18n.current_locale.get()))
+    return _("%(month)s (closed)") % {"month": text} if closed else text
+
+
+def fiscal_year_label(fy: int) -> str:
+    return _("FY%(year)s") % {"year": fy}
+
+
+def row_label(row: MatrixRow) -> str:
+    name = " › ".join([*row.path, row.name])
+    return _("%(unit)s (direct)") % {"unit": name} if row.direct else name
+
+
+def matrix_sheet(matrix: PraiseMatrix) -> Sheet:
+    header = [
+        _("Code"),
+        _("Unit"),
+        *(month_heading(m, c) for m, c in zip(matrix.months, matrix.closed, strict=True)),
+        _("Total"),
+        _("Last year"),
+        _("Year on year (%)"),
+    ]
+    title = f"{fiscal_year_label(matrix.fiscal_year)} {_('Praise')}"
+    sheet = Sheet(title, header, frozen_columns=2, decimal_columns={len(header) - 1})
+
+    def add(row: MatrixRow, code: str, label: str) -> None:
+        ratio = row.yoy
+        sheet.rows.append(
+            [
+                code,
+                label,
+                *row.counts,
+                row.total,
+                row.previous,
+                float(ratio) if ratio is not None else None,
+            ]
+        )
+        if row.has_corrections:
+            sheet.rows.append(
+                [code, f"  {_('Corrections')}", *row.corrections, row.corrections_total, None, None]
+            )
+
+    for row in matrix.rows:
+        add(row, row.code, row_label(row))
+    add(matrix.total, matrix.base.code, _("Total (%(unit)s)") % {"unit": matrix.base.name})
+    return sheet
+
+
+def voices_sheet(table: VoicesTable) -> Sheet:
+    title = f"{fiscal_year_label(table.fiscal_year)} {_('Customer voices')}"
+    sheet = Sheet(
+        title,
+        [_("Section"), _("Item"), _("Count"), _("Share (%)")],
+        frozen_columns=2,
+        decimal_columns={3},
+    )
+    received = _("Voices received")
+    breakdown = _("Complaints by category")
+    sheet.rows += [
+        [received, _("Praise"), table.praise, None],
+        [received, _("Complaints"), table.complaints, None],
+        [received, _("Total"), table.total, None],
+    ]
+    for c in table.categories:
+        sheet.rows.append([breakdown, c.label, c.count, float(c.share)])
+    sheet.rows.append([breakdown, _("Total"), table.complaints, float(table.total_share)])
+    return sheet
+
+
+def _safe_text(value: Cell) -> Cell:
+    if isinstance(value, str) and value.startswith(_FORMULA_START):
+        return "'" + value
+    return value
+
+
+def to_csv(sheet: Sheet) -> bytes:
+    buf = io.StringIO(newline="")
+    writer = csv.writer(buf, lineterminator="\r\n")
+    writer.writerow([_safe_text(h) for h in sheet.header])
+    for row in sheet.rows:
+        cells: list[Cell] = []
+        for i, value in enumerate(row):
+            if isinstance(value, float) and i in sheet.decimal_columns:
+                cells.append(f"{value:.1f}")
+            else:
+                cells.append("" if value is None else _safe_text(value))
+        writer.writerow(cells)
+    return ("\ufeff" + buf.getvalue()).encode("utf-8")
+
+
+def to_xlsx(sheet: Sheet) -> bytes:
+    wb = Workbook()
+    ws = wb.active
+    assert ws is not None
+    ws.title = sheet.title.translate(_SHEET_FORBIDDEN)[:31]
+    ws.append(sheet.header)
+    for cell in ws[1]:
+        cell.font = Font(bold=True)
+    for row in sheet.rows:
+        ws.append([_safe_text(v) for v in row])
+    for col in sheet.decimal_columns:
+        for (cell,) in ws.iter_rows(min_row=2, min_col=col + 1, max_col=col + 1):
+            cell.number_format = "0.0"
+    ws.freeze_panes = ws.cell(row=2, column=sheet.frozen_columns + 1).coordinate
+    for i, heading in enumerate(sheet.header, start=1):
+        width = max([len(str(heading))] + [len(str(r[i - 1] or "")) for r in sheet.rows])
+        ws.column_dimensions[get_column_letter(i)].width = min(max(8, width * 1.6), 48)
+    out = io.BytesIO()
+    wb.save(out)
+    return out.getvalue()
+
+
+def render(sheet: Sheet, fmt: Format) -> bytes:
+    return to_csv(sheet) if fmt == "csv" else to_xlsx(sheet)
+
+
+def content_disposition(filename: str, ascii_fallback: str) -> str:
+    """RFC 6266 / 5987: an ASCII name for old clients, the real one as filename*."""
+    return f"attachment; filename=\"{ascii_fallback}\"; filename*=UTF-8''{quote(filename, safe='')}"
+
+
+def download_headers(stem: str, ascii_stem: str, fmt: Format) -> dict[str, str]:
+    return {
+        "Content-Disposition": content_disposition(f"{stem}.{fmt}", f"{ascii_stem}.{fmt}"),
+        "Cache-Control": "no-store",
+    }
+
+
+def matrix_names(matrix: PraiseMatrix) -> tuple[str, str]:
+    """(file name, ASCII fallback) without the extension."""
+    fy = matrix.fiscal_year
+    # The whole company is the default: only a unit below it goes into the name.
+    code = matrix.base.code if matrix.base.parent is not None else ""
+    stem = f"{_('Praise')}_{fiscal_year_label(fy)}" + (f"_{matrix.base.name}" if code else "")
+    ascii_code = "".join(c for c in code if c.isascii() and (c.isalnum() or c in "-_"))
+    return stem, f"praise-FY{fy}" + (f"-{ascii_code}" if ascii_code else "")
+
+
+def voices_names(fy: int) -> tuple[str, str]:
+    return f"{_('Customer voices')}_{fiscal_year_label(fy)}", f"voices-FY{fy}"
+
+
+def download(sheet: Sheet, fmt: Format, names: tuple[str, str]) -> Response:
+    return Response(
+        render(sheet, fmt),
+        media_type=CONTENT_TYPES[fmt],
+        headers=download_headers(names[0], names[1], fmt),
+    )

@@ -1,0 +1,179 @@
+"""Live updates over Server-Sent Events: the stream of a real server (the bell, the feed's
+"N new posts" banner honouring its filters, like counts), the hub's grouping of filtered
+feeds, heartbeats, and — on PostgreSQL — two app instances sharing events through
+LISTEN/NOTIFY."""
+
+from __future__ import annotations
+
+import time
+
+import httpx
+import pytest
+from bs4 import BeautifulSoup
+
+from app import live
+from app.broker import Event, LocalBroker
+from app.services.feed import FeedFilters
+from tests.conftest import IS_PG
+from tests.livetools import PRAISE, SseReader, app_server, browser_login, demo_database
+
+KNOWHOW = {
+    "kind": "knowhow",
+    "category": "skill",
+    "title": "満期案内のひと工夫",
+    "body": "課題: 案内が伝わらない\n工夫: 一言メモを添えた\n成果: 更新率が上がった",
+}
+
+
+@pytest.fixture(scope="module")
+def live_db(tmp_path_factory):
+    with demo_database("arigato_live_test", str(tmp_path_factory.mktemp("live"))) as url:
+        yield url
+
+
+@pytest.fixture(scope="module")
+def server(live_db):
+    with app_server(live_db) as base:
+        yield base
+
+
+async def test_events_need_a_login(server):
+    async with httpx.AsyncClient(base_url=server) as anonymous:
+        assert (await anonymous.get("/events")).status_code == 401
+
+
+async def test_stream_carries_bell_new_posts_and_likes(server):
+    started_ms = int(time.time() * 1000)
+    reader = await browser_login(server, "E1001")
+    writer = await browser_login(server, "E1002")
+    try:
+        async with (
+            reader.stream("GET", "/events?feed=1") as everything,
+            reader.stream("GET", "/events?feed=1&kind=knowhow") as knowhow_only,
+        ):
+            assert everything.headers["content-type"].startswith("text/event-stream")
+            assert everything.headers["cache-control"] == "no-cache"
+            feed, knowhow = SseReader(everything), SseReader(knowhow_only)
+            bell_before = int((await feed.wait_for("bell")).data or 0)
+            await knowhow.wait_for("bell")
+
+            # A colleague's thanks post: a banner on the plain feed, not on the know-how one.
+            r = await writer.post("/api/v1/posts", json=PRAISE)
+            assert r.status_code == 201, r.text
+            banner = BeautifulSoup((await feed.wait_for("new-posts")).data, "html.parser")
+            link = banner.select_one("a.new-posts-link")
+            assert link["href"] == "/" and "1" in link.get_text()
+            assert await knowhow.nothing_named("new-posts", 1.0)
+
+            # My own post makes no banner for me; a like on it moves its count and my bell.
+            r = await reader.post("/api/v1/posts", json=PRAISE)
+            mine = r.json()["id"]
+            assert (await writer.put(f"/api/v1/posts/{mine}/like")).status_code == 200
+            assert (await feed.wait_for(f"likes-{mine}")).data == "1"
+            assert int((await feed.wait_for("bell")).data) == bell_before + 1
+            assert [e.event for e in feed.seen].count("new-posts") == 1
+
+            # A know-how post reaches the know-how feed, whose count starts at one.
+            r = await writer.post("/api/v1/posts", json=KNOWHOW)
+            assert r.status_code == 201, r.text
+            banner = BeautifulSoup((await knowhow.wait_for("new-posts")).data, "html.parser")
+            assert banner.select_one("a")["href"] == "/?kind=knowhow"
+            second = BeautifulSoup((await feed.wait_for("new-posts")).data, "html.parser")
+            assert "2" in second.get_text()
+
+        # A browser reconnecting with `since` is told at once what it missed (others' posts).
+        async with reader.stream("GET", f"/events?feed=1&since={started_ms}") as again:
+            missed = SseReader(again)
+            banner = BeautifulSoup((await missed.wait_for("new-posts")).data, "html.parser")
+            assert "2" in banner.get_text()
+    finally:
+        await reader.aclose()
+        await writer.aclose()
+
+
+@pytest.mark.skipif(
+    not IS_PG,
+    reason="instances share events through PostgreSQL LISTEN/NOTIFY; the SQLite run is one "
+    "instance with the in-process broker",
+)
+async def test_a_post_on_instance_a_reaches_a_browser_on_instance_b(live_db):
+    with app_server(live_db) as instance_a, app_server(live_db) as instance_b:
+        viewer = await browser_login(instance_b, "E1003")
+        writer = await browser_login(instance_a, "E1004")
+        try:
+            async with viewer.stream("GET", "/events?feed=1") as response:
+                events = SseReader(response)
+                bell_before = int((await events.wait_for("bell")).data or 0)
+                r = await writer.post("/api/v1/posts", json=PRAISE)
+                assert r.status_code == 201, r.text
+                banner = BeautifulSoup((await events.wait_for("new-posts")).data, "html.parser")
+                assert "1" in banner.get_text()
+                # And back: a like given on A moves the count and the bell seen on B.
+                mine = (await viewer.post("/api/v1/posts", json=PRAISE)).json()["id"]
+                assert (await writer.put(f"/api/v1/posts/{mine}/like")).status_code == 200
+                assert (await events.wait_for(f"likes-{mine}")).data == "1"
+                assert int((await events.wait_for("bell")).data) == bell_before + 1
+        finally:
+            await viewer.aclose()
+            await writer.aclose()
+
+
+async def test_hub_checks_each_filter_signature_once(monkeypatch):
+    hub = live.Hub(LocalBroker())
+    plain = [live.Listener(user_id=i, locale="ja", feed=FeedFilters()) for i in (1, 2)]
+    author = live.Listener(user_id=9, locale="ja", feed=FeedFilters())
+    knowhow = [
+        live.Listener(user_id=i, locale="ja", feed=FeedFilters(kind="knowhow")) for i in (3, 4)
+    ]
+    tagged = live.Listener(user_id=5, locale="ja", feed=FeedFilters(tag="接客"))
+    elsewhere = live.Listener(user_id=6, locale="ja")  # a page without the feed
+    everyone = [*plain, author, *knowhow, tagged, elsewhere]
+    for listener in everyone:
+        hub.add(listener)
+    calls = []
+
+    async def matching(post_id, groups):
+        calls.append(sorted(f.query_params().get("kind", "") for f, _ in groups))
+        return [group for f, group in groups if f.kind == "knowhow"]
+
+    monkeypatch.setattr(hub, "_matching", matching)
+    event = {"post_id": 7, "kind": "knowhow", "unit_id": 1, "author_id": 9}
+    await hub.dispatch(Event("post.created", event))
+    assert calls == [["", "knowhow"]]  # one check for the two signatures, none for no filter
+    got = {listener.user_id: listener.queue.qsize() for listener in everyone}
+    assert got == {1: 1, 2: 1, 9: 0, 3: 1, 4: 1, 5: 0, 6: 0}
+    # Likes go to every stream; with only unfiltered feeds left, no check at all.
+    await hub.dispatch(Event("post.liked", {"post_id": 7, "like_count": 3}))
+    assert elsewhere.queue.get_nowait() == ("likes-7", 3)
+    for listener in [*knowhow, tagged]:
+        hub.remove(listener)
+    await hub.dispatch(Event("post.created", event))
+    assert len(calls) == 1 and plain[0].queue.qsize() == 3
+    assert set(hub.feeds) == {()}
+
+
+async def test_stream_heartbeats_and_drops_a_slow_browser(monkeypatch):
+    monkeypatch.setattr(live, "HEARTBEAT_SECONDS", 0.05)
+    hub = live.Hub(LocalBroker())
+    listener = live.Listener(user_id=1, locale="ja")
+    stream = live.stream(hub, listener, [live.sse("bell", "2")])
+    assert (await anext(stream)).startswith("retry: ")
+    assert await anext(stream) == "event: bell\ndata: 2\n\n"
+    assert hub.listeners == 1
+    assert await anext(stream) == ": heartbeat\n\n"
+    listener.push("likes-3", 5)
+    assert await anext(stream) == "event: likes-3\ndata: 5\n\n"
+    for n in range(live.QUEUE_SIZE + 1):
+        listener.push("bell", n)
+    assert listener.overflowed
+    rest = [chunk async for chunk in stream]
+    assert len(rest) <= 1 and hub.listeners == 0  # ended: the browser reconnects
+
+
+def test_sse_format_and_banner():
+    assert live.sse("new-posts", "a\nb") == "event: new-posts\ndata: a\ndata: b\n\n"
+    listener = live.Listener(user_id=1, locale="en", feed=FeedFilters(), feed_url="/?q=<x>")
+    listener.new_posts = 3
+    html = live.banner_html(listener)
+    assert 'href="/?q=&lt;x&gt;"' in html and "<x>" not in html
+    assert live.since_time("abc") is None and live.since_time("1700000000000").year == 2023
