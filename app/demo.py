@@ -934,8 +934,39 @@ async def load_demo(db: AsyncSession) -> list[tuple[str, str, str]]:
     units = await _create_units(db, since)
     users = await _create_users(db, units, since)
     await db.commit()
+    created = []
     for index, spec in enumerate(POSTS):
         post = await _create_post(db, spec, index, users, now)
         if post.status == "published":
             await _react(db, spec, index, post, users, now)
+            created.append(post)
+    await _curate(db, users, created)
     return logins
+
+
+async def _curate(db: AsyncSession, users: dict[str, User], posts: list[Post]) -> None:
+    """Head office's week: two posts marked good practice and sent out as Vol. 1."""
+    from app.services import bulletins, moderation
+
+    curator = users["curator"]
+    knowhow = [p for p in posts if p.kind == "knowhow"][:1]
+    praise = [p for p in posts if p.kind == "praise"][:1]
+    picks = knowhow + praise
+    notes = [
+        "満期案内の工夫として全店で参考にしてください。",
+        "お客さまに寄り添った対応の好事例です。",
+    ]
+    for post, note in zip(picks, notes, strict=False):
+        await moderation.feature_post(db, curator, post, note)
+    bulletin = await bulletins.create_bulletin(
+        db,
+        curator,
+        {
+            "title": "今月の好取組",
+            "lead": "各店の「ありがとう」とナレッジから、全店で共有したい取組を紹介します。朝礼でご活用ください。",
+            "audience": "all",
+        },
+    )
+    for post, note in zip(picks, notes, strict=False):
+        await bulletins.add_item(db, curator, bulletin, post.id, note)
+    await bulletins.publish_now(db, curator, bulletin)
