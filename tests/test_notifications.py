@@ -315,3 +315,15 @@ async def test_bell_text():
         "99+",
         "99+",
     ]
+
+
+async def test_a_failing_hook_never_breaks_the_action(db, monkeypatch):
+    author, curator = await make_user(db), await make_user(db, role="curator")
+    post = await make_post(db, author)
+
+    async def broken(*_args):
+        await db.execute(sa.text("SELECT * FROM no_such_table"))
+
+    monkeypatch.setattr(notifications, "_post_event", broken)
+    await notifications.notify_post_hidden(db, post.id, curator)  # logged, not raised
+    assert post.title and await rows_of(db, author) == []  # the caller's objects still load

@@ -26,6 +26,8 @@ MATRIX = [
     ("/api/openapi.json", 200, 200, 200, 200),
     ("/login", 200, 303, 303, 303),
     ("/healthz", 200, 200, 200, 200),
+    ("/notifications", 303, 200, 200, 200),
+    ("/api/v1/notifications", 401, 200, 200, 200),
 ]
 CASES = [
     (path, role, expected)
@@ -66,6 +68,8 @@ ANON_WRITES = [
     ("delete", "/api/v1/posts/1/like", 401),
     ("post", "/api/v1/posts/1/comments", 401),
     ("post", "/api/v1/posts/1/flags", 401),
+    ("post", "/api/v1/notifications/read", 401),
+    ("put", "/api/v1/notifications/digest", 401),
 ]
 
 

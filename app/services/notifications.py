@@ -20,7 +20,7 @@ functions are whole units of work for hooks called after another service committ
 
 from __future__ import annotations
 
-from collections.abc import Awaitable
+from collections.abc import Awaitable, Callable
 from dataclasses import dataclass
 from datetime import datetime
 from typing import Any
@@ -188,13 +188,15 @@ async def on_comment(db: AsyncSession, post: Post, comment: Comment, author: Use
     return [r["user_id"] for r in rows]
 
 
-async def _post_event(db: AsyncSession, post_id: int, actor: User | None, kind: Kind) -> None:
-    """A whole unit of work: tell the post's author (unless they did it), commit, publish."""
+async def _post_event(
+    db: AsyncSession, post_id: int, actor: User | None, kind: Kind
+) -> list[int] | None:
+    """Tell the post's author (unless they did it themselves); who must hear of it."""
     author_id = (
         await db.execute(sa.select(posts.c.author_id).where(posts.c.id == post_id))
     ).scalar_one_or_none()
     if author_id is None or (actor is not None and actor.id == author_id):
-        return
+        return []
     if kind is Kind.featured:
         # Featuring again only replaces the note: one unread "chosen" notice is enough.
         already = await db.execute(
@@ -206,32 +208,38 @@ async def _post_event(db: AsyncSession, post_id: int, actor: User | None, kind: 
             )
         )
         if already.first() is not None:
-            return
+            return []
     row = _row(author_id, kind, actor.id if actor else None, clock.now(), post_id=post_id)
-    await db.commit()  # SQLite: the INSERT opens the write transaction afresh
     await db.execute(sa.insert(notifications).values(**row))
-    await db.commit()
-    await events.notifications_changed([author_id])
+    return [author_id]
 
 
-async def _best_effort(db: AsyncSession, what: str, work: Awaitable[None]) -> None:
-    """Hooks run after the curator's action committed: a failure here is logged and rolled
-    back, never turned into an error for an action that has already happened."""
+async def _best_effort(
+    db: AsyncSession, what: str, work: Callable[[], Awaitable[list[int] | None]]
+) -> None:
+    """Hooks run after the curator's action committed: their writes go in a SAVEPOINT, so a
+    failure is logged and undone without an error for an action that already happened
+    (and without expiring the caller's objects, as a full rollback would); then the
+    recipients' bells are told (`None`: maybe everyone)."""
+    await db.commit()  # the caller's work is done: start afresh (SQLite takes the lock anew)
     try:
-        await work
+        async with db.begin_nested():
+            recipients = await work()
+        await db.commit()
     except Exception:
         log.exception("notifications not written", hook=what)
-        await db.rollback()
+        return
+    await events.notifications_changed(recipients)
 
 
 async def notify_post_featured(db: AsyncSession, post_id: int, actor: User | None) -> None:
     """Hook: call after a post was marked good practice (好取組) and committed."""
-    await _best_effort(db, "featured", _post_event(db, post_id, actor, Kind.featured))
+    await _best_effort(db, "featured", lambda: _post_event(db, post_id, actor, Kind.featured))
 
 
 async def notify_post_hidden(db: AsyncSession, post_id: int, actor: User | None) -> None:
     """Hook: call after a post was hidden by a curator and committed."""
-    await _best_effort(db, "hidden", _post_event(db, post_id, actor, Kind.hidden))
+    await _best_effort(db, "hidden", lambda: _post_event(db, post_id, actor, Kind.hidden))
 
 
 def _audience_user_ids(bulletin_id: int, audience_all: bool) -> sa.Select[Any]:
@@ -262,7 +270,7 @@ async def notify_bulletin_published(
     The authors of its posts hear that their post was put in it; everyone else in its
     audience hears of the new bulletin. Calling it twice for one bulletin adds nothing.
     """
-    await _best_effort(db, "bulletin", _bulletin_published(db, bulletin_id, actor))
+    await _best_effort(db, "bulletin", lambda: _bulletin_published(db, bulletin_id, actor))
 
 
 async def notify_bulletins_published(
@@ -273,7 +281,9 @@ async def notify_bulletins_published(
         await notify_bulletin_published(db, bulletin_id, actor)
 
 
-async def _bulletin_published(db: AsyncSession, bulletin_id: int, actor: User | None) -> None:
+async def _bulletin_published(
+    db: AsyncSession, bulletin_id: int, actor: User | None
+) -> list[int] | None:
     found = (
         await db.execute(
             sa.select(
@@ -282,7 +292,7 @@ async def _bulletin_published(db: AsyncSession, bulletin_id: int, actor: User | 
         )
     ).first()
     if found is None or found.status != BulletinStatus.published.value:
-        return
+        return []
     done = await db.execute(
         sa.select(notifications.c.id)
         .where(
@@ -292,7 +302,7 @@ async def _bulletin_published(db: AsyncSession, bulletin_id: int, actor: User | 
         .limit(1)
     )
     if done.first() is not None:
-        return
+        return []
     now = clock.now()
     actor_id = actor.id if actor else None
     curators = {found.created_by_id, actor_id} - {None}
@@ -306,7 +316,6 @@ async def _bulletin_published(db: AsyncSession, bulletin_id: int, actor: User | 
             )
         )
     ).all()
-    await db.commit()  # SQLite: the first INSERT below opens the write transaction afresh
     told = {author for _post, author in items}
     item_rows = [
         _row(author, Kind.bulletin_item, actor_id, now, post_id=post, bulletin_id=bulletin_id)
@@ -340,9 +349,8 @@ async def _bulletin_published(db: AsyncSession, bulletin_id: int, actor: User | 
             ),
         )
     )
-    await db.commit()
     # Audiences are large: every instance recounts the bells of the users it has connected.
-    await events.notifications_changed(None)
+    return None
 
 
 # Reading -------------------------------------------------------------------------------------

@@ -40,9 +40,7 @@ def test_kpi_chart_drill_down_and_engagement(live_server, page):
     expect(page).to_have_url(re.compile(r"unit="))
     expect(page.locator(".kpi-breadcrumbs [aria-current=page]")).to_have_text(name)
     # the panel was swapped in place: the chart is drawn again on the new canvas
-    page.wait_for_function(
-        "() => Chart.getChart(document.querySelector('canvas[data-kpi-chart]'))"
-    )
+    page.wait_for_function("() => Chart.getChart(document.querySelector('canvas[data-kpi-chart]'))")
     assert not [e for e in errors if "Content Security Policy" in e], errors
 
     page.goto(live_server + "/kpi/voices")
