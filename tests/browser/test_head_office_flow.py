@@ -24,6 +24,21 @@ def _login(page, base: str, code: str) -> None:
 
 
 def test_curator_week_and_a_shop_reads_the_bulletin(live_server, browser):
+    # 0. A shop reports a post (its own flag, so other tests keep the demo's).
+    reporter_context = browser.new_context(locale="ja-JP")
+    reporter = reporter_context.new_page()
+    _login(reporter, live_server, "E1005")
+    reporter.goto(live_server + "/?kind=knowhow")
+    reporter.locator(".post-card .post-title a").nth(1).click()
+    hidden_title = reporter.locator(".post-card .post-title").first.inner_text()
+    flag_box = reporter.locator("details.flag-box").last
+    flag_box.locator("summary").click()
+    flag_box.locator("select[name=reason]").select_option("wrong_info")
+    flag_box.locator("textarea[name=note]").fill("内容が古いようです")
+    flag_box.locator("button[type=submit]").click()
+    expect(reporter.locator(".flag-result")).to_be_visible()
+    reporter_context.close()
+
     head_office = browser.new_context(locale="ja-JP")
     page = head_office.new_page()
     page.on("dialog", lambda dialog: dialog.accept())
@@ -31,10 +46,9 @@ def test_curator_week_and_a_shop_reads_the_bulletin(live_server, browser):
 
     # 1. Hide the flagged post from the moderation queue, in place.
     page.goto(live_server + "/moderation")
-    group = page.locator("article.flag-group").first
+    group = page.locator("article.flag-group", has_text=hidden_title).first
     expect(group).to_be_visible()
     group_id = group.get_attribute("id")
-    hidden_title = group.locator(".post-title").inner_text()
     group.locator("details.mod-details summary").first.click()
     group.locator("textarea[name=reason]").fill("お客さまのお名前が含まれるため")
     group.locator("form.mod-form button[type=submit]").first.click()
