@@ -118,6 +118,8 @@ def serve(host: str, port: int, workers: int) -> None:
         workers=workers,
         proxy_headers=True,
         access_log=False,
+        # Open SSE streams would otherwise hold a restart until every browser leaves.
+        timeout_graceful_shutdown=5,
     )
 
 

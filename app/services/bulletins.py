@@ -66,7 +66,7 @@ from app.models.tables import (
     users,
 )
 from app.permissions import is_curator
-from app.services import audit
+from app.services import audit, notifications
 from app.services import feed as feed_service
 from app.services.cursor import decode_cursor, encode_cursor
 from app.services.errors import InvalidInput
@@ -761,6 +761,8 @@ async def publish_now(db: AsyncSession, actor: User, bulletin: Bulletin) -> Bull
         after={"volume": fresh.volume, "fiscal_year": fresh.fiscal_year},
     )
     await db.commit()
+    assert fresh.id is not None
+    await notifications.notify_bulletin_published(db, fresh.id, actor)
     return fresh
 
 
@@ -793,6 +795,7 @@ async def publish_due(db: AsyncSession) -> list[Bulletin]:
             after={"volume": b.volume, "fiscal_year": b.fiscal_year},
         )
     await db.commit()
+    await notifications.notify_bulletins_published(db, [b.id for b in published if b.id])
     return published
 
 

@@ -27,7 +27,7 @@ from app.i18n import _
 from app.models import Comment, CommentStatus, Post, PostStatus, User
 from app.models.tables import comments, posts, units, users
 from app.models.tables import flags as flags_t
-from app.services import audit
+from app.services import audit, notifications
 from app.services.comments import clean_body as clean_comment_body
 from app.services.comments import render_with_mentions
 from app.services.cursor import decode_cursor, encode_cursor
@@ -154,6 +154,8 @@ async def hide_post(db: AsyncSession, curator: User, post: Post, reason: str | N
         after={"status": HIDDEN, "flags_resolved": resolved},
     )
     await _done(db, post)
+    assert post.id is not None
+    await notifications.notify_post_hidden(db, post.id, curator)
     return post
 
 
@@ -295,6 +297,8 @@ async def feature_post(db: AsyncSession, curator: User, post: Post, note: str | 
         after={"featured": True, "feature_note": text},
     )
     await _done(db, post)
+    assert post.id is not None
+    await notifications.notify_post_featured(db, post.id, curator)
     return post
 
 
