@@ -29,7 +29,9 @@ async def test_a_published_bulletin_tells_its_audience_and_the_authors(client, d
     reader = await make_user(db)
     curator = await make_user(db, role="curator")
     post = await make_post(db, author)
-    bulletin = await bulletins.create_bulletin(db, curator, {"title": "今月の好取組", "audience": "all"})
+    bulletin = await bulletins.create_bulletin(
+        db, curator, {"title": "今月の好取組", "audience": "all"}
+    )
     await bulletins.add_item(db, curator, bulletin, post.id, "ぜひ")
     await bulletins.publish_now(db, curator, bulletin)
     assert "bulletin" in await kinds_for(client, db, reader)
