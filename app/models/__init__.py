@@ -23,6 +23,7 @@ from app.models.kpi import (
     ComplaintStatus,
     ComplaintVoice,
     KpiMonthClose,
+    KpiPraiseMonthly,
     KpiSnapshotCount,
 )
 from app.models.notify import DigestFrequency, Notification, NotificationKind
@@ -59,6 +60,7 @@ __all__ = [
     "FlagReason",
     "KnowhowCategory",
     "KpiMonthClose",
+    "KpiPraiseMonthly",
     "KpiSnapshotCount",
     "Like",
     "Locale",

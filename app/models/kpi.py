@@ -73,3 +73,16 @@ class ComplaintVoice(SQLModel, table=True):
     created_by_id: int = Field(foreign_key="users.id")
     created_at: datetime = created_at_field()
     updated_at: datetime = created_at_field()
+
+
+class KpiPraiseMonthly(SQLModel, table=True):
+    """Published praise per unit (own posts) and month of received_on: the maintained roll-up
+    the KPI matrix reads. Database triggers on `posts` (migration 0008) move it in the same
+    transaction as every insert, delete or change of kind, status, received_on or unit, so it
+    can never disagree with the posts (a test recomputes it from scratch and compares)."""
+
+    __tablename__ = "kpi_praise_monthly"
+
+    unit_id: int = Field(foreign_key="org_units.id", primary_key=True)
+    month: date = Field(primary_key=True)  # the first day of the month
+    count: int = Field(default=0)

@@ -17,6 +17,7 @@ from app.models import (
     ComplaintVoice,
     Flag,
     KpiMonthClose,
+    KpiPraiseMonthly,
     KpiSnapshotCount,
     Like,
     Notification,
@@ -54,3 +55,4 @@ kpi_month_closes = _t(KpiMonthClose)
 kpi_snapshot_counts = _t(KpiSnapshotCount)
 complaint_voices = _t(ComplaintVoice)
 notifications = _t(Notification)
+kpi_praise_monthly = _t(KpiPraiseMonthly)
