@@ -6,14 +6,13 @@ from fastapi import APIRouter, HTTPException, Request
 from fastapi.responses import RedirectResponse, Response
 
 from app.deps import CurrentUser, SessionDep
-from app.i18n import _
 from app.permissions import (
     get_comment_for_edit,
     get_comment_for_view,
     get_post_for_interaction,
 )
+from app.routes.posts import submit_flag
 from app.services import comments as comment_service
-from app.services import flags
 from app.services.errors import InvalidInput
 from app.templating import is_htmx, render
 
@@ -162,24 +161,5 @@ async def flag_comment(
 ) -> Response:
     comment = await get_comment_for_view(db, user, comment_id)
     post = await get_post_for_interaction(db, user, comment.post_id)
-    form = await request.form()
-    reason, note = form.get("reason"), form.get("note")
-    try:
-        await flags.flag(
-            db,
-            user,
-            post,
-            comment,
-            reason if isinstance(reason, str) else None,
-            note if isinstance(note, str) else None,
-        )
-        message, status = _("Thank you. Head office will look at it."), 200
-    except flags.AlreadyFlagged:
-        message, status = _("You have already reported this. Head office will look at it."), 409
-    except InvalidInput as exc:
-        message, status = next(iter(exc.by_field().values())), 422
-    if not is_htmx(request):
-        if status >= 400:
-            raise HTTPException(status, message)
-        return _back(request, comment.post_id, f"comment-{comment_id}")
-    return render(request, "posts/_flag_result.html", {"message": message}, status_code=status)
+    back = f"{request.app.url_path_for('show_post', post_id=comment.post_id)}#comment-{comment_id}"
+    return await submit_flag(request, db, user, post, comment, back)

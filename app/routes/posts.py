@@ -313,21 +313,22 @@ def _same_site(url: str, request: Request) -> str:
     return "/" + url[len(base) :] if url.startswith(base) else "/"
 
 
-@router.post("/posts/{post_id}/flags", name="flag_post")
-async def flag_post(request: Request, db: SessionDep, user: CurrentUser, post_id: int) -> Response:
+async def submit_flag(
+    request: Request, db: SessionDep, user: User, post: Post, comment: Any, back: str
+) -> Response:
+    """Report a post or a comment from a form: a message in place (HTMX) or back to `back`."""
     form = await request.form()
-    post = await get_post_for_interaction(db, user, post_id)
     reason, note = form.get("reason"), form.get("note")
     try:
         await flags.flag(
             db,
             user,
             post,
-            None,
+            comment,
             reason if isinstance(reason, str) else None,
             note if isinstance(note, str) else None,
         )
-        message, status = _("Thank you. Head office will look at it."), 201
+        message, status = _("Thank you. Head office will look at it."), 200
     except flags.AlreadyFlagged:
         message, status = _("You have already reported this. Head office will look at it."), 409
     except InvalidInput as exc:
@@ -335,13 +336,15 @@ async def flag_post(request: Request, db: SessionDep, user: CurrentUser, post_id
     if not is_htmx(request):
         if status >= 400:
             raise HTTPException(status, message)
-        return RedirectResponse(request.app.url_path_for("show_post", post_id=post_id), 303)
-    return render(
-        request,
-        "posts/_flag_result.html",
-        {"message": message},
-        status_code=200 if status < 400 else status,
-    )
+        return RedirectResponse(back, 303)
+    return render(request, "posts/_flag_result.html", {"message": message}, status_code=status)
+
+
+@router.post("/posts/{post_id}/flags", name="flag_post")
+async def flag_post(request: Request, db: SessionDep, user: CurrentUser, post_id: int) -> Response:
+    post = await get_post_for_interaction(db, user, post_id)
+    back = str(request.app.url_path_for("show_post", post_id=post_id))
+    return await submit_flag(request, db, user, post, None, back)
 
 
 def page_urls(
