@@ -33,7 +33,7 @@ from app.services.comments import render_with_mentions
 from app.services.cursor import decode_cursor, encode_cursor
 from app.services.errors import InvalidInput
 from app.services.markdown import render_markdown
-from app.services.posts import BODY_MAX, TITLE_MAX
+from app.services.posts import body_problem, title_problem
 
 REASON_MAX = 1000
 NOTE_MAX = 1000
@@ -193,29 +193,14 @@ async def restore_post(
     return post
 
 
-def _redacted_title(title: str | None) -> str | None:
-    if title is None:
+def _redacted(field_name: str, value: str | None) -> str | None:
+    """A redacted title or body must still pass the post's own rule (app/services/posts)."""
+    if value is None:
         return None
-    text = _clean(title)
-    if not text:
-        raise InvalidInput.field("title", _("Enter a title."))
-    if len(text) > TITLE_MAX:
-        raise InvalidInput.field(
-            "title", _("The title can be at most %(n)s characters.") % {"n": TITLE_MAX}
-        )
-    return text
-
-
-def _redacted_body(body: str | None) -> str | None:
-    if body is None:
-        return None
-    text = _clean(body)
-    if not text:
-        raise InvalidInput.field("body", _("Enter the text."))
-    if len(text) > BODY_MAX:
-        raise InvalidInput.field(
-            "body", _("The text can be at most %(n)s characters.") % {"n": BODY_MAX}
-        )
+    text = _clean(value)
+    check = title_problem if field_name == "title" else body_problem
+    if problem := check(text):
+        raise InvalidInput.field(field_name, problem)
     return text
 
 
@@ -238,7 +223,7 @@ async def redact_post(
     The removed text is kept nowhere: the audit row says which fields were redacted, never
     what they held. The search index follows the row (expression index / FTS triggers).
     """
-    new_title, new_body = _redacted_title(title), _redacted_body(body)
+    new_title, new_body = _redacted("title", title), _redacted("body", body)
     why = clean_reason(reason, required=False)
     values: dict[str, Any] = {}
     if new_title is not None and new_title != post.title:
