@@ -3,6 +3,9 @@
 from fastapi import APIRouter
 
 from app.api import (
+    account,
+    admin,
+    admin_import,
     attachments,
     bulletins,
     directory,
@@ -22,3 +25,6 @@ router.include_router(moderation.router, prefix="/api/v1")
 router.include_router(bulletins.router, prefix="/api/v1")
 router.include_router(kpi.router, prefix="/api/v1")
 router.include_router(notifications.router, prefix="/api/v1")
+router.include_router(account.router, prefix="/api/v1")
+router.include_router(admin.router, prefix="/api/v1")
+router.include_router(admin_import.router, prefix="/api/v1")

@@ -4,6 +4,7 @@ from fastapi import APIRouter
 
 from app.routes import (
     admin,
+    admin_import,
     attachments,
     audit,
     auth,
@@ -17,6 +18,8 @@ from app.routes import (
     notifications,
     people,
     posts,
+    settings,
+    sso,
 )
 
 router = APIRouter()
@@ -33,6 +36,9 @@ for module in (
     kpi,
     audit,
     admin,
+    admin_import,
+    settings,
+    sso,
     notifications,
     events,
 ):
