@@ -59,6 +59,10 @@ class User(SQLModel, table=True):
     active: bool = Field(default=True)
     password_hash: str | None = Field(default=None, max_length=255)
     sso_subject: str | None = Field(default=None, max_length=255, unique=True)
+    # Set when an admin gives a one-time password: the user must choose a new one first.
+    must_change_password: bool = Field(
+        default=False, sa_column_kwargs={"server_default": sa.false()}
+    )
     created_at: datetime = created_at_field()
     # E-mail digest of unread notifications: off | daily | weekly (app.models.DigestFrequency).
     digest: str = Field(
