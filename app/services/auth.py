@@ -69,6 +69,34 @@ async def _record_failure(
     db.add(row)
 
 
+async def ensure_not_throttled(db: AsyncSession, code: str, address: str) -> None:
+    """Raise LoginThrottled while the account or the address is blocked."""
+    now = utcnow()
+    retry = max(
+        [await _blocked_for(db, k, now) for k in (_account_key(code), _address_key(address))]
+    )
+    if retry:
+        raise LoginThrottled(retry)
+
+
+async def record_password_attempt(
+    db: AsyncSession, settings: Settings, code: str, address: str, ok: bool
+) -> None:
+    """Count a failed password (committed at once); a right one clears the account's count."""
+    if ok:
+        await db.exec(sa.delete(LoginThrottle).where(col(LoginThrottle.key) == _account_key(code)))
+        return
+    now = utcnow()
+    window = timedelta(seconds=settings.login_lockout_seconds)
+    await _record_failure(
+        db, _account_key(code), settings.login_max_failures_per_account, window, now
+    )
+    await _record_failure(
+        db, _address_key(address), settings.login_max_failures_per_address, window, now
+    )
+    await db.commit()
+
+
 async def authenticate(
     db: AsyncSession, settings: Settings, code: str, password: str, address: str
 ) -> User | None:
@@ -77,21 +105,26 @@ async def authenticate(
     Consecutive failures per account and failures per address within the window are
     counted in the database, so that every app instance enforces the same limits.
     """
-    now = utcnow()
-    keys = (_account_key(code), _address_key(address))
-    retry = max([await _blocked_for(db, k, now) for k in keys])
-    if retry:
-        raise LoginThrottled(retry)
+    await ensure_not_throttled(db, code, address)
     user = (await db.exec(select(User).where(User.code == code.strip()))).first()
     ok = verify_password(user.password_hash if user else None, password)
-    if ok and user is not None and user.active:
-        await db.exec(sa.delete(LoginThrottle).where(col(LoginThrottle.key) == keys[0]))
-        return user
-    window = timedelta(seconds=settings.login_lockout_seconds)
-    await _record_failure(db, keys[0], settings.login_max_failures_per_account, window, now)
-    await _record_failure(db, keys[1], settings.login_max_failures_per_address, window, now)
-    await db.commit()
-    return None
+    ok = ok and user is not None and user.active
+    await record_password_attempt(db, settings, code, address, ok)
+    return user if ok else None
+
+
+async def verify_current_password(
+    db: AsyncSession, settings: Settings, user: User, password: str, address: str
+) -> bool:
+    """Re-check a signed-in user's password under the same throttle as logins.
+
+    Guessing the current password on a stolen session counts against the account exactly
+    as failed logins do, and is blocked (LoginThrottled) by the same lockout.
+    """
+    await ensure_not_throttled(db, user.code, address)
+    ok = verify_password(user.password_hash, password)
+    await record_password_attempt(db, settings, user.code, address, ok)
+    return ok
 
 
 async def start_session(
