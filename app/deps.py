@@ -93,6 +93,21 @@ async def require_user(auth: AuthDep) -> User:
 CurrentUser = Annotated[User, Depends(require_user)]
 
 
+async def require_browser_session(auth: AuthDep) -> Auth:
+    """Minting API tokens and changing the password need the browser session: a leaked
+    token must not be able to make more tokens or take the account over."""
+    if auth is None:
+        raise NotAuthenticated()
+    if auth.via != "session":
+        raise HTTPException(
+            403, _("This needs the browser session (log in); an API token cannot do it.")
+        )
+    return auth
+
+
+BrowserSession = Annotated[Auth, Depends(require_browser_session)]
+
+
 def _require_rank(role: Role):  # type: ignore[no-untyped-def]
     async def check(user: CurrentUser) -> User:
         if ROLE_RANK[Role(user.role)] < ROLE_RANK[role]:
