@@ -48,6 +48,11 @@ def set_cookie(response: Response, name: str, value: str, max_age: int | None = 
     )
 
 
+def set_locale_cookie(response: Response, locale: str) -> None:
+    """Remember the chosen language in the browser (the login page and logged-out visits)."""
+    set_cookie(response, LANG_COOKIE, locale, max_age=365 * 86400)
+
+
 def pending_cookies(request: Request, response: Response) -> None:
     new_pre = getattr(request.state, "new_pre", None)
     if new_pre:
