@@ -4,7 +4,8 @@ from __future__ import annotations
 
 import asyncio
 import sys
-from collections.abc import Awaitable, Callable
+from collections.abc import Awaitable, Callable, Iterator
+from contextlib import contextmanager
 from functools import wraps
 from pathlib import Path
 from typing import Any, TypeVar
@@ -54,7 +55,8 @@ def friendly(f: Callable[..., Any]) -> Callable[..., Any]:
         try:
             return f(*args, **kwargs)
         except ImportRejected as exc:
-            raise BadInput(f"nothing imported, {len(exc.errors)} bad row(s): {exc}") from exc
+            bad = len({e.line for e in exc.errors})
+            raise BadInput(f"nothing imported, {bad} bad row(s): {exc}") from exc
         except ValidationError as exc:
             raise BadInput(
                 "; ".join(str(e["msg"]).removeprefix("Value error, ") for e in exc.errors())
@@ -123,6 +125,19 @@ def serve(host: str, port: int, workers: int) -> None:
     )
 
 
+@contextmanager
+def english() -> Iterator[None]:
+    """The import commands report bad rows in English, like the rest of the command line
+    (the services word them in the request's language, Japanese by default)."""
+    from app import i18n
+
+    token = i18n.current_locale.set("en")
+    try:
+        yield
+    finally:
+        i18n.current_locale.reset(token)
+
+
 @cli.group()
 def units() -> None:
     """Org units."""
@@ -135,8 +150,9 @@ def units_import(file: Path) -> None:
     """Import units from CSV `code,name,kind,parent` (all or nothing)."""
     from app.services.units import import_units
 
-    count = run_db(lambda s: import_units(s, file.read_bytes()))
-    click.echo(f"imported {count} unit(s)")
+    with english():
+        report = run_db(lambda s: import_units(s, file.read_bytes()))
+    click.echo(f"imported {report.created} unit(s)")
 
 
 @cli.group()
@@ -183,8 +199,9 @@ def users_import(file: Path) -> None:
     """Import users from CSV `code,name,email,unit,role` (all or nothing)."""
     from app.services.users import import_users
 
-    count = run_db(lambda s: import_users(s, file.read_bytes()))
-    click.echo(f"imported {count} user(s)")
+    with english():
+        report = run_db(lambda s: import_users(s, file.read_bytes()))
+    click.echo(f"imported {report.created} user(s)")
 
 
 @cli.group()

@@ -1,49 +1,196 @@
-"""Reading CSV uploads: UTF-8 with or without BOM, a header row, every bad row named."""
+"""Reading CSV uploads (UTF-8 with or without BOM, a header row) and the report of a check:
+every bad row named with its line and reason, and what the import would create."""
 
 from __future__ import annotations
 
 import csv
 import io
-from dataclasses import dataclass
+import unicodedata
+from collections.abc import Awaitable, Callable, Iterable
+from dataclasses import dataclass, field
+from typing import Any
+
+from sqlalchemy.exc import IntegrityError
+from sqlmodel.ext.asyncio.session import AsyncSession
+
+from app.i18n import _
 
 
 @dataclass(frozen=True)
 class RowError:
     line: int  # 1-based line in the file, the header being line 1
     message: str
+    code: str = ""  # the row's `code` value, where the file has one (for reports)
 
     def __str__(self) -> str:
         return f"line {self.line}: {self.message}"
 
 
-class ImportRejected(Exception):
-    """Nothing was written: every bad row is listed."""
+@dataclass
+class ImportReport:
+    """What a check of a file found; the import writes `rows` only when there are no errors.
 
-    def __init__(self, errors: list[RowError]) -> None:
+    `rows` previews what would be created (one dict per good row, with its `line`); `created`
+    is how many rows an import wrote (0 for a dry run and for a refused import).
+    """
+
+    rows_read: int = 0
+    rows: list[dict[str, Any]] = field(default_factory=list)
+    errors: list[RowError] = field(default_factory=list)
+    created: int = 0
+
+    @property
+    def ok(self) -> bool:
+        return not self.errors
+
+    @property
+    def bad_lines(self) -> list[int]:
+        return sorted({e.line for e in self.errors})
+
+
+class ImportRejected(Exception):
+    """Nothing was written: every bad row is listed (and `report` has the whole check)."""
+
+    def __init__(self, errors: list[RowError], report: ImportReport | None = None) -> None:
         super().__init__("; ".join(str(e) for e in errors))
         self.errors = errors
+        self.report = report if report is not None else ImportReport(errors=list(errors))
 
 
-def read_rows(data: bytes | str, columns: tuple[str, ...]) -> list[tuple[int, dict[str, str]]]:
-    """Parse a CSV file into (line, row) pairs; raise ImportRejected on a bad header."""
-    if isinstance(data, bytes):
-        try:
-            text = data.decode("utf-8-sig")
-        except UnicodeDecodeError as exc:
-            raise ImportRejected([RowError(1, "the file is not UTF-8")]) from exc
-    else:
-        text = data.removeprefix("\ufeff")
-    reader = csv.DictReader(io.StringIO(text, newline=""))
-    header = tuple(h.strip() for h in (reader.fieldnames or ()))
-    missing = [c for c in columns if c not in header]
-    if missing:
-        raise ImportRejected([RowError(1, f"missing columns: {', '.join(missing)}")])
-    rows = []
-    for row in reader:
-        values = {k.strip(): (v or "").strip() for k, v in row.items() if k is not None}
-        if not any(values.values()):
-            continue
-        rows.append((reader.line_num, values))
-    if not rows:
-        raise ImportRejected([RowError(1, "the file has no rows")])
-    return rows
+@dataclass
+class Table:
+    """A parsed file: (line, row) pairs and the rows that cannot be used at all."""
+
+    rows: list[tuple[int, dict[str, str]]]
+    errors: list[RowError]
+
+
+def _decode(data: bytes | str) -> str:
+    if isinstance(data, str):
+        return data.removeprefix("\ufeff")
+    try:
+        return data.decode("utf-8-sig")
+    except UnicodeDecodeError as exc:
+        line = data[: exc.start].count(b"\n") + 1
+        raise ImportRejected(
+            [
+                RowError(
+                    line,
+                    _("the file is not UTF-8 (in Excel, save it as “CSV UTF-8 (comma delimited)”)"),
+                )
+            ]
+        ) from exc
+
+
+def _has_control_chars(value: str, multiline: bool) -> bool:
+    allowed = "\r\n\t" if multiline else ""
+    return any(unicodedata.category(ch) == "Cc" and ch not in allowed for ch in value)
+
+
+def read_table(data: bytes | str, columns: tuple[str, ...], *, multiline: bool = False) -> Table:
+    """Parse a CSV file into (line, row) pairs, `line` being where the row starts.
+
+    A file that cannot be read at all (not UTF-8, empty, missing columns, broken quoting)
+    raises ImportRejected; a row that cannot be used (more values than columns, control
+    characters; line breaks only where `multiline`) is reported in `errors` and left out of
+    `rows`. Header names are matched
+    without case or surrounding spaces; extra columns are ignored; blank lines are skipped.
+    """
+    text = _decode(data)
+    if not text.strip():
+        raise ImportRejected([RowError(1, _("the file is empty"))])
+    reader = csv.reader(io.StringIO(text, newline=""))
+    rows: list[tuple[int, dict[str, str]]] = []
+    errors: list[RowError] = []
+    try:
+        header = [h.strip().lower() for h in next(reader)]
+        missing = [c for c in columns if c not in header]
+        if missing:
+            raise ImportRejected(
+                [RowError(1, _("missing columns: %(columns)s") % {"columns": ", ".join(missing)})]
+            )
+        twice = sorted({c for c in columns if header.count(c) > 1})
+        if twice:
+            raise ImportRejected(
+                [RowError(1, _("columns named twice: %(columns)s") % {"columns": ", ".join(twice)})]
+            )
+        index = {c: header.index(c) for c in columns}
+        line = reader.line_num + 1
+        for values in reader:
+            start, line = line, reader.line_num + 1
+            cells = [v.strip() for v in values]
+            if not any(cells):
+                continue
+            row = {c: cells[i] if i < len(cells) else "" for c, i in index.items()}
+            if len(cells) > len(header) and any(cells[len(header) :]):
+                errors.append(
+                    RowError(
+                        start,
+                        _(
+                            "the row has more values than the header has columns (a value "
+                            "with a comma needs double quotes)"
+                        ),
+                        row.get("code", ""),
+                    )
+                )
+            elif any(_has_control_chars(v, multiline) for v in row.values()):
+                errors.append(
+                    RowError(
+                        start,
+                        _("a value contains a line break or control character"),
+                        row.get("code", ""),
+                    )
+                )
+            else:
+                rows.append((start, row))
+    except csv.Error as exc:
+        raise ImportRejected(
+            [
+                RowError(
+                    reader.line_num or 1,
+                    _("the file cannot be read as CSV (%(problem)s)") % {"problem": str(exc)},
+                )
+            ]
+        ) from exc
+    if not rows and not errors:
+        raise ImportRejected([RowError(1, _("the file has no rows below the header"))])
+    return Table(rows, errors)
+
+
+def read_rows(
+    data: bytes | str, columns: tuple[str, ...], *, multiline: bool = True
+) -> list[tuple[int, dict[str, str]]]:
+    """Parse a CSV file into (line, row) pairs; raise ImportRejected on a file or row that
+    cannot be read (see read_table; quoted values may span lines unless told otherwise)."""
+    table = read_table(data, columns, multiline=multiline)
+    if table.errors:
+        raise ImportRejected(table.errors)
+    return table.rows
+
+
+def by_line(errors: Iterable[RowError]) -> list[RowError]:
+    """Errors in file order, each reason once."""
+    return sorted(dict.fromkeys(errors), key=lambda e: e.line)
+
+
+async def write_or_refuse(
+    db: AsyncSession,
+    write: Callable[[], Awaitable[None]],
+    recheck: Callable[[], Awaitable[ImportReport]],
+) -> None:
+    """Run an import's writes and commit them together; if the database refuses a row (another
+    request created the same code since the check), roll everything back and answer with a
+    fresh check, so that the caller sees why instead of a server error."""
+    try:
+        await write()
+        await db.commit()
+    except IntegrityError as exc:
+        await db.rollback()
+        again = await recheck()
+        errors = again.errors or [
+            RowError(
+                1,
+                _("the data changed during the import; nothing was imported, check the file again"),
+            )
+        ]
+        raise ImportRejected(errors, again) from exc

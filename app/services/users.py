@@ -3,16 +3,27 @@
 from __future__ import annotations
 
 import re
+from typing import Any
 
 import sqlalchemy as sa
 from sqlmodel import col, or_, select
 from sqlmodel.ext.asyncio.session import AsyncSession
 
+from app.i18n import _
 from app.models import OrgUnit, Role, User
 from app.security import MIN_PASSWORD_LENGTH, hash_password
-from app.services.csvimport import ImportRejected, RowError, read_rows
+from app.services import audit
+from app.services.csvimport import (
+    ImportRejected,
+    ImportReport,
+    RowError,
+    by_line,
+    read_table,
+    write_or_refuse,
+)
 
 USER_COLUMNS = ("code", "name", "email", "unit", "role")
+IMPORT_ACTION = "users.import"  # the audit log's action for a CSV import
 CODE_RE = re.compile(r"^[A-Za-z0-9][A-Za-z0-9_.-]{0,31}$")
 EMAIL_RE = re.compile(r"^[^@\s]+@[^@\s]+\.[^@\s]+$")
 
@@ -28,13 +39,15 @@ async def get_by_code(db: AsyncSession, code: str) -> User | None:
 def validate_fields(code: str, name: str, email: str, role: str) -> list[str]:
     problems = []
     if not CODE_RE.match(code):
-        problems.append("code must be 1–32 letters, digits, '-', '_' or '.'")
+        problems.append(_("code must be 1–32 letters, digits, '-', '_' or '.'"))
     if not name.strip() or len(name) > 120:
-        problems.append("name is required (at most 120 characters)")
+        problems.append(_("name is required (at most %(n)s characters)") % {"n": 120})
     if email and (len(email) > 254 or not EMAIL_RE.match(email)):
-        problems.append(f"email {email!r} is not an e-mail address")
+        problems.append(_("email %(email)s is not an e-mail address") % {"email": repr(email)})
     if role not in {r.value for r in Role}:
-        problems.append(f"role must be one of {', '.join(r.value for r in Role)}")
+        problems.append(
+            _("role must be one of %(values)s") % {"values": ", ".join(r.value for r in Role)}
+        )
     return problems
 
 
@@ -106,41 +119,103 @@ async def directory(db: AsyncSession, q: str = "", limit: int = 20) -> list[tupl
     return list((await db.exec(stmt)).all())
 
 
-async def import_users(db: AsyncSession, data: bytes | str) -> int:
-    """Create users from CSV `code,name,email,unit,role`; all rows or none."""
-    rows = read_rows(data, USER_COLUMNS)
+async def check_users(db: AsyncSession, data: bytes | str) -> ImportReport:
+    """Check a users CSV `code,name,email,unit,role` and write nothing: every bad row with its
+    reasons, and the users the import would create. Units must already exist and be active
+    (import the units file first); other columns (a password, say) are ignored: imported users
+    sign in by SSO or get a one-time password from an admin."""
+    try:
+        table = read_table(data, USER_COLUMNS)
+    except ImportRejected as exc:
+        return exc.report
     units = {u.code: u for u in (await db.exec(select(OrgUnit))).all()}
-    codes = [row["code"] for _l, row in rows]
-    taken = set((await db.exec(select(User.code).where(col(User.code).in_(codes)))).all())
-    errors: list[RowError] = []
-    seen: dict[str, int] = {}
-    for line, row in rows:
-        problems = validate_fields(row["code"], row["name"], row["email"], row["role"])
-        if row["unit"] not in units:
-            problems.append(f"unknown unit {row['unit']}")
-        if row["code"] in taken:
-            problems.append(f"user {row['code']} already exists")
-        elif row["code"] in seen:
-            problems.append(f"code {row['code']} is repeated (first on line {seen[row['code']]})")
-        seen.setdefault(row["code"], line)
-        if problems:
-            errors.append(RowError(line, "; ".join(problems)))
-    if errors:
-        raise ImportRejected(errors)
-    for _line, row in rows:
-        unit_id = units[row["unit"]].id
-        assert unit_id is not None
-        db.add(
-            User(
-                code=row["code"],
-                name=row["name"],
-                email=row["email"] or None,
-                unit_id=unit_id,
-                role=row["role"],
+    codes = sorted({row["code"] for _line, row in table.rows if row["code"]})
+    taken: set[str] = set()
+    for i in range(0, len(codes), 500):  # well under every driver's limit of bound values
+        chunk = codes[i : i + 500]
+        taken.update((await db.exec(select(User.code).where(col(User.code).in_(chunk)))).all())
+    errors = list(table.errors)
+    rows: list[dict[str, Any]] = []
+    first: dict[str, int] = {}
+    for line, row in table.rows:
+        code, name, email, unit_code, role = (row[c] for c in USER_COLUMNS)
+        problems = validate_fields(code, name, email, role)
+        unit = units.get(unit_code)
+        if not unit_code:
+            problems.append(_("unit is required (a unit code)"))
+        elif unit is None:
+            problems.append(_("unknown unit %(code)s") % {"code": unit_code})
+        elif not unit.active:
+            problems.append(_("unit %(code)s is deactivated") % {"code": unit_code})
+        if code in taken:
+            problems.append(_("user %(code)s already exists") % {"code": code})
+        elif code in first:
+            problems.append(
+                _("code %(code)s is repeated (first on line %(line)s)")
+                % {"code": code, "line": first[code]}
             )
+        first.setdefault(code, line)
+        errors.extend(RowError(line, p, code) for p in problems)
+        if not problems:
+            assert unit is not None
+            rows.append(
+                {
+                    "line": line,
+                    "code": code,
+                    "name": name,
+                    "email": email or None,
+                    "unit": unit_code,
+                    "unit_name": unit.name,
+                    "role": role,
+                }
+            )
+    return ImportReport(
+        rows_read=len(table.rows) + len(table.errors), rows=rows, errors=by_line(errors)
+    )
+
+
+async def import_users(
+    db: AsyncSession, data: bytes | str, actor: User | None = None
+) -> ImportReport:
+    """Check the file (check_users) and create every user in one transaction, or none:
+    ImportRejected lists every bad row. One audit row records the count and the codes."""
+    report = await check_users(db, data)
+    if not report.ok:
+        raise ImportRejected(report.errors, report)
+
+    async def write() -> None:
+        unit_ids: dict[str, int] = dict(
+            (
+                await db.exec(
+                    sa.select(OrgUnit.code, OrgUnit.id).where(  # type: ignore[call-overload]
+                        col(OrgUnit.code).in_({r["unit"] for r in report.rows})
+                    )
+                )
+            ).all()
         )
-    await db.commit()
-    return len(rows)
+        db.add_all(
+            User(
+                code=r["code"],
+                name=r["name"],
+                email=r["email"],
+                unit_id=unit_ids[r["unit"]],
+                role=r["role"],
+            )
+            for r in report.rows
+        )
+        await db.flush()
+        audit.record(
+            db,
+            actor,
+            IMPORT_ACTION,
+            "user",
+            None,
+            after={"imported": len(report.rows), "codes": [r["code"] for r in report.rows]},
+        )
+
+    await write_or_refuse(db, write, lambda: check_users(db, data))
+    report.created = len(report.rows)
+    return report
 
 
 async def count_users(db: AsyncSession) -> int:
