@@ -24,6 +24,7 @@ from app.models.kpi import (
     ComplaintVoice,
     KpiMonthClose,
     KpiPraiseMonthly,
+    KpiVersion,
     KpiSnapshotCount,
 )
 from app.models.notify import DigestFrequency, Notification, NotificationKind
@@ -61,6 +62,7 @@ __all__ = [
     "KnowhowCategory",
     "KpiMonthClose",
     "KpiPraiseMonthly",
+    "KpiVersion",
     "KpiSnapshotCount",
     "Like",
     "Locale",

@@ -86,3 +86,16 @@ class KpiPraiseMonthly(SQLModel, table=True):
     unit_id: int = Field(foreign_key="org_units.id", primary_key=True)
     month: date = Field(primary_key=True)  # the first day of the month
     count: int = Field(default=0)
+
+
+class KpiVersion(SQLModel, table=True):
+    """One row whose `version` changes (to a fresh random number, never reused) in the same
+    transaction as anything the praise matrix is computed from: posts (insert, delete, kind,
+    status, received_on, unit), org units, month closes and snapshots. Database triggers set
+    it (migration 0010), whatever the code path. The KPI keeps computed matrices per version,
+    so a cached matrix is used only while nothing it was computed from has changed."""
+
+    __tablename__ = "kpi_version"
+
+    id: int = Field(default=1, primary_key=True)
+    version: int = Field(default=0, sa_type=sa.BigInteger)

@@ -18,6 +18,7 @@ from app.models import (
     Flag,
     KpiMonthClose,
     KpiPraiseMonthly,
+    KpiVersion,
     KpiSnapshotCount,
     Like,
     Notification,
@@ -56,3 +57,4 @@ kpi_snapshot_counts = _t(KpiSnapshotCount)
 complaint_voices = _t(ComplaintVoice)
 notifications = _t(Notification)
 kpi_praise_monthly = _t(KpiPraiseMonthly)
+kpi_version = _t(KpiVersion)

@@ -9,6 +9,7 @@ closed figure never moves silently.
 
 from __future__ import annotations
 
+from collections import OrderedDict
 from collections.abc import Iterator, Sequence
 from dataclasses import dataclass, field
 from datetime import date, datetime, time
@@ -36,6 +37,9 @@ from app.models.tables import (
 )
 from app.models.tables import (
     kpi_praise_monthly as rollup,
+)
+from app.models.tables import (
+    kpi_version,
 )
 from app.services import audit
 
@@ -170,12 +174,59 @@ class UnitTree:
 
 
 async def load_tree(db: AsyncSession) -> UnitTree:
+    version = await data_version(db)
+    key = ("tree", version, i18n.current_locale.get())
+    if version is not None and (hit := _cache_get(key)) is not None:
+        return hit  # type: ignore[no-any-return]
     rows = await db.execute(
         sa.select(
             units.c.id, units.c.code, units.c.name, units.c.kind, units.c.parent_id, units.c.active
         )
     )
-    return UnitTree(rows.all())
+    tree = UnitTree(rows.all())
+    if version is not None:
+        _cache_put(key, tree)
+    return tree
+
+
+# Computed trees and matrices, kept per data version ---------------------------------------
+#
+# A KPI request would otherwise read a few thousand roll-up rows and add them up the tree
+# (~20 ms of Python at 400 units), the same work for every caller until something changes.
+# `kpi_version` is one row that database triggers set to a fresh random number in the same
+# transaction as any change to what the matrix is computed from (posts, units, month closes,
+# snapshots; migration 0010). A request reads the version *before* the data, so a result is
+# stored under a version at most as new as the data it was computed from: a later request
+# sees either the same version and the same data, or another version and computes afresh.
+# Random versions are never reused, so a version seen inside a transaction that rolled back
+# can never come back with other data behind it. Each process keeps its own small LRU; no
+# instance needs another's (SPEC §9), and all of them check the one shared version.
+
+CACHE_SIZE = 256
+_cache: OrderedDict[tuple[Any, ...], Any] = OrderedDict()
+
+
+def _cache_get(key: tuple[Any, ...]) -> Any:
+    hit = _cache.get(key)
+    if hit is not None:
+        _cache.move_to_end(key)
+    return hit
+
+
+def _cache_put(key: tuple[Any, ...], value: Any) -> None:
+    _cache[key] = value
+    while len(_cache) > CACHE_SIZE:
+        _cache.popitem(last=False)
+
+
+def clear_cache() -> None:
+    _cache.clear()
+
+
+async def data_version(db: AsyncSession) -> int | None:
+    """The current KPI data version, or None (no caching) when its row is missing."""
+    row = await db.execute(sa.select(kpi_version.c.version).where(kpi_version.c.id == 1))
+    return row.scalar_one_or_none()
 
 
 @dataclass(slots=True)
@@ -556,10 +607,15 @@ async def praise_matrix(
     tree: UnitTree | None = None,
 ) -> PraiseMatrix:
     today = i18n.today()
-    tree = tree or await load_tree(db)
-    base = tree.get(unit)
     depth = max(1, min(depth, MAX_DEPTH))
     months = fiscal_year_months(fy)
+    version = await data_version(db)  # before any data is read: see the cache note above
+    locale = i18n.current_locale.get()
+    key = ("matrix", version, locale, today, months[0], unit or "", depth, month)
+    if version is not None and (hit := _cache_get(key)) is not None:
+        return hit  # type: ignore[no-any-return]
+    tree = tree or await load_tree(db)
+    base = tree.get(unit)
     prev_months = fiscal_year_months(fy - 1)
     n_cmp = comparable_months(fy, today)
     frozen = await load_frozen(db, [*prev_months, *months])
@@ -626,7 +682,7 @@ async def praise_matrix(
         for n in base.walk()
         if not n.children and n.active and not n.virtual and (own.get(n.id) or zero)[idx] == 0
     ]
-    return PraiseMatrix(
+    matrix = PraiseMatrix(
         fiscal_year=fy,
         months=months,
         base=base,
@@ -639,6 +695,9 @@ async def praise_matrix(
         month=chosen,
         no_praise=no_praise,
     )
+    if version is not None:
+        _cache_put(key, matrix)
+    return matrix
 
 
 def matrix_json(matrix: PraiseMatrix) -> dict[str, Any]:
