@@ -24,8 +24,8 @@ from app.models.kpi import (
     ComplaintVoice,
     KpiMonthClose,
     KpiPraiseMonthly,
-    KpiVersion,
     KpiSnapshotCount,
+    KpiVersion,
 )
 from app.models.notify import DigestFrequency, Notification, NotificationKind
 from app.models.office import (
@@ -62,8 +62,8 @@ __all__ = [
     "KnowhowCategory",
     "KpiMonthClose",
     "KpiPraiseMonthly",
-    "KpiVersion",
     "KpiSnapshotCount",
+    "KpiVersion",
     "Like",
     "Locale",
     "LoginThrottle",

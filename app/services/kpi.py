@@ -30,6 +30,7 @@ from app.models.tables import (
     complaint_voices,
     kpi_month_closes,
     kpi_snapshot_counts,
+    kpi_version,
     likes,
     posts,
     units,
@@ -37,9 +38,6 @@ from app.models.tables import (
 )
 from app.models.tables import (
     kpi_praise_monthly as rollup,
-)
-from app.models.tables import (
-    kpi_version,
 )
 from app.services import audit
 
