@@ -84,9 +84,38 @@ async def guard_unsafe(request: Request, auth: AuthDep) -> None:
         )
 
 
-async def require_user(auth: AuthDep) -> User:
+# Where a user who must first replace an admin-given one-time password may still go.
+PASSWORD_CHANGE_PATHS = ("/settings", "/logout", "/locale", "/api/v1/me/password")
+PASSWORD_CHANGE_URL = "/settings/password"
+
+
+def _password_change_allowed(path: str) -> bool:
+    return any(path == p or path.startswith(p + "/") for p in PASSWORD_CHANGE_PATHS)
+
+
+def check_password_change(request: Request, auth: Auth) -> None:
+    """A session whose user has a one-time password reaches only the password change.
+
+    Pages redirect there (303; HTMX gets HX-Redirect), the API answers 403. API tokens are
+    separate credentials and are not held back.
+    """
+    if auth.via != "session" or not auth.user.must_change_password:
+        return
+    path = request.url.path
+    if _password_change_allowed(path):
+        return
+    message = _("Choose a new password first: yours was set by an administrator.")
+    if path.startswith("/api/"):
+        raise HTTPException(403, message)
+    if request.headers.get("HX-Request") == "true":
+        raise HTTPException(403, message, headers={"HX-Redirect": PASSWORD_CHANGE_URL})
+    raise HTTPException(303, message, headers={"Location": PASSWORD_CHANGE_URL})
+
+
+async def require_user(request: Request, auth: AuthDep) -> User:
     if auth is None:
         raise NotAuthenticated()
+    check_password_change(request, auth)
     return auth.user
 
 

@@ -1,7 +1,369 @@
-"""Placeholder: filled in by issue 7 work."""
+"""Administration over JSON (admins only): units, users, their sessions and API tokens.
+
+Shapes extend SPEC §4's unit and user with `active` and a few admin fields. Errors: 403 for
+staff and curators, 404 for an unknown code or id, 409 for a clash with the current state
+(duplicate code, deactivating yourself or a unit still in use), 422 with FastAPI's `detail`
+list for bad input. A PATCH changes only the fields it carries, all of them or none.
+"""
 
 from __future__ import annotations
 
-from fastapi import APIRouter
+from datetime import datetime
+from typing import Annotated, Any, Literal
+
+from fastapi import APIRouter, HTTPException, Query, Response
+from pydantic import BaseModel, ConfigDict
+
+from app.api.schemas import Page, UnitRef
+from app.deps import AdminUser, SessionDep
+from app.i18n import _
+from app.models import ApiToken, OrgUnit, Role, UnitKind, User
+from app.services import admin
+from app.services.admin import Conflict, UnitNode, UserFilters
 
 router = APIRouter(tags=["admin"])
+
+RoleName = Literal["staff", "curator", "admin"]
+KindName = Literal["company", "region", "branch", "shop", "department"]
+assert set(RoleName.__args__) == {r.value for r in Role}  # type: ignore[attr-defined]
+assert set(KindName.__args__) == {k.value for k in UnitKind}  # type: ignore[attr-defined]
+
+
+class AdminUnit(BaseModel):
+    id: int
+    code: str
+    name: str
+    kind: str
+    parent: str | None
+    active: bool
+    depth: int
+    users: int  # active users of the unit itself
+    posts: int  # posts of the unit itself (deleted ones not counted)
+    total_users: int  # with the units below
+    total_posts: int
+
+
+class UnitCreate(BaseModel):
+    model_config = ConfigDict(extra="forbid")
+
+    code: str
+    name: str
+    kind: KindName
+    parent: str | None = None
+
+
+class UnitUpdate(BaseModel):
+    model_config = ConfigDict(extra="forbid")
+
+    name: str | None = None
+    kind: KindName | None = None
+    parent: str | None = None
+    active: bool | None = None
+
+
+class AdminUserPublic(BaseModel):
+    id: int
+    code: str
+    name: str
+    email: str | None
+    role: str
+    locale: str
+    unit: UnitRef
+    active: bool
+    must_change_password: bool
+    has_password: bool
+    sso: bool
+    created_at: datetime
+
+
+class UserCreate(BaseModel):
+    model_config = ConfigDict(extra="forbid")
+
+    code: str
+    name: str
+    email: str | None = None
+    unit: str
+    role: RoleName = "staff"
+    one_time_password: bool = False  # answer a generated password, to be changed at login
+
+
+class UserCreated(AdminUserPublic):
+    one_time_password: str | None = None  # shown this once
+
+
+class UserUpdate(BaseModel):
+    model_config = ConfigDict(extra="forbid")
+
+    name: str | None = None
+    email: str | None = None
+    role: RoleName | None = None
+    unit: str | None = None
+    active: bool | None = None
+
+
+class OneTimePassword(BaseModel):
+    user: AdminUserPublic
+    one_time_password: str
+
+
+class AccessRevoked(BaseModel):
+    sessions_ended: int
+    tokens_revoked: int
+
+
+class TokenPublic(BaseModel):
+    id: int
+    name: str
+    prefix: str
+    scope: str
+    created_at: datetime
+    last_used_at: datetime | None
+    expires_at: datetime | None
+    revoked_at: datetime | None
+    revoked: bool
+
+
+def _unit(node: UnitNode) -> AdminUnit:
+    u = node.unit
+    assert u.id is not None
+    return AdminUnit(
+        id=u.id,
+        code=u.code,
+        name=u.name,
+        kind=u.kind,
+        parent=node.parent_code,
+        active=u.active,
+        depth=node.depth,
+        users=node.users,
+        posts=node.posts,
+        total_users=node.total_users,
+        total_posts=node.total_posts,
+    )
+
+
+def _user(user: User, unit: OrgUnit) -> AdminUserPublic:
+    assert user.id is not None
+    return AdminUserPublic(
+        id=user.id,
+        code=user.code,
+        name=user.name,
+        email=user.email,
+        role=user.role,
+        locale=user.locale,
+        unit=UnitRef(code=unit.code, name=unit.name),
+        active=user.active,
+        must_change_password=user.must_change_password,
+        has_password=user.password_hash is not None,
+        sso=user.sso_subject is not None,
+        created_at=user.created_at,
+    )
+
+
+def _token(t: ApiToken) -> TokenPublic:
+    assert t.id is not None
+    return TokenPublic(
+        id=t.id,
+        name=t.name,
+        prefix=t.prefix,
+        scope=t.scope,
+        created_at=t.created_at,
+        last_used_at=t.last_used_at,
+        expires_at=t.expires_at,
+        revoked_at=t.revoked_at,
+        revoked=t.revoked_at is not None,
+    )
+
+
+def _conflict(exc: Conflict) -> HTTPException:
+    return HTTPException(409, exc.message)
+
+
+def _set(body: BaseModel, *names: str) -> dict[str, Any]:
+    """Only the fields the client sent (absent means "leave as it is")."""
+    return {n: getattr(body, n) for n in names if n in body.model_fields_set}
+
+
+def _not_null(body: BaseModel, *names: str) -> None:
+    for n in names:
+        if n in body.model_fields_set and getattr(body, n) is None:
+            raise HTTPException(
+                422,
+                [
+                    {
+                        "loc": ["body", n],
+                        "msg": _("This field cannot be empty."),
+                        "type": "value_error",
+                    }
+                ],
+            )
+
+
+async def _unit_answer(db: SessionDep, code: str) -> AdminUnit:
+    tree = await admin.unit_tree(db)
+    return _unit(tree.by_code[code])
+
+
+async def _unit_or_404(db: SessionDep, code: str) -> OrgUnit:
+    unit = await admin.get_unit(db, code)
+    if unit is None:
+        raise HTTPException(404, _("There is no unit with this code."))
+    return unit
+
+
+async def _user_or_404(db: SessionDep, code: str) -> tuple[User, OrgUnit]:
+    found = await admin.get_user(db, code)
+    if found is None:
+        raise HTTPException(404, _("There is no user with this employee number."))
+    return found
+
+
+# -- units -----------------------------------------------------------------------------------
+
+
+@router.get("/admin/units", name="api_admin_units")
+async def list_units(db: SessionDep, user: AdminUser) -> Page[AdminUnit]:
+    """Every unit, active or not, in tree order (parents first), with counts. One page."""
+    tree = await admin.unit_tree(db)
+    return Page(items=[_unit(n) for n in tree.nodes])
+
+
+@router.post("/admin/units", name="api_create_unit", status_code=201)
+async def create_unit(db: SessionDep, user: AdminUser, body: UnitCreate) -> AdminUnit:
+    """Add a unit under an active parent (`parent` may be empty only for the first unit)."""
+    try:
+        unit = await admin.create_unit(
+            db, user, code=body.code, name=body.name, kind=body.kind, parent=body.parent or ""
+        )
+    except Conflict as exc:
+        raise _conflict(exc) from exc
+    return await _unit_answer(db, unit.code)
+
+
+@router.get("/admin/units/{code}", name="api_admin_unit")
+async def get_unit(db: SessionDep, user: AdminUser, code: str) -> AdminUnit:
+    unit = await _unit_or_404(db, code)
+    return await _unit_answer(db, unit.code)
+
+
+@router.patch("/admin/units/{code}", name="api_update_unit")
+async def update_unit(db: SessionDep, user: AdminUser, code: str, body: UnitUpdate) -> AdminUnit:
+    """Rename (`name`, `kind`), move (`parent`: a code), deactivate or reactivate (`active`)."""
+    unit = await _unit_or_404(db, code)
+    _not_null(body, "name", "kind", "active")
+    try:
+        await admin.update_unit(db, user, unit, **_set(body, "name", "kind", "parent", "active"))
+    except Conflict as exc:
+        raise _conflict(exc) from exc
+    return await _unit_answer(db, unit.code)
+
+
+# -- users -----------------------------------------------------------------------------------
+
+
+@router.get("/admin/users", name="api_admin_users")
+async def list_users(
+    db: SessionDep,
+    user: AdminUser,
+    q: Annotated[str, Query(max_length=100)] = "",
+    unit: Annotated[str, Query(max_length=32)] = "",
+    role: RoleName | None = None,
+    active: bool | None = None,
+    limit: Annotated[int, Query(ge=1, le=100)] = 20,
+    cursor: Annotated[str | None, Query(max_length=200)] = None,
+) -> Page[AdminUserPublic]:
+    """Users by employee number: `q` (number prefix or name substring), `unit` (code, with
+    the units below), `role`, `active`."""
+    filters = UserFilters(
+        q=q,
+        unit=unit.strip(),
+        role=role or "",
+        active="" if active is None else ("active" if active else "inactive"),
+    )
+    rows, next_cursor = await admin.list_users(db, filters, cursor=cursor, limit=limit)
+    return Page(items=[_user(u, un) for u, un in rows], next_cursor=next_cursor)
+
+
+@router.post("/admin/users", name="api_create_user", status_code=201)
+async def create_user(db: SessionDep, user: AdminUser, body: UserCreate) -> UserCreated:
+    try:
+        created, password = await admin.create_user(
+            db,
+            user,
+            code=body.code,
+            name=body.name,
+            email=body.email or "",
+            unit=body.unit,
+            role=body.role,
+            one_time_password=body.one_time_password,
+        )
+    except Conflict as exc:
+        raise _conflict(exc) from exc
+    found = await _user_or_404(db, created.code)
+    return UserCreated(**_user(*found).model_dump(), one_time_password=password)
+
+
+@router.get("/admin/users/{code}", name="api_admin_user")
+async def get_user(db: SessionDep, user: AdminUser, code: str) -> AdminUserPublic:
+    return _user(*await _user_or_404(db, code))
+
+
+@router.patch("/admin/users/{code}", name="api_update_user")
+async def update_user(
+    db: SessionDep, user: AdminUser, code: str, body: UserUpdate
+) -> AdminUserPublic:
+    """Change `name`, `email` (null clears it), `role`, `unit` (code), `active`.
+
+    Deactivating ends the user's sessions and API tokens at once. You cannot deactivate
+    yourself or take the admin role from yourself (409).
+    """
+    target, _unit_row = await _user_or_404(db, code)
+    _not_null(body, "name", "role", "unit", "active")
+    try:
+        await admin.update_user(
+            db, user, target, **_set(body, "name", "email", "role", "unit", "active")
+        )
+    except Conflict as exc:
+        raise _conflict(exc) from exc
+    return _user(*await _user_or_404(db, code))
+
+
+@router.post("/admin/users/{code}/password", name="api_reset_user_password")
+async def reset_user_password(db: SessionDep, user: AdminUser, code: str) -> OneTimePassword:
+    """Set a random one-time password, answered only here; the user must change it first.
+
+    The user's browser sessions end; API tokens stay (see revoke-access).
+    """
+    target, _unit_row = await _user_or_404(db, code)
+    try:
+        password = await admin.set_one_time_password(db, user, target)
+    except Conflict as exc:
+        raise _conflict(exc) from exc
+    return OneTimePassword(user=_user(*await _user_or_404(db, code)), one_time_password=password)
+
+
+@router.post("/admin/users/{code}/revoke-access", name="api_revoke_user_access")
+async def revoke_user_access(db: SessionDep, user: AdminUser, code: str) -> AccessRevoked:
+    """End every session and revoke every API token of the user."""
+    target, _unit_row = await _user_or_404(db, code)
+    try:
+        sessions, tokens = await admin.revoke_access(db, user, target)
+    except Conflict as exc:
+        raise _conflict(exc) from exc
+    return AccessRevoked(sessions_ended=sessions, tokens_revoked=tokens)
+
+
+@router.get("/admin/users/{code}/tokens", name="api_user_tokens")
+async def list_user_tokens(db: SessionDep, user: AdminUser, code: str) -> Page[TokenPublic]:
+    """The user's API tokens, newest first, revoked and expired ones included."""
+    target, _unit_row = await _user_or_404(db, code)
+    return Page(items=[_token(t) for t in await admin.user_tokens(db, target)])
+
+
+@router.delete("/admin/tokens/{token_id}", name="api_revoke_token", status_code=204)
+async def revoke_token(db: SessionDep, user: AdminUser, token_id: int) -> Response:
+    """Revoke anyone's API token (204; again is a no-op)."""
+    found = await admin.get_token(db, token_id)
+    if found is None:
+        raise HTTPException(404, _("There is no such API token."))
+    await admin.revoke_token(db, user, *found)
+    return Response(status_code=204)

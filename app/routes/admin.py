@@ -1,27 +1,528 @@
-"""Administration `/admin` (admins): the unit tree and the users."""
+"""Administration `/admin` (admins): the overview, the unit tree and the users.
+
+Every change works two ways. With HTMX the form swaps its panel (`_units.html`,
+`_unit_panel.html`, `_user_panel.html`) with a status message or the field errors. Without
+JavaScript it is a plain form: success redirects to the page with `?done=...` (a message),
+an error renders the page again (422 / 409) with the message next to the field and what
+was typed kept. A one-time password is never put in a URL: that answer is rendered directly.
+"""
 
 from __future__ import annotations
 
-from fastapi import APIRouter, Request
-from fastapi.responses import Response
-from sqlmodel import col, select
+from typing import Annotated, Any
+from urllib.parse import urlencode
+
+from fastapi import APIRouter, HTTPException, Query, Request
+from fastapi.responses import RedirectResponse, Response
+from starlette.routing import NoMatchFound
 
 from app.deps import AdminUser, SessionDep
-from app.models import OrgUnit, User
-from app.templating import render
+from app.i18n import _
+from app.models import ApiToken, OrgUnit, Role, UnitKind, User
+from app.models.base import utcnow
+from app.services import admin
+from app.services.admin import Conflict, UserFilters
+from app.services.errors import InvalidInput
+from app.templating import is_htmx
+from app.templating import render as render_page
 
 router = APIRouter(include_in_schema=False)
 
+UNIT_FIELDS = ("code", "name", "kind", "parent")
+USER_FIELDS = ("code", "name", "email", "unit", "role")
+
+
+def kind_labels() -> dict[str, str]:
+    return {
+        UnitKind.company.value: _("Company"),
+        UnitKind.region.value: _("Region"),
+        UnitKind.branch.value: _("Branch"),
+        UnitKind.shop.value: _("Shop"),
+        UnitKind.department.value: _("Head office department"),
+    }
+
+
+def role_labels() -> dict[str, str]:
+    return {
+        Role.staff.value: _("Staff"),
+        Role.curator.value: _("Curator (head office)"),
+        Role.admin.value: _("Administrator"),
+    }
+
+
+def unit_done_messages() -> dict[str, str]:
+    return {
+        "created": _("The unit was added."),
+        "renamed": _("The unit was saved."),
+        "moved": _("The unit was moved."),
+        "deactivated": _("The unit was deactivated."),
+        "reactivated": _("The unit was reactivated."),
+    }
+
+
+def user_done_messages() -> dict[str, str]:
+    return {
+        "created": _("The user was added."),
+        "details": _("The details were saved."),
+        "role": _("The role was changed."),
+        "unit": _("The unit was changed."),
+        "deactivated": _("The user was deactivated; their sessions and API tokens have ended."),
+        "reactivated": _("The user was reactivated. Old sessions stay ended: they log in again."),
+        "access": _("All sessions and API tokens of this user have ended."),
+        "token": _("The API token was revoked."),
+    }
+
+
+async def _form(request: Request) -> dict[str, str]:
+    form = await request.form()
+    return {k: v for k, v in form.items() if isinstance(v, str)}
+
+
+def _failure(exc: InvalidInput | Conflict) -> tuple[dict[str, str], int]:
+    if isinstance(exc, Conflict):
+        return {exc.field: exc.message}, 409
+    return exc.by_field(), 422
+
+
+def import_url(request: Request) -> str:
+    """The CSV import page (another module's); its plain path until that route exists."""
+    try:
+        return str(request.app.url_path_for("admin_import"))
+    except NoMatchFound:
+        return "/admin/import"
+
+
+def render(
+    request: Request, template: str, ctx: dict[str, Any], *, status_code: int = 200, **kw: Any
+) -> Response:
+    """Render with what every admin page needs (the sub-navigation's import link)."""
+    return render_page(
+        request, template, {"import_url": import_url(request), **ctx}, status_code=status_code, **kw
+    )
+
+
+def _redirect(url: str, done: str, anchor: str = "") -> Response:
+    return RedirectResponse(f"{url}?{urlencode({'done': done})}{anchor}", status_code=303)
+
+
+# -- overview --------------------------------------------------------------------------------
+
 
 @router.get("/admin", name="admin")
-async def admin(request: Request, db: SessionDep, user: AdminUser) -> Response:
-    units = (await db.exec(select(OrgUnit).order_by(col(OrgUnit.code)))).all()
-    users = (
-        await db.exec(
-            select(User, OrgUnit)
-            .join(OrgUnit, col(OrgUnit.id) == User.unit_id)
-            .order_by(col(User.code))
-            .limit(200)
+async def admin_home(request: Request, db: SessionDep, user: AdminUser) -> Response:
+    return render(
+        request,
+        "admin/index.html",
+        {"stats": await admin.overview(db), "role_labels": role_labels()},
+    )
+
+
+# -- units -----------------------------------------------------------------------------------
+
+
+async def _units_context(
+    db: SessionDep,
+    *,
+    values: dict[str, str] | None = None,
+    errors: dict[str, str] | None = None,
+    done: str | None = None,
+    added: str | None = None,
+) -> dict[str, Any]:
+    tree = await admin.unit_tree(db)
+    return {
+        "tree": tree,
+        "values": values or dict.fromkeys(UNIT_FIELDS, ""),
+        "errors": errors or {},
+        "done": done,
+        "added": added,
+        "kind_labels": kind_labels(),
+    }
+
+
+@router.get("/admin/units", name="admin_units")
+async def admin_units(
+    request: Request,
+    db: SessionDep,
+    user: AdminUser,
+    done: Annotated[str | None, Query(max_length=20)] = None,
+    unit: Annotated[str | None, Query(max_length=32)] = None,
+) -> Response:
+    """The unit tree with counts, and the form to add a unit."""
+    message = unit_done_messages().get(done or "")
+    ctx = await _units_context(db, done=message, added=unit if message else None)
+    return render(request, "admin/units.html", ctx)
+
+
+@router.post("/admin/units", name="create_unit")
+async def create_unit(request: Request, db: SessionDep, user: AdminUser) -> Response:
+    form = await _form(request)
+    values = {k: form.get(k, "") for k in UNIT_FIELDS}
+    try:
+        unit = await admin.create_unit(db, user, **values)
+    except (InvalidInput, Conflict) as exc:
+        errors, status = _failure(exc)
+        ctx = await _units_context(db, values=values, errors=errors)
+        template = "admin/_units.html" if is_htmx(request) else "admin/units.html"
+        return render(request, template, ctx, status_code=status)
+    if is_htmx(request):
+        ctx = await _units_context(db, done=unit_done_messages()["created"], added=unit.code)
+        return render(request, "admin/_units.html", ctx, status_code=201)
+    url = str(request.app.url_path_for("admin_units"))
+    return RedirectResponse(
+        f"{url}?{urlencode({'done': 'created', 'unit': unit.code})}#unit-{unit.code}", 303
+    )
+
+
+async def _unit_or_404(db: SessionDep, code: str) -> OrgUnit:
+    unit = await admin.get_unit(db, code)
+    if unit is None:
+        raise HTTPException(404, _("There is no unit with this code."))
+    return unit
+
+
+async def _unit_response(
+    request: Request,
+    db: SessionDep,
+    unit: OrgUnit,
+    *,
+    values: dict[str, str] | None = None,
+    errors: dict[str, str] | None = None,
+    done: str | None = None,
+    status: int = 200,
+) -> Response:
+    tree = await admin.unit_tree(db)
+    node = tree.by_code[unit.code]
+    ctx = {
+        "node": node,
+        "unit": unit,
+        "parent_options": tree.options(exclude=tree.subtree_codes(unit.code)),
+        "values": values or {},
+        "errors": errors or {},
+        "done": done,
+        "kind_labels": kind_labels(),
+    }
+    template = "admin/_unit_panel.html" if is_htmx(request) else "admin/unit.html"
+    return render(request, template, ctx, status_code=status)
+
+
+@router.get("/admin/units/{code}", name="show_admin_unit")
+async def show_admin_unit(
+    request: Request,
+    db: SessionDep,
+    user: AdminUser,
+    code: str,
+    done: Annotated[str | None, Query(max_length=20)] = None,
+) -> Response:
+    """One unit: rename, change kind, move, deactivate or reactivate."""
+    unit = await _unit_or_404(db, code)
+    return await _unit_response(request, db, unit, done=unit_done_messages().get(done or ""))
+
+
+async def _unit_change(
+    request: Request,
+    db: SessionDep,
+    user: User,
+    code: str,
+    done: str,
+    *,
+    from_form: tuple[str, ...] = (),
+    **change: Any,
+) -> Response:
+    unit = await _unit_or_404(db, code)
+    form = await _form(request)
+    values = {k: form.get(k, "") for k in ("name", "kind", "parent")}
+    kw: dict[str, Any] = {k: values[k] for k in from_form}
+    try:
+        await admin.update_unit(db, user, unit, **kw, **change)
+    except (InvalidInput, Conflict) as exc:
+        await db.refresh(unit)
+        errors, status = _failure(exc)
+        return await _unit_response(request, db, unit, values=values, errors=errors, status=status)
+    if is_htmx(request):
+        return await _unit_response(request, db, unit, done=unit_done_messages()[done])
+    return _redirect(str(request.app.url_path_for("show_admin_unit", code=unit.code)), done)
+
+
+@router.post("/admin/units/{code}/rename", name="rename_unit")
+async def rename_unit(request: Request, db: SessionDep, user: AdminUser, code: str) -> Response:
+    """Change the unit's name and kind (the code stays: it is in CSV files and URLs)."""
+    return await _unit_change(request, db, user, code, "renamed", from_form=("name", "kind"))
+
+
+@router.post("/admin/units/{code}/move", name="move_unit")
+async def move_unit(request: Request, db: SessionDep, user: AdminUser, code: str) -> Response:
+    return await _unit_change(request, db, user, code, "moved", from_form=("parent",))
+
+
+@router.post("/admin/units/{code}/deactivate", name="deactivate_unit")
+async def deactivate_unit(request: Request, db: SessionDep, user: AdminUser, code: str) -> Response:
+    return await _unit_change(request, db, user, code, "deactivated", active=False)
+
+
+@router.post("/admin/units/{code}/reactivate", name="reactivate_unit")
+async def reactivate_unit(request: Request, db: SessionDep, user: AdminUser, code: str) -> Response:
+    return await _unit_change(request, db, user, code, "reactivated", active=True)
+
+
+# -- users -----------------------------------------------------------------------------------
+
+
+def _filters(q: str, unit: str, role: str, active: str) -> UserFilters:
+    return UserFilters(
+        q=q.strip(),
+        unit=unit.strip(),
+        role=role if role in {r.value for r in Role} else "",
+        active=active if active in ("active", "inactive") else "",
+    )
+
+
+async def _users_page(
+    request: Request,
+    db: SessionDep,
+    filters: UserFilters,
+    *,
+    cursor: str | None = None,
+    values: dict[str, str] | None = None,
+    errors: dict[str, str] | None = None,
+    status: int = 200,
+) -> Response:
+    filter_error = None
+    try:
+        rows, next_cursor = await admin.list_users(db, filters, cursor=cursor)
+        total = await admin.count_users(db, filters)
+    except InvalidInput as exc:
+        filter_error = next(iter(exc.by_field().values()), "")
+        rows, next_cursor, total = [], None, 0
+        status = 422 if status == 200 else status
+    base = str(request.app.url_path_for("admin_users"))
+    params = filters.query_params()
+    tree = await admin.unit_tree(db)
+    return render(
+        request,
+        "admin/users.html",
+        {
+            "rows": rows,
+            "total": total,
+            "filters": filters,
+            "filter_error": filter_error,
+            "next_url": f"{base}?{urlencode({**params, 'cursor': next_cursor})}"
+            if next_cursor
+            else None,
+            "first_url": f"{base}?{urlencode(params)}" if cursor else None,
+            "tree": tree,
+            "values": values or {"role": Role.staff.value},
+            "errors": errors or {},
+            "role_labels": role_labels(),
+        },
+        status_code=status,
+    )
+
+
+@router.get("/admin/users", name="admin_users")
+async def admin_users(
+    request: Request,
+    db: SessionDep,
+    user: AdminUser,
+    q: Annotated[str, Query(max_length=100)] = "",
+    unit: Annotated[str, Query(max_length=32)] = "",
+    role: Annotated[str, Query(max_length=16)] = "",
+    active: Annotated[str, Query(max_length=16)] = "",
+    cursor: Annotated[str | None, Query(max_length=200)] = None,
+) -> Response:
+    """Search (number prefix or name), filter by unit subtree, role and state; 50 a page."""
+    return await _users_page(request, db, _filters(q, unit, role, active), cursor=cursor)
+
+
+@router.post("/admin/users", name="create_user")
+async def create_user(request: Request, db: SessionDep, user: AdminUser) -> Response:
+    form = await _form(request)
+    values = {k: form.get(k, "") for k in USER_FIELDS}
+    otp = form.get("one_time_password") == "on"
+    values["one_time_password"] = "on" if otp else ""
+    try:
+        created, password = await admin.create_user(
+            db,
+            user,
+            code=values["code"],
+            name=values["name"],
+            email=values["email"],
+            unit=values["unit"],
+            role=values["role"],
+            one_time_password=otp,
         )
-    ).all()
-    return render(request, "admin/index.html", {"units": units, "users": users})
+    except (InvalidInput, Conflict) as exc:
+        errors, status = _failure(exc)
+        return await _users_page(
+            request, db, UserFilters(), values=values, errors=errors, status=status
+        )
+    if password is None:
+        return _redirect(
+            str(request.app.url_path_for("show_admin_user", code=created.code)), "created"
+        )
+    return await _user_response(
+        request, db, created, done=user_done_messages()["created"], password=password, full=True
+    )
+
+
+async def _user_or_404(db: SessionDep, code: str) -> User:
+    found = await admin.get_user(db, code)
+    if found is None:
+        raise HTTPException(404, _("There is no user with this employee number."))
+    return found[0]
+
+
+def _token_state(token: ApiToken) -> str:
+    if token.revoked_at is not None:
+        return "revoked"
+    if token.expires_at is not None and token.expires_at <= utcnow():
+        return "expired"
+    return "active"
+
+
+async def _user_response(
+    request: Request,
+    db: SessionDep,
+    target: User,
+    *,
+    values: dict[str, str] | None = None,
+    errors: dict[str, str] | None = None,
+    done: str | None = None,
+    password: str | None = None,
+    status: int = 200,
+    full: bool = False,
+) -> Response:
+    found = await admin.get_user(db, target.code)
+    assert found is not None
+    user, unit = found
+    tree = await admin.unit_tree(db)
+    tokens = await admin.user_tokens(db, user)
+    ctx = {
+        "user": user,
+        "unit": unit,
+        "tree": tree,
+        "tokens": [(t, _token_state(t)) for t in tokens],
+        "values": values or {},
+        "errors": errors or {},
+        "done": done,
+        "password": password,
+        "is_self": user.id == getattr(request.state.user, "id", None),
+        "role_labels": role_labels(),
+    }
+    template = "admin/_user_panel.html" if is_htmx(request) and not full else "admin/user.html"
+    headers = {"Cache-Control": "no-store"} if password else None
+    return render(request, template, ctx, status_code=status, headers=headers)
+
+
+@router.get("/admin/users/{code}", name="show_admin_user")
+async def show_admin_user(
+    request: Request,
+    db: SessionDep,
+    user: AdminUser,
+    code: str,
+    done: Annotated[str | None, Query(max_length=20)] = None,
+) -> Response:
+    """One user: details, role, unit, active state, one-time password, sessions and tokens."""
+    target = await _user_or_404(db, code)
+    return await _user_response(request, db, target, done=user_done_messages().get(done or ""))
+
+
+async def _user_change(
+    request: Request,
+    db: SessionDep,
+    actor: User,
+    code: str,
+    done: str,
+    *,
+    from_form: tuple[str, ...] = (),
+    **change: Any,
+) -> Response:
+    target = await _user_or_404(db, code)
+    form = await _form(request)
+    values = {k: form.get(k, "") for k in ("name", "email", "role", "unit")}
+    kw: dict[str, Any] = {k: values[k] for k in from_form}
+    try:
+        await admin.update_user(db, actor, target, **kw, **change)
+    except (InvalidInput, Conflict) as exc:
+        await db.refresh(target)
+        errors, status = _failure(exc)
+        return await _user_response(
+            request, db, target, values=values, errors=errors, status=status
+        )
+    if is_htmx(request):
+        return await _user_response(request, db, target, done=user_done_messages()[done])
+    return _redirect(str(request.app.url_path_for("show_admin_user", code=target.code)), done)
+
+
+@router.post("/admin/users/{code}/details", name="update_user_details")
+async def update_user_details(
+    request: Request, db: SessionDep, user: AdminUser, code: str
+) -> Response:
+    return await _user_change(request, db, user, code, "details", from_form=("name", "email"))
+
+
+@router.post("/admin/users/{code}/role", name="change_user_role")
+async def change_user_role(
+    request: Request, db: SessionDep, user: AdminUser, code: str
+) -> Response:
+    return await _user_change(request, db, user, code, "role", from_form=("role",))
+
+
+@router.post("/admin/users/{code}/unit", name="change_user_unit")
+async def change_user_unit(
+    request: Request, db: SessionDep, user: AdminUser, code: str
+) -> Response:
+    return await _user_change(request, db, user, code, "unit", from_form=("unit",))
+
+
+@router.post("/admin/users/{code}/deactivate", name="deactivate_user")
+async def deactivate_user(request: Request, db: SessionDep, user: AdminUser, code: str) -> Response:
+    return await _user_change(request, db, user, code, "deactivated", active=False)
+
+
+@router.post("/admin/users/{code}/reactivate", name="reactivate_user")
+async def reactivate_user(request: Request, db: SessionDep, user: AdminUser, code: str) -> Response:
+    return await _user_change(request, db, user, code, "reactivated", active=True)
+
+
+@router.post("/admin/users/{code}/password", name="reset_user_password")
+async def reset_user_password(
+    request: Request, db: SessionDep, user: AdminUser, code: str
+) -> Response:
+    """Set a random one-time password and show it once (never in a URL, never stored plain)."""
+    target = await _user_or_404(db, code)
+    try:
+        password = await admin.set_one_time_password(db, user, target)
+    except Conflict as exc:
+        errors, status = _failure(exc)
+        return await _user_response(request, db, target, errors=errors, status=status)
+    return await _user_response(request, db, target, password=password)
+
+
+@router.post("/admin/users/{code}/revoke-access", name="revoke_user_access")
+async def revoke_user_access(
+    request: Request, db: SessionDep, user: AdminUser, code: str
+) -> Response:
+    target = await _user_or_404(db, code)
+    try:
+        await admin.revoke_access(db, user, target)
+    except Conflict as exc:
+        errors, status = _failure(exc)
+        return await _user_response(request, db, target, errors=errors, status=status)
+    if is_htmx(request):
+        return await _user_response(request, db, target, done=user_done_messages()["access"])
+    return _redirect(str(request.app.url_path_for("show_admin_user", code=target.code)), "access")
+
+
+@router.post("/admin/tokens/{token_id}/revoke", name="revoke_user_token")
+async def revoke_user_token(
+    request: Request, db: SessionDep, user: AdminUser, token_id: int
+) -> Response:
+    found = await admin.get_token(db, token_id)
+    if found is None:
+        raise HTTPException(404, _("There is no such API token."))
+    token, owner = found
+    await admin.revoke_token(db, user, token, owner)
+    if is_htmx(request):
+        return await _user_response(request, db, owner, done=user_done_messages()["token"])
+    url = str(request.app.url_path_for("show_admin_user", code=owner.code))
+    return _redirect(url, "token", "#tokens")

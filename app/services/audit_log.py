@@ -20,6 +20,7 @@ from sqlmodel.ext.asyncio.session import AsyncSession
 from app import i18n
 from app.i18n import _
 from app.models.tables import audit_log, users
+from app.services.admin import action_labels as admin_action_labels
 from app.services.cursor import decode_cursor, encode_cursor
 
 CSV_HEADER = (
@@ -54,6 +55,7 @@ def action_labels() -> dict[str, str]:
         "complaint.create": _("Record complaint"),
         "complaint.update": _("Change complaint"),
         "complaint.import": _("Import complaints"),
+        **admin_action_labels(),
     }
 
 
