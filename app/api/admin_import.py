@@ -1,7 +1,202 @@
-"""Placeholder: filled in by issue 7 work."""
+"""CSV import of units and users over JSON (admins): a dry run by default, then the import."""
 
 from __future__ import annotations
 
-from fastapi import APIRouter
+from collections.abc import Awaitable, Callable
+from typing import Annotated, Any, Literal
 
-router = APIRouter(tags=["admin_import"])
+from fastapi import APIRouter, HTTPException, Query, Request
+from fastapi.responses import JSONResponse
+from pydantic import BaseModel
+from sqlmodel.ext.asyncio.session import AsyncSession
+
+from app.deps import AdminUser, SessionDep
+from app.i18n import _
+from app.models import User
+from app.services import units as unit_service
+from app.services import users as user_service
+from app.services.csvimport import ImportRejected, ImportReport
+from app.services.uploads import MiB, read_multipart, too_large
+
+router = APIRouter(tags=["admin"])
+
+IMPORT_MAX = 2 * MiB  # a file of 3,000 users is about 200 kB
+ImportKind = Literal["units", "users"]
+Check = Callable[[AsyncSession, bytes], Awaitable[ImportReport]]
+Import = Callable[[AsyncSession, bytes, User], Awaitable[ImportReport]]
+
+# What each kind of file is checked and imported by: the page and the API share these.
+IMPORTERS: dict[str, tuple[Check, Import]] = {
+    "units": (unit_service.check_units, unit_service.import_units),
+    "users": (user_service.check_users, user_service.import_users),
+}
+COLUMNS: dict[str, tuple[str, ...]] = {
+    "units": unit_service.UNIT_COLUMNS,
+    "users": user_service.USER_COLUMNS,
+}
+
+
+async def check_or_import(
+    db: AsyncSession, kind: str, data: bytes, actor: User, *, dry_run: bool
+) -> ImportReport:
+    """The dry run and the import run the same check; only the import writes (or refuses)."""
+    check, run = IMPORTERS[kind]
+    if dry_run:
+        return await check(db, data)
+    try:
+        return await run(db, data, actor)
+    except ImportRejected as exc:
+        return exc.report
+
+
+class ImportRowError(BaseModel):
+    line: int
+    code: str
+    message: str
+
+
+class ImportOutcome(BaseModel):
+    dry_run: bool
+    ok: bool
+    created: int
+    rows_read: int
+    errors: list[ImportRowError]
+    rows: list[dict[str, Any]]
+
+    @classmethod
+    def of(cls, report: ImportReport, *, dry_run: bool) -> ImportOutcome:
+        return cls(
+            dry_run=dry_run,
+            ok=report.ok,
+            created=report.created,
+            rows_read=report.rows_read,
+            errors=[
+                ImportRowError(line=e.line, code=e.code, message=e.message) for e in report.errors
+            ],
+            rows=report.rows,
+        )
+
+
+async def read_csv_body(request: Request, max_bytes: int = IMPORT_MAX) -> bytes:
+    """The CSV file of a multipart form (field `file`) or a text/csv body; 413 as soon as it
+    passes `max_bytes` while reading."""
+    ctype = request.headers.get("content-type", "")
+    if ctype.startswith("multipart/form-data"):
+        form = await read_multipart(request, max_file_bytes=max_bytes, max_files=1)
+        try:
+            upload = form.file("file")
+            if upload is None:
+                raise HTTPException(
+                    422,
+                    [{"loc": ["body", "file"], "msg": _("Choose a CSV file."), "type": "missing"}],
+                )
+            return upload.path.read_bytes()
+        finally:
+            await form.aclose()
+    if ctype.startswith(("text/csv", "text/plain", "application/csv")):
+        declared = request.headers.get("content-length", "")
+        if declared.isdigit() and int(declared) > max_bytes:
+            raise too_large(max_bytes)
+        data = bytearray()
+        async for chunk in request.stream():
+            data += chunk
+            if len(data) > max_bytes:
+                raise too_large(max_bytes)
+        return bytes(data)
+    raise HTTPException(415, _("Send the CSV file as multipart/form-data or text/csv."))
+
+
+DryRun = Annotated[
+    bool,
+    Query(
+        description="true (the default): check only and write nothing; "
+        "false: check again and import all rows, or none"
+    ),
+]
+
+_BODY: dict[str, Any] = {
+    "requestBody": {
+        "required": True,
+        "content": {
+            "multipart/form-data": {
+                "schema": {
+                    "type": "object",
+                    "required": ["file"],
+                    "properties": {"file": {"type": "string", "format": "binary"}},
+                }
+            },
+            "text/csv": {"schema": {"type": "string"}},
+        },
+    }
+}
+_RESPONSES: dict[int | str, dict[str, Any]] = {
+    201: {"description": "Imported: every row was written (dry_run=false)", "model": ImportOutcome},
+    413: {"description": f"The file is larger than {IMPORT_MAX // MiB} MB"},
+    415: {"description": "Neither multipart/form-data nor text/csv"},
+    422: {
+        "description": "A bad file: nothing was written. The body has the fields of a "
+        "success answer with `ok: false` and every bad row in `errors`, and the same rows in "
+        'FastAPI\'s `detail` list (`{"loc", "msg", "type": "csv_row", "line", "code"}`)'
+    },
+}
+_ABOUT = """
+
+Send the file as `multipart/form-data` (field `file`) or as a `text/csv` body, UTF-8 with
+or without BOM, at most 2 MB, header row first (column names in any order and case; other
+columns, a password say, are ignored). `dry_run` is **true by default**: the file is only
+checked, and the answer lists every bad row (`line` in the file, the header being line 1,
+its `code` and the reason) and previews in `rows` what would be created. With
+`dry_run=false` the same check runs again on the server and then every row is written in
+one transaction with one audit log entry, or nothing is (422). `created` counts the rows
+written (0 on a dry run)."""
+
+
+async def _answer(request: Request, db: AsyncSession, kind: str, user: User, dry_run: bool) -> Any:
+    data = await read_csv_body(request)
+    report = await check_or_import(db, kind, data, user, dry_run=dry_run)
+    outcome = ImportOutcome.of(report, dry_run=dry_run).model_dump(mode="json")
+    if not report.ok:
+        detail = [
+            {
+                "loc": ["body", "file"],
+                "msg": e.message,
+                "type": "csv_row",
+                "line": e.line,
+                "code": e.code,
+            }
+            for e in report.errors
+        ]
+        return JSONResponse({"detail": detail, **outcome}, status_code=422)
+    return JSONResponse(outcome, status_code=200 if dry_run else 201)
+
+
+@router.post(
+    "/admin/import/units",
+    name="api_import_units",
+    response_model=ImportOutcome,
+    openapi_extra=_BODY,
+    responses=_RESPONSES,
+    description="Check or import org units from CSV `code,name,kind,parent` (parent by code: "
+    "an active unit that exists or one in the same file, in any order; empty for a root)." + _ABOUT,
+)
+async def import_units(
+    request: Request, db: SessionDep, user: AdminUser, dry_run: DryRun = True
+) -> Any:
+    return await _answer(request, db, "units", user, dry_run)
+
+
+@router.post(
+    "/admin/import/users",
+    name="api_import_users",
+    response_model=ImportOutcome,
+    openapi_extra=_BODY,
+    responses=_RESPONSES,
+    description="Check or import users from CSV `code,name,email,unit,role` (unit by code: an "
+    "active unit that already exists, so import a units file first; role staff, curator or "
+    "admin; email may be empty). Imported users have no password: they sign in by SSO or get "
+    "a one-time password from an admin." + _ABOUT,
+)
+async def import_users(
+    request: Request, db: SessionDep, user: AdminUser, dry_run: DryRun = True
+) -> Any:
+    return await _answer(request, db, "users", user, dry_run)

@@ -44,9 +44,12 @@ def validate_fields(code: str, name: str, email: str, role: str) -> list[str]:
         problems.append(_("name is required (at most %(n)s characters)") % {"n": 120})
     if email and (len(email) > 254 or not EMAIL_RE.match(email)):
         problems.append(_("email %(email)s is not an e-mail address") % {"email": repr(email)})
-    if role not in {r.value for r in Role}:
+    roles = ", ".join(r.value for r in Role)
+    if not role:
+        problems.append(_("role is required (one of %(values)s)") % {"values": roles})
+    elif role not in {r.value for r in Role}:
         problems.append(
-            _("role must be one of %(values)s") % {"values": ", ".join(r.value for r in Role)}
+            _("role must be one of %(values)s, not %(role)s") % {"values": roles, "role": role}
         )
     return problems
 
