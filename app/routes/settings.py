@@ -1,7 +1,278 @@
-"""Placeholder: filled in by issue 7 work."""
+"""`/settings`: the signed-in user's language, password, personal API tokens and digest.
+
+Each section is a partial that the page includes and that HTMX swaps in place; every form
+also works as a plain POST. Minting tokens and changing the password need the browser
+session (deps.BrowserSession), not a Bearer token.
+"""
 
 from __future__ import annotations
 
-from fastapi import APIRouter
+from typing import Any
+
+from fastapi import APIRouter, HTTPException, Request
+from fastapi.responses import RedirectResponse, Response
+
+from app.deps import BrowserSession, CurrentUser, SessionDep, SettingsDep
+from app.i18n import LOCALE_NAMES, _
+from app.models import DigestFrequency, User
+from app.security import MIN_PASSWORD_LENGTH
+from app.services import account
+from app.services.auth import LoginThrottled
+from app.services.errors import InvalidInput
+from app.templating import is_htmx, render
+from app.web import client_address, set_locale_cookie
 
 router = APIRouter(include_in_schema=False)
+
+EXPIRY_CHOICES = (*(str(d) for d in account.TOKEN_DAY_CHOICES), "never", "custom")
+DEFAULT_EXPIRY = "90"
+# The answer that shows a new token (once) must not be kept by any cache.
+NO_STORE = {"Cache-Control": "no-store"}
+
+
+def _field(form: Any, name: str) -> str:
+    value = form.get(name)
+    return value if isinstance(value, str) else ""
+
+
+def _empty_token_values() -> dict[str, str]:
+    return {"name": "", "scope": "read", "expires": DEFAULT_EXPIRY, "custom_days": ""}
+
+
+def _password_context(
+    user: User, errors: dict[str, str] | None = None, changed: bool = False, forced: bool = False
+) -> dict[str, Any]:
+    return {
+        "password_forced": forced,
+        "password_mode": account.password_mode(user).value,
+        "must_change": user.must_change_password,
+        "password_errors": errors or {},
+        "password_changed": changed,
+        "min_password_length": MIN_PASSWORD_LENGTH,
+        "sso_message": account.sso_only_message(),
+    }
+
+
+async def _tokens_context(
+    db: SessionDep,
+    user: User,
+    *,
+    values: dict[str, str] | None = None,
+    errors: dict[str, str] | None = None,
+    new_token: str | None = None,
+    new_token_name: str = "",
+    notice: str = "",
+    confirm: account.TokenView | None = None,
+) -> dict[str, Any]:
+    tokens = await account.list_tokens(db, user)
+    return {
+        "tokens": tokens,
+        "active_count": sum(t.status == "active" for t in tokens),
+        "max_active": account.MAX_ACTIVE_TOKENS,
+        "token_values": values or _empty_token_values(),
+        "token_errors": errors or {},
+        "expiry_choices": EXPIRY_CHOICES,
+        "max_days": account.TOKEN_DAYS_MAX,
+        "name_max": account.TOKEN_NAME_MAX,
+        "new_token": new_token,
+        "new_token_name": new_token_name,
+        "token_notice": notice,
+        "confirm_token": confirm,
+    }
+
+
+async def _page_context(db: SessionDep, user: User, **tokens: Any) -> dict[str, Any]:
+    return {
+        "user_locale": user.locale,
+        "locale_names": LOCALE_NAMES,
+        "language_errors": {},
+        "language_saved": False,
+        **_password_context(user),
+        **await _tokens_context(db, user, **tokens),
+        "digest": user.digest,
+        "digest_choices": [d.value for d in DigestFrequency],
+    }
+
+
+@router.get("/settings", name="settings")
+async def settings_page(
+    request: Request, db: SessionDep, user: CurrentUser, saved: str = ""
+) -> Response:
+    ctx = await _page_context(
+        db, user, notice=_("The token was revoked.") if saved == "revoked" else ""
+    )
+    ctx["language_saved"] = saved == "language"
+    return render(request, "settings/index.html", ctx)
+
+
+# --- language ---------------------------------------------------------------------------
+
+
+@router.post("/settings/language", name="set_language")
+async def set_language(request: Request, db: SessionDep, user: CurrentUser) -> Response:
+    """Saved on the user (every device) and in the cookie (the login page); the page is
+    reloaded so that everything on it speaks the new language."""
+    locale = _field(await request.form(), "locale")
+    try:
+        await account.set_locale(db, user, locale)
+    except InvalidInput as exc:
+        ctx = await _page_context(db, user)
+        ctx["language_errors"] = exc.by_field()
+        return render(request, "settings/index.html", ctx, status_code=422)
+    url = request.app.url_path_for("settings") + "?saved=language"
+    response: Response
+    if is_htmx(request):
+        response = Response(status_code=204, headers={"HX-Redirect": url})
+    else:
+        response = RedirectResponse(url, status_code=303)
+    set_locale_cookie(response, locale)
+    return response
+
+
+# --- password ---------------------------------------------------------------------------
+
+
+def _render_password(
+    request: Request,
+    ctx: dict[str, Any],
+    status_code: int = 200,
+    headers: dict[str, str] | None = None,
+) -> Response:
+    template = "settings/_password.html" if is_htmx(request) else "settings/password.html"
+    return render(request, template, ctx, status_code=status_code, headers=headers)
+
+
+@router.get("/settings/password", name="password_form")
+async def password_form(request: Request, user: CurrentUser) -> Response:
+    """The password form alone: where a user with a one-time password is sent first."""
+    return render(request, "settings/password.html", _password_context(user))
+
+
+@router.post("/settings/password", name="change_password")
+async def change_password(
+    request: Request, db: SessionDep, settings: SettingsDep, auth: BrowserSession
+) -> Response:
+    user = auth.user
+    forced = user.must_change_password
+    form = await request.form()
+    try:
+        await account.change_password(
+            db,
+            settings,
+            user,
+            current=_field(form, "current_password"),
+            new=_field(form, "new_password"),
+            confirm=_field(form, "confirm_password"),
+            address=client_address(request),
+            keep_session=auth.session_token,
+        )
+    except account.PasswordNotSettable:
+        return _render_password(
+            request, _password_context(user, {"": account.sso_only_message()}), 409
+        )
+    except LoginThrottled as exc:
+        message = _("Too many failed logins. Try again in %(seconds)s seconds.") % {
+            "seconds": exc.retry_after
+        }
+        return _render_password(
+            request,
+            _password_context(user, {"": message}),
+            429,
+            {"Retry-After": str(exc.retry_after)},
+        )
+    except InvalidInput as exc:
+        return _render_password(request, _password_context(user, exc.by_field()), 422)
+    return _render_password(request, _password_context(user, changed=True, forced=forced))
+
+
+# --- personal API tokens ----------------------------------------------------------------
+
+
+def _days_from(values: dict[str, str]) -> int | None:
+    """The form's expiry: a preset, never, or a custom number of days."""
+    expires = values["expires"]
+    if expires == "never":
+        return None
+    text = values["custom_days"].strip() if expires == "custom" else expires
+    if expires in EXPIRY_CHOICES and text.isascii() and text.isdigit() and len(text) <= 5:
+        return int(text)
+    raise ValueError(expires)
+
+
+@router.get("/settings/tokens", name="list_tokens")
+async def list_tokens(request: Request, db: SessionDep, user: CurrentUser) -> Response:
+    if not is_htmx(request):
+        return RedirectResponse(request.app.url_path_for("settings") + "#api-tokens", 303)
+    return render(request, "settings/_tokens.html", await _tokens_context(db, user))
+
+
+@router.post("/settings/tokens", name="create_token")
+async def create_token(
+    request: Request, db: SessionDep, user: CurrentUser, auth: BrowserSession
+) -> Response:
+    form = await request.form()
+    values = {key: _field(form, key) for key in _empty_token_values()}
+    name = account.clean_token_name(values["name"])
+    status, headers = 201, dict(NO_STORE)
+    try:
+        try:
+            days = _days_from(values)
+        except ValueError:
+            days_error = {
+                "loc": ["body", "days"],
+                "msg": _("Enter a number of days from 1 to %(n)s.") % {"n": account.TOKEN_DAYS_MAX},
+                "type": "value_error",
+            }
+            raise InvalidInput(
+                [*account.token_input_errors(name, values["scope"], None), days_error]
+            ) from None
+        view, token = await account.create_token(
+            db, user, name=name, scope=values["scope"], days=days
+        )
+    except InvalidInput as exc:
+        ctx = await _tokens_context(db, user, values=values, errors=exc.by_field())
+        status = 422
+    except account.TooManyTokens:
+        message = _("You already have %(n)s active tokens. Revoke one before creating another.")
+        ctx = await _tokens_context(
+            db, user, values=values, errors={"": message % {"n": account.MAX_ACTIVE_TOKENS}}
+        )
+        status = 409
+    else:
+        ctx = await _tokens_context(db, user, new_token=token, new_token_name=view.name)
+    template = "settings/_tokens.html" if is_htmx(request) else "settings/index.html"
+    if not is_htmx(request):
+        ctx = {**await _page_context(db, user), **ctx}
+    return render(request, template, ctx, status_code=status, headers=headers)
+
+
+async def _own_token(db: SessionDep, user: User, token_id: int) -> account.TokenView:
+    try:
+        return await account.get_own_token(db, user, token_id)
+    except account.TokenNotFound as exc:
+        raise HTTPException(404, _("No such token among yours.")) from exc
+
+
+@router.get("/settings/tokens/{token_id}/revoke", name="confirm_revoke_token")
+async def confirm_revoke_token(
+    request: Request, db: SessionDep, user: CurrentUser, token_id: int
+) -> Response:
+    """Ask before revoking (a form, so that it works without JavaScript)."""
+    view = await _own_token(db, user, token_id)
+    if is_htmx(request):
+        ctx = await _tokens_context(db, user, confirm=view)
+        return render(request, "settings/_tokens.html", ctx)
+    return render(request, "settings/revoke_token.html", {"confirm_token": view})
+
+
+@router.post("/settings/tokens/{token_id}/revoke", name="revoke_token")
+async def revoke_token(
+    request: Request, db: SessionDep, user: CurrentUser, token_id: int
+) -> Response:
+    await _own_token(db, user, token_id)
+    await account.revoke_own_token(db, user, token_id)
+    if not is_htmx(request):
+        url = request.app.url_path_for("settings") + "?saved=revoked#api-tokens"
+        return RedirectResponse(url, status_code=303)
+    ctx = await _tokens_context(db, user, notice=_("The token was revoked."))
+    return render(request, "settings/_tokens.html", ctx)
