@@ -33,13 +33,16 @@ class Settings(BaseSettings):
     session_days: int = 14
     log_level: str = "INFO"
 
-    # Single sign-on (OpenID Connect); password login can be switched off.
+    # Single sign-on (OpenID Connect, authorization code + PKCE); on when issuer and client
+    # id are set. Password login can be switched off once SSO is on.
     password_login: bool = True
     oidc_issuer: str | None = None
     oidc_client_id: str | None = None
-    oidc_client_secret: str | None = None
-    oidc_code_claim: str = "employee_code"
+    oidc_client_secret: str | None = None  # unset: a public client (PKCE only)
+    oidc_code_claim: str = Field(default="employee_code", min_length=1)
+    oidc_scopes: str = "openid profile"
     oidc_create_users: bool = False
+    oidc_default_unit: str | None = None  # unit code for users created on first SSO login
 
     # Outgoing mail for the e-mail digest (`arigato digest send`); no SMTP_HOST, no mail.
     smtp_host: str | None = None
@@ -57,7 +60,31 @@ class Settings(BaseSettings):
             )
         if self.env != "dev" and len(self.secret_key) < 32:
             raise ValueError("SECRET_KEY must be at least 32 characters")
+        self._check_sso()
         return self
+
+    def _check_sso(self) -> None:
+        """Refuse a single sign-on set-up that would lock everyone out or half work."""
+        if bool(self.oidc_issuer) != bool(self.oidc_client_id):
+            raise ValueError("OIDC_ISSUER and OIDC_CLIENT_ID must be set together (single sign-on)")
+        if not self.password_login and not self.sso_enabled:
+            raise ValueError(
+                "PASSWORD_LOGIN=false needs single sign-on (OIDC_ISSUER and OIDC_CLIENT_ID): "
+                "otherwise nobody could log in"
+            )
+        if not self.sso_enabled:
+            return
+        issuer = self.oidc_issuer or ""
+        if not issuer.startswith(("https://", "http://")):
+            raise ValueError("OIDC_ISSUER must be an https:// URL")
+        if issuer.startswith("http://") and self.env == "production":
+            raise ValueError("OIDC_ISSUER must use https:// outside dev and test")
+        if "openid" not in self.oidc_scopes.split():
+            raise ValueError("OIDC_SCOPES must include openid")
+        if self.oidc_create_users and not self.oidc_default_unit:
+            raise ValueError(
+                "OIDC_CREATE_USERS=true needs OIDC_DEFAULT_UNIT (the unit code of new users)"
+            )
 
     @property
     def is_sqlite(self) -> bool:
@@ -70,6 +97,10 @@ class Settings(BaseSettings):
     @property
     def sync_database_url(self) -> str:
         return driver_url(self.database_url, asynchronous=False)
+
+    @property
+    def sso_enabled(self) -> bool:
+        return bool(self.oidc_issuer and self.oidc_client_id)
 
     @property
     def secure_cookies(self) -> bool:

@@ -167,16 +167,32 @@ def users() -> None:
 @click.option("--role", default="staff", show_default=True)
 @click.option("--email", default="")
 @click.option("--password-stdin", is_flag=True, help="Read the password from standard input.")
+@click.option(
+    "--no-password", is_flag=True, help="No password: the user signs in with single sign-on."
+)
 @friendly
 def users_add(
-    code: str, name: str, unit_code: str, role: str, email: str, password_stdin: bool
+    code: str,
+    name: str,
+    unit_code: str,
+    role: str,
+    email: str,
+    password_stdin: bool,
+    no_password: bool,
 ) -> None:
-    """Add one user; the password comes from a prompt or --password-stdin."""
+    """Add one user; the password comes from a prompt or --password-stdin.
+
+    Without a password (--no-password, or when PASSWORD_LOGIN=false) the user signs in
+    with single sign-on only.
+    """
     from app.services.users import add_user
 
+    if no_password and password_stdin:
+        raise BadInput("--no-password and --password-stdin exclude each other")
+    password: str | None = None
     if password_stdin:
         password = sys.stdin.readline().rstrip("\r\n")
-    else:
+    elif not no_password and get_settings().password_login:
         password = click.prompt("Password", hide_input=True, confirmation_prompt=True)
     user = run_db(
         lambda s: add_user(
@@ -189,7 +205,8 @@ def users_add(
             password=password,
         )
     )
-    click.echo(f"added {user.code} ({user.role})")
+    how = "" if password else ", no password: signs in with single sign-on"
+    click.echo(f"added {user.code} ({user.role}{how})")
 
 
 @users.command("import")
