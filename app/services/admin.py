@@ -443,7 +443,10 @@ async def _filtered(db: AsyncSession, filters: UserFilters) -> Any:
     if q := filters.q.strip():
         like = q.replace("\\", "\\\\").replace("%", "\\%").replace("_", "\\_")
         stmt = stmt.where(
-            or_(col(User.code).ilike(f"{like}%", escape="\\"), col(User.name).contains(q))
+            or_(
+                col(User.code).ilike(f"{like}%", escape="\\"),
+                col(User.name).contains(q, autoescape=True),
+            )
         )
     if filters.unit:
         unit = await get_unit(db, filters.unit)
