@@ -4,6 +4,7 @@ audit entry, or nothing."""
 
 from __future__ import annotations
 
+import asyncio
 import base64
 import itertools
 import json
@@ -18,7 +19,11 @@ from sqlmodel import select
 from sqlmodel.ext.asyncio.session import AsyncSession
 
 from app.models import AuditEntry, OrgUnit, User
+from app.services.csvimport import ImportRejected
+from app.services.users import import_users
+from tests.conftest import IS_PG
 from tests.factories import login, make_unit, make_user
+from tests.test_concurrency import committed  # noqa: F401  (a fixture: really committed sessions)
 
 USERS_HEADER = "code,name,email,unit,role\n"
 UNITS_HEADER = "code,name,kind,parent\n"
@@ -563,3 +568,31 @@ async def _admin_once(client: httpx.AsyncClient, db: AsyncSession) -> str:
     await make_user(db, code="HY-TAKEN")
     client.headers["X-CSRF-Token"] = csrf
     return csrf
+
+
+# A race with another writer -------------------------------------------------------------------
+
+
+@pytest.mark.skipif(not IS_PG, reason="SQLite runs one writing request at a time")
+async def test_a_code_taken_during_the_import_refuses_it_all(committed):  # noqa: F811
+    """Another transaction holds code R2 when the import writes: the import waits for it,
+    then rolls back everything and names the row, instead of a server error."""
+    async with committed() as setup:
+        unit = OrgUnit(code="RACE", name="競合店", kind="shop")
+        setup.add(unit)
+        await setup.commit()
+    data = USERS_HEADER + "R1,一,,RACE,staff\nR2,二,,RACE,staff\n"
+    async with committed() as other, committed() as importer:
+        other.add(User(code="R2", name="先客", unit_id=unit.id))
+        await other.flush()  # not committed: the import's check cannot see it yet
+        task = asyncio.create_task(import_users(importer, data))
+        await asyncio.sleep(0.5)  # the import checks, then waits on R2's unique key
+        await other.commit()
+        with pytest.raises(ImportRejected) as refused:
+            await task
+    assert [(e.line, e.code) for e in refused.value.errors] == [(3, "R2")]
+    assert "R2" in refused.value.errors[0].message
+    async with committed() as after:
+        codes = (await after.exec(select(User.code))).all()
+        assert codes == ["R2"]
+        assert (await after.exec(select(AuditEntry))).all() == []
