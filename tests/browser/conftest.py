@@ -8,6 +8,7 @@ import subprocess
 import sys
 import time
 from collections.abc import Iterator
+from contextlib import contextmanager
 from pathlib import Path
 
 import httpx
@@ -34,19 +35,21 @@ def _free_port() -> int:
         return int(s.getsockname()[1])
 
 
-@pytest.fixture(scope="session")
-def live_server(tmp_path_factory) -> Iterator[str]:
-    name = "arigato_browser_test"
+@contextmanager
+def run_live_server(
+    name: str, folder: Path, extra_env: dict[str, str] | None = None, port: int | None = None
+) -> Iterator[str]:
+    """`arigato demo` into a fresh database `name`, then `arigato serve`; yields its URL."""
     if IS_PG:
         _admin_pg(f'DROP DATABASE IF EXISTS "{name}" WITH (FORCE)')
         _admin_pg(f'CREATE DATABASE "{name}"')
         url = _pg_url(name)
     else:
-        url = f"sqlite:///{tmp_path_factory.mktemp('live')}/live.db"
-    env = {**os.environ, "DATABASE_URL": url, "ARIGATO_ENV": "test"}
+        url = f"sqlite:///{folder}/live.db"
+    env = {**os.environ, "DATABASE_URL": url, "ARIGATO_ENV": "test", **(extra_env or {})}
     arigato = [sys.executable, "-m", "app.cli"]
     subprocess.run([*arigato, "demo"], env=env, check=True, capture_output=True)
-    port = _free_port()
+    port = port or _free_port()
     proc = subprocess.Popen(
         [*arigato, "serve", "--port", str(port)],
         env=env,
@@ -63,11 +66,19 @@ def live_server(tmp_path_factory) -> Iterator[str]:
     else:
         proc.kill()
         pytest.fail("the server did not start")
-    yield base
-    proc.terminate()
-    proc.wait(10)
-    if IS_PG:
-        _admin_pg(f'DROP DATABASE IF EXISTS "{name}" WITH (FORCE)')
+    try:
+        yield base
+    finally:
+        proc.terminate()
+        proc.wait(10)
+        if IS_PG:
+            _admin_pg(f'DROP DATABASE IF EXISTS "{name}" WITH (FORCE)')
+
+
+@pytest.fixture(scope="session")
+def live_server(tmp_path_factory) -> Iterator[str]:
+    with run_live_server("arigato_browser_test", tmp_path_factory.mktemp("live")) as base:
+        yield base
 
 
 @pytest.fixture
