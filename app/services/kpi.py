@@ -173,8 +173,8 @@ class UnitTree:
 
 async def load_tree(db: AsyncSession) -> UnitTree:
     version = await data_version(db)
-    key = ("tree", version, i18n.current_locale.get())
-    if version is not None and (hit := _cache_get(key)) is not None:
+    key = ("tree", i18n.current_locale.get())
+    if version is not None and (hit := _cache_get(version, key)) is not None:
         return hit  # type: ignore[no-any-return]
     rows = await db.execute(
         sa.select(
@@ -183,7 +183,7 @@ async def load_tree(db: AsyncSession) -> UnitTree:
     )
     tree = UnitTree(rows.all())
     if version is not None:
-        _cache_put(key, tree)
+        _cache_put(version, key, tree)
     return tree
 
 
@@ -201,17 +201,25 @@ async def load_tree(db: AsyncSession) -> UnitTree:
 # instance needs another's (SPEC §9), and all of them check the one shared version.
 
 CACHE_SIZE = 256
+# Only the newest version's entries are kept: a new version empties the cache, so memory stays
+# bounded by one version's worth of matrices whatever the rate of change.
 _cache: OrderedDict[tuple[Any, ...], Any] = OrderedDict()
+_cache_version: list[int | None] = [None]
 
 
-def _cache_get(key: tuple[Any, ...]) -> Any:
+def _cache_get(version: int, key: tuple[Any, ...]) -> Any:
+    if version != _cache_version[0]:
+        return None
     hit = _cache.get(key)
     if hit is not None:
         _cache.move_to_end(key)
     return hit
 
 
-def _cache_put(key: tuple[Any, ...], value: Any) -> None:
+def _cache_put(version: int, key: tuple[Any, ...], value: Any) -> None:
+    if version != _cache_version[0]:
+        _cache.clear()
+        _cache_version[0] = version
     _cache[key] = value
     while len(_cache) > CACHE_SIZE:
         _cache.popitem(last=False)
@@ -219,6 +227,7 @@ def _cache_put(key: tuple[Any, ...], value: Any) -> None:
 
 def clear_cache() -> None:
     _cache.clear()
+    _cache_version[0] = None
 
 
 async def data_version(db: AsyncSession) -> int | None:
@@ -609,8 +618,8 @@ async def praise_matrix(
     months = fiscal_year_months(fy)
     version = await data_version(db)  # before any data is read: see the cache note above
     locale = i18n.current_locale.get()
-    key = ("matrix", version, locale, today, months[0], unit or "", depth, month)
-    if version is not None and (hit := _cache_get(key)) is not None:
+    key = ("matrix", locale, today, months[0], unit or "", depth, month)
+    if version is not None and (hit := _cache_get(version, key)) is not None:
         return hit  # type: ignore[no-any-return]
     tree = tree or await load_tree(db)
     base = tree.get(unit)
@@ -694,7 +703,7 @@ async def praise_matrix(
         no_praise=no_praise,
     )
     if version is not None:
-        _cache_put(key, matrix)
+        _cache_put(version, key, matrix)
     return matrix
 
 
