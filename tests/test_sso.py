@@ -264,6 +264,21 @@ async def test_an_account_without_employee_number_is_refused(provider, use_setti
     assert r.status_code == 403 and await me(browser) is None
 
 
+async def test_logins_and_refusals_are_logged_without_secrets(
+    provider, use_settings, browser, db, capfd
+):
+    use_settings(**provider.env())
+    user = await make_user(db, sso_subject="sub-of-the-real-owner")
+    url = await callback_url(browser, user.code)
+    query = dict(parse_qsl(urlsplit(url).query))
+    assert (await browser.get(url)).status_code == 403
+    out = capfd.readouterr().out
+    refused = [json.loads(line) for line in out.splitlines() if '"sso_refused"' in line]
+    assert refused and refused[0]["reason"] == "subject mismatch"
+    assert refused[0]["code"] == user.code
+    assert query["code"] not in out and query["state"] not in out
+
+
 # --- a broken or hostile flow -------------------------------------------------------------------
 
 
