@@ -327,3 +327,24 @@ async def test_a_failing_hook_never_breaks_the_action(db, monkeypatch):
     monkeypatch.setattr(notifications, "_post_event", broken)
     await notifications.notify_post_hidden(db, post.id, curator)  # logged, not raised
     assert post.title and await rows_of(db, author) == []  # the caller's objects still load
+
+
+async def test_digest_form_returns_where_it_was_sent_from_and_refuses_nonsense(client, db):
+    me = await make_user(db)
+    csrf = await login(client, me)
+    page = await client.get("/settings")
+    assert 'name="next" value="/settings"' in page.text
+    r = await client.post(
+        "/notifications/digest", data={"digest": "daily", "next": "/settings", "csrf_token": csrf}
+    )
+    assert (r.status_code, r.headers["location"]) == (303, "/settings")
+    r = await client.post(
+        "/notifications/digest",
+        data={"digest": "off", "next": "//evil.example/", "csrf_token": csrf},
+    )
+    assert r.headers["location"] == "/"  # never an open redirect
+    r = await client.post("/notifications/digest", data={"digest": "hourly", "csrf_token": csrf})
+    assert r.status_code == 422
+    assert 'role="alert"' in r.text
+    await db.refresh(me)
+    assert me.digest == "off"  # unchanged by the refused choice

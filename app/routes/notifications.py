@@ -10,8 +10,10 @@ from fastapi import APIRouter, Query, Request
 from fastapi.responses import RedirectResponse, Response
 
 from app.deps import CurrentUser, SessionDep
+from app.i18n import _
 from app.models import DigestFrequency
 from app.models.tables import users
+from app.routes.auth import safe_next
 from app.services import notifications
 from app.templating import is_htmx, render
 
@@ -55,14 +57,24 @@ async def read_all_notifications(request: Request, db: SessionDep, user: Current
 
 @router.post("/notifications/digest", name="set_digest")
 async def set_digest(request: Request, db: SessionDep, user: CurrentUser) -> Response:
+    """Save the digest choice; used from /notifications and /settings (`next` says which)."""
     form = await request.form()
     choice = form.get("digest")
-    if choice in {d.value for d in DigestFrequency}:
-        await db.execute(sa.update(users).where(users.c.id == user.id).values(digest=choice))
-        await db.commit()
-        user.digest = str(choice)
+    if choice not in {d.value for d in DigestFrequency}:
+        ctx = await _list_context(db, user)
+        ctx["digest_error"] = _("Choose how often to receive the digest.")
+        return render(request, "notifications/_digest.html", ctx, status_code=422)
+    await db.execute(sa.update(users).where(users.c.id == user.id).values(digest=choice))
+    await db.commit()
+    user.digest = str(choice)
     if not is_htmx(request):
-        return RedirectResponse(request.app.url_path_for("list_notifications"), 303)
+        back = form.get("next")
+        return RedirectResponse(
+            safe_next(back if isinstance(back, str) else None)
+            if back
+            else request.app.url_path_for("list_notifications"),
+            303,
+        )
     ctx = await _list_context(db, user)
     ctx["saved"] = True
     return render(request, "notifications/_digest.html", ctx)
