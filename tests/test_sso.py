@@ -8,6 +8,7 @@ back to the app, as in production.
 
 from __future__ import annotations
 
+import dataclasses
 import json
 import time
 from collections.abc import Iterator
@@ -282,42 +283,104 @@ async def test_logins_and_refusals_are_logged_without_secrets(
 # --- a broken or hostile flow -------------------------------------------------------------------
 
 
-async def test_tampered_state_is_refused(provider, use_settings, browser, db):
+def set_flow_cookie(browser: httpx.AsyncClient, value: str | None) -> None:
+    """Put back (or change, or drop) the flow cookie as the browser keeps it."""
+    browser.cookies.delete(FLOW_COOKIE)
+    if value is not None:
+        browser.cookies.set(FLOW_COOKIE, value, domain="testserver.local", path="/")
+
+
+def failure_reasons(capfd) -> list[str]:  # type: ignore[no-untyped-def]
+    out = capfd.readouterr().out
+    return [json.loads(line)["reason"] for line in out.splitlines() if '"sso_failed"' in line]
+
+
+def with_query(url: str, **changes: str | None) -> str:
+    parts = urlsplit(url)
+    query = {**dict(parse_qsl(parts.query)), **changes}
+    return urlunsplit(
+        parts._replace(query=urlencode({k: v for k, v in query.items() if v is not None}))
+    )
+
+
+async def test_tampered_state_is_refused(provider, use_settings, browser, db, capfd):
     use_settings(**provider.env())
     user = await make_user(db)
     url = await callback_url(browser, user.code)
-    parts = urlsplit(url)
-    query = dict(parse_qsl(parts.query))
-    query["state"] = query["state"][:-2] + ("AA" if not query["state"].endswith("AA") else "BB")
-    r = await browser.get(urlunsplit(parts._replace(query=urlencode(query))))
+    state = dict(parse_qsl(urlsplit(url).query))["state"]
+    r = await browser.get(with_query(url, state=state[:-1] + ("A" if state[-1] != "A" else "B")))
     assert r.status_code == 400
     assert soup_of(r).select_one("#sso-error a[role=button]")["href"].startswith("/login/sso")
+    assert failure_reasons(capfd) == ["state does not match"]
     assert await me(browser) is None and await session_count(db, user) == 0
 
 
-async def test_tampered_or_missing_flow_cookie_is_refused(provider, use_settings, browser, db):
+async def test_an_answer_naming_another_issuer_or_none_is_refused(
+    provider, use_settings, browser, db, capfd
+):
+    use_settings(**provider.env())
+    user = await make_user(db)
+    url = await callback_url(browser, user.code)
+    assert dict(parse_qsl(urlsplit(url).query))["iss"] == provider.issuer  # RFC 9207
+    flow = browser.cookies[FLOW_COOKIE]
+    for iss in ("https://evil.example", None):
+        assert (await browser.get(with_query(url, iss=iss))).status_code == 400
+        set_flow_cookie(browser, flow)
+    assert failure_reasons(capfd) == ["the answer names another issuer or none"] * 2
+    assert await me(browser) is None and await session_count(db, user) == 0
+
+
+async def test_tampered_or_missing_flow_cookie_is_refused(
+    provider, use_settings, browser, db, capfd
+):
     use_settings(**provider.env())
     user = await make_user(db)
     url = await callback_url(browser, user.code)
     flow = browser.cookies[FLOW_COOKIE]
-    browser.cookies.set(FLOW_COOKIE, flow[:-1] + ("0" if flow[-1] != "0" else "1"))
+    set_flow_cookie(browser, flow[:-1] + ("0" if flow[-1] != "0" else "1"))
     assert (await browser.get(url)).status_code == 400
-    browser.cookies.delete(FLOW_COOKIE)
+    set_flow_cookie(browser, None)
     assert (await browser.get(url)).status_code == 400
+    assert failure_reasons(capfd) == ["flow cookie missing, tampered with or expired"] * 2
     assert await me(browser) is None and await session_count(db, user) == 0
 
 
-async def test_a_code_used_twice_fails_the_token_exchange(provider, use_settings, browser, db):
+async def test_a_code_used_twice_fails_the_token_exchange(
+    provider, use_settings, browser, db, capfd
+):
     use_settings(**provider.env())
     user = await make_user(db)
     url = await callback_url(browser, user.code)
     flow = browser.cookies[FLOW_COOKIE]
     assert (await browser.get(url)).url.path == "/"
     browser.cookies.delete("arigato_session")
-    browser.cookies.set(FLOW_COOKIE, flow)
+    set_flow_cookie(browser, flow)
     r = await browser.get(url)  # the provider refuses a replayed authorization code
     assert r.status_code == 400 and await me(browser) is None
+    assert failure_reasons(capfd) == ["token endpoint refused the code: invalid_grant"]
     assert await session_count(db, user) == 1
+
+
+@pytest.mark.parametrize(
+    ("change", "status", "reason"),
+    [
+        ({"nonce": "a-nonce-the-provider-never-saw"}, 502, "ID token rejected: invalid_claim"),
+        ({"verifier": "v" * 64}, 400, "token endpoint refused the code: invalid_grant"),
+    ],
+)
+async def test_the_nonce_and_the_pkce_verifier_are_checked(
+    provider, use_settings, browser, db, capfd, change, status, reason
+):
+    use_settings(**provider.env())
+    user = await make_user(db)
+    url = await callback_url(browser, user.code)
+    flow = load_flow(SECRET, browser.cookies[FLOW_COOKIE])
+    assert flow is not None
+    set_flow_cookie(browser, dump_flow(SECRET, dataclasses.replace(flow, **change)))
+    r = await browser.get(url)
+    assert r.status_code == status and await me(browser) is None
+    assert failure_reasons(capfd) == [reason]
+    assert await session_count(db, user) == 0
 
 
 async def test_cancelling_at_the_provider_offers_to_try_again(provider, use_settings, browser):

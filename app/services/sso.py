@@ -248,8 +248,10 @@ async def finish(settings: Settings, flow: Flow, params: dict[str, str]) -> Iden
     if not code:
         raise SsoFailed("no authorization code")
     metadata = await provider_metadata(settings)
-    if "iss" in params and params["iss"] != metadata["issuer"]:  # RFC 9207 mix-up defence
-        raise SsoFailed("the answer names another issuer")
+    # RFC 9207: the answer names its issuer (a defence against mix-up attacks).
+    iss_required = metadata.get("authorization_response_iss_parameter_supported") is True
+    if ("iss" in params or iss_required) and params.get("iss") != metadata["issuer"]:
+        raise SsoFailed("the answer names another issuer or none")
     async with _client(settings, metadata, flow.redirect_uri) as client:
         try:
             token = await client.fetch_token(
