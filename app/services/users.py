@@ -11,6 +11,7 @@ from sqlmodel.ext.asyncio.session import AsyncSession
 
 from app.i18n import _
 from app.models import OrgUnit, Role, User
+from app.models.tables import users as users_table
 from app.security import MIN_PASSWORD_LENGTH, hash_password
 from app.services import audit
 from app.services.csvimport import (
@@ -196,7 +197,7 @@ async def import_users(
                 )
             ).all()
         )
-        db.add_all(
+        users = [
             User(
                 code=r["code"],
                 name=r["name"],
@@ -205,8 +206,10 @@ async def import_users(
                 role=r["role"],
             )
             for r in report.rows
-        )
-        await db.flush()
+        ]
+        # A Core executemany (the models fill in their defaults): the ORM would insert the
+        # objects one by one, some ten times slower for a file of 3,000 users.
+        await db.execute(sa.insert(users_table), [u.model_dump(exclude={"id"}) for u in users])
         audit.record(
             db,
             actor,
