@@ -557,6 +557,65 @@ async def test_random_mixes_errors_are_exactly_the_bad_lines(client, db, kinds, 
         assert len(await audit_rows(db, "users.import")) == audits_before + 1
 
 
+UNIT_ROW_KINDS = ["good", "unknown_parent", "closed_parent", "taken", "bad_kind", "self", "no_name"]
+
+
+@settings(
+    max_examples=30,
+    deadline=None,
+    suppress_health_check=[HealthCheck.function_scoped_fixture, HealthCheck.too_slow],
+)
+@given(kinds=st.lists(st.sampled_from([*UNIT_ROW_KINDS, "repeat"]), min_size=1, max_size=12))
+async def test_random_unit_files_errors_are_exactly_the_bad_lines(client, db, kinds):
+    csrf = await _admin_once(client, db)
+    prefix = f"HU{next(_seq)}x"
+    lines, bad, codes, good = [], set(), [], []
+    for i, kind in enumerate(kinds):
+        line = i + 2
+        # A good row hangs under the previous good row of the file, or under an existing unit.
+        code, name, unit_kind, parent = (
+            f"{prefix}{i}",
+            "組織",
+            "shop",
+            good[-1] if good else "HY-OPEN",
+        )
+        if kind == "repeat" and codes:
+            code = codes[0]
+        elif kind == "unknown_parent":
+            parent = "HY-NOPE"
+        elif kind == "closed_parent":
+            parent = "HY-CLOSED"
+        elif kind == "taken":
+            code = "HY-OPEN"
+        elif kind == "bad_kind":
+            unit_kind = "planet"
+        elif kind == "self":
+            parent = code
+        elif kind == "no_name":
+            name = ""
+        if kind in ("good",) or (kind == "repeat" and not codes):
+            good.append(code)
+        else:
+            bad.add(line)
+        codes.append(code)
+        lines.append(f"{code},{name},{unit_kind},{parent}")
+    data = UNITS_HEADER + "\n".join(lines) + "\n"
+    units_before = await count(db, OrgUnit)
+
+    dry = await api(client, csrf, "units", data)
+    assert {e["line"] for e in dry.json()["errors"]} == bad
+    assert [r["code"] for r in dry.json()["rows"]] == good
+    assert await count(db, OrgUnit) == units_before
+
+    real = await api(client, csrf, "units", data, dry_run=False)
+    if bad:
+        assert real.status_code == 422
+        assert await count(db, OrgUnit) == units_before
+    else:
+        assert real.status_code == 201 and real.json()["created"] == len(kinds)
+        assert await count(db, OrgUnit) == units_before + len(kinds)
+
+
 async def _admin_once(client: httpx.AsyncClient, db: AsyncSession) -> str:
     """Hypothesis runs the examples in one test: set up the admin and units on the first."""
     csrf = client.headers.get("X-CSRF-Token")
