@@ -265,6 +265,10 @@ async def _parent_for(
         return None
     if moving is not None:
         assert moving.id is not None
+        # Two admins moving A under B and B under A at once would each see no cycle: moves
+        # take the units' row locks first, so they run one after the other (PostgreSQL;
+        # SQLite has one writer anyway).
+        await db.execute(sa.select(units.c.id).with_for_update())
         if parent.id in await subtree_ids(db, moving.id):
             problems.add(
                 "parent",
