@@ -296,7 +296,7 @@ async def _users_page(
         status = 422 if status == 200 else status
     base = str(request.app.url_path_for("admin_users"))
     params = filters.query_params()
-    tree = await admin.unit_tree(db)
+    tree = await admin.unit_tree(db, counts=False)
     return render(
         request,
         "admin/users.html",
@@ -394,7 +394,7 @@ async def _user_response(
     found = await admin.get_user(db, target.code)
     assert found is not None
     user, unit = found
-    tree = await admin.unit_tree(db)
+    tree = await admin.unit_tree(db, counts=False)
     tokens = await admin.user_tokens(db, user)
     ctx = {
         "user": user,

@@ -193,20 +193,24 @@ async def _count(db: AsyncSession, stmt: sa.Select[Any]) -> int:
     return int((await db.execute(stmt)).scalar_one())
 
 
-async def unit_tree(db: AsyncSession) -> UnitTree:
+async def unit_tree(db: AsyncSession, *, counts: bool = True) -> UnitTree:
+    """Every unit in pre-order; `counts=False` skips counting posts (for pickers only)."""
     all_units = list((await db.exec(select(OrgUnit).order_by(col(OrgUnit.code)))).all())
-    user_counts = await _counts(
-        sa.select(users.c.unit_id, sa.func.count())
-        .where(users.c.active.is_(True))
-        .group_by(users.c.unit_id),
-        db,
-    )
-    post_counts = await _counts(
-        sa.select(posts.c.unit_id, sa.func.count())
-        .where(posts.c.status != PostStatus.deleted.value)
-        .group_by(posts.c.unit_id),
-        db,
-    )
+    user_counts: dict[int, int] = {}
+    post_counts: dict[int, int] = {}
+    if counts:
+        user_counts = await _counts(
+            sa.select(users.c.unit_id, sa.func.count())
+            .where(users.c.active.is_(True))
+            .group_by(users.c.unit_id),
+            db,
+        )
+        post_counts = await _counts(
+            sa.select(posts.c.unit_id, sa.func.count())
+            .where(posts.c.status != PostStatus.deleted.value)
+            .group_by(posts.c.unit_id),
+            db,
+        )
     by_id = {u.id: u for u in all_units}
     kids: dict[int | None, list[OrgUnit]] = {}
     for u in all_units:
