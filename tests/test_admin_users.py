@@ -614,3 +614,28 @@ async def test_any_new_user_is_created_or_refused_and_nothing_half_written(db, c
         return
     assert password is None and user.code == code.strip() and user.role == role
     assert len((await db.exec(select(User))).all()) == before + 1
+
+
+async def test_the_password_change_gate_holds_back_sessions_not_api_tokens(client, db):
+    target = await make_user(db, must_change_password=True)
+    _row, api_token = await issue_token(db, target, name="cli", scope="read", days=None)
+    r = await client.get("/api/v1/me", headers={"Authorization": f"Bearer {api_token}"})
+    assert r.status_code == 200 and r.json()["code"] == target.code
+
+
+async def test_htmx_errors_swap_the_panel_with_the_message(client, db):
+    parent = await make_unit(db, kind="branch")
+    shop = await make_unit(db, parent_id=parent.id)
+    _admin, token = await as_admin(db, client)
+    r = await client.post(
+        "/admin/units",
+        data={"code": shop.code, "name": "x", "kind": "shop", "parent": parent.code},
+        headers={**HX, "X-CSRF-Token": token},
+    )
+    assert r.status_code == 409
+    panel = soup(r)
+    assert panel.select_one("div#units-panel") is not None
+    assert panel.select_one("html") is None  # the partial, not the page
+    assert (
+        panel.select_one("#unit-code-error").get_text() == "A unit with this code already exists."
+    )
