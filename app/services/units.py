@@ -19,9 +19,9 @@ from app.services.csvimport import (
     read_table,
     write_or_refuse,
 )
+from app.services.users import CODE_RE
 
 UNIT_COLUMNS = ("code", "name", "kind", "parent")
-UNIT_CODE_MAX = 32
 UNIT_NAME_MAX = 120
 IMPORT_ACTION = "units.import"  # the audit log's action for a CSV import
 
@@ -65,8 +65,8 @@ async def check_units(db: AsyncSession, data: bytes | str) -> ImportReport:
     for line, row in table.rows:
         code, name, kind, parent = (row[c] for c in UNIT_COLUMNS)
         problems = []
-        if not code or len(code) > UNIT_CODE_MAX:
-            problems.append(_("code is required (at most %(n)s characters)") % {"n": UNIT_CODE_MAX})
+        if not CODE_RE.match(code):  # the rule of user codes and of the admin's unit form
+            problems.append(_("code must be 1–32 letters, digits, '-', '_' or '.'"))
         elif code in existing:
             problems.append(_("unit %(code)s already exists") % {"code": code})
         elif first[code] != line:
