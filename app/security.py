@@ -43,4 +43,6 @@ def csrf_token_for(secret_key: str, seed: str) -> str:
 
 
 def csrf_matches(secret_key: str, seed: str, given: str | None) -> bool:
-    return bool(given) and hmac.compare_digest(csrf_token_for(secret_key, seed), given or "")
+    # Bytes, not str: compare_digest refuses non-ASCII text (a TypeError would be a 500).
+    expected = csrf_token_for(secret_key, seed).encode()
+    return bool(given) and hmac.compare_digest(expected, (given or "").encode())

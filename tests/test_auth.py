@@ -266,3 +266,12 @@ async def test_switching_language_is_remembered_for_the_user(client, db):
     assert BeautifulSoup(feed.text, "html.parser").html["lang"] == "en"
     await db.refresh(user)
     assert user.locale == "en"
+
+
+@pytest.mark.parametrize("bad", ["é", "ありがとう", "0" * 63 + "é", "\u0000"])
+async def test_a_non_ascii_csrf_token_is_a_403_not_a_500(client, db, bad):
+    user = await make_user(db)
+    await login(client, user)
+    r = await client.post("/logout", data={"csrf_token": bad})
+    assert r.status_code == 403
+    assert (await client.get("/")).status_code == 200  # still signed in
