@@ -180,6 +180,21 @@ async def test_second_sign_in_uses_the_recorded_subject_and_next(
     assert len(link) == 1  # linked once, not on every sign-in
 
 
+async def test_signing_in_through_sso_voids_a_one_time_password(
+    provider, use_settings, browser, db
+):
+    """An admin-given one-time password was only a way in: after an SSO sign-in it no
+    longer works, and the user is not held at the password change."""
+    use_settings(**provider.env())
+    user = await make_user(db, must_change_password=True)
+    r = await sign_in(browser, user.code)
+    assert r.status_code == 200 and r.url.path == "/"
+    await db.refresh(user)
+    assert (user.password_hash, user.must_change_password) == (None, False)
+    actions = (await db.exec(select(AuditEntry).where(AuditEntry.target_id == user.id))).all()
+    assert "user.one_time_password_void" in [e.action for e in actions]
+
+
 @pytest.mark.parametrize("target", ["https://evil.example/", "//evil.example/x", "/\\evil"])
 async def test_next_never_leaves_the_site(provider, use_settings, browser, db, target):
     use_settings(**provider.env())

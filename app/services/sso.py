@@ -410,6 +410,15 @@ async def resolve_user(
                 "Ask an administrator."
             ),
         )
+    if user.must_change_password:
+        # An administrator's one-time password was only a way in; signing in through the
+        # company account makes it void (no password the administrator knows stays valid),
+        # and the user is not sent to the password change.
+        user.password_hash = None
+        user.must_change_password = False
+        db.add(user)
+        audit.record(db, user, "user.one_time_password_void", "user", user.id)
+        await db.commit()
     return user, False
 
 
