@@ -476,6 +476,30 @@ async def test_password_login_off_leaves_only_sso(provider, use_settings, client
     assert (await client.get("/api/v1/me")).status_code == 401
 
 
+async def test_password_login_off_leaves_no_password_to_change_in_settings(
+    provider, use_settings, browser, db
+):
+    use_settings(**provider.env(PASSWORD_LOGIN="false"))
+    user = await make_user(db)  # has a password from before the switch
+    await sign_in(browser, user.code)
+    page = soup_of(await browser.get("/settings"))
+    assert page.select_one("input[name=new_password]") is None
+    csrf = json.loads(page.select_one("body")["hx-headers"])["X-CSRF-Token"]
+    r = await browser.post(
+        "/settings/password",
+        data={
+            "current_password": PASSWORD,
+            "new_password": "a-new-long-password",
+            "confirm_password": "a-new-long-password",
+            "csrf_token": csrf,
+        },
+    )
+    assert r.status_code == 409
+    old_hash = user.password_hash
+    await db.refresh(user)
+    assert user.password_hash == old_hash
+
+
 async def test_login_page_without_sso_has_no_sso_button(client):
     soup = soup_of(await client.get("/login"))
     assert soup.select_one("a#sso-login") is None

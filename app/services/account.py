@@ -15,7 +15,7 @@ import sqlalchemy as sa
 from sqlmodel import col, select
 from sqlmodel.ext.asyncio.session import AsyncSession
 
-from app.config import Settings
+from app.config import Settings, get_settings
 from app.i18n import LOCALES, _
 from app.models import ApiToken, TokenScope, User
 from app.models.base import utcnow
@@ -57,6 +57,8 @@ def sso_only_message() -> str:
 
 
 def password_mode(user: User) -> PasswordMode:
+    if not get_settings().password_login:
+        return PasswordMode.sso  # nobody signs in with a password: nothing to set or change
     if user.password_hash:
         return PasswordMode.change
     if user.must_change_password:
