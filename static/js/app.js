@@ -19,8 +19,15 @@
   document.addEventListener("htmx:sendError", function () { toast(); });
 
   // Confirm before destructive submits (data-confirm on the form).
+  // A form that htmx submits asks once, in htmx:confirm below; this listener is for the rest.
+  function byHtmx(form) {
+    return !!window.htmx && ["hx-post", "hx-put", "hx-patch", "hx-delete"].some(function (a) {
+      return form.hasAttribute(a);
+    });
+  }
   document.addEventListener("submit", function (evt) {
     var form = evt.target;
+    if (byHtmx(form)) return;
     if (form.dataset && form.dataset.confirm && !window.confirm(form.dataset.confirm)) {
       evt.preventDefault();
       evt.stopImmediatePropagation();

@@ -104,10 +104,17 @@ def _admin_flow(base: str, page: Page, browser) -> None:  # type: ignore[no-unty
     assert axe_violations(page) == []
 
     # Set another one from the user's page (confirmed, swapped in place by HTMX).
-    page.on("dialog", lambda dialog: dialog.accept())
+    dialogs: list[str] = []
+
+    def accept(dialog) -> None:  # type: ignore[no-untyped-def]
+        dialogs.append(dialog.message)
+        dialog.accept()
+
+    page.on("dialog", accept)
     page.get_by_role("button", name="Set a one-time password").click()
     shown = page.locator("#admin-user").get_by_test_id("one-time-password")
     expect(shown).to_be_visible()
+    assert len(dialogs) == 1  # asked once, not once by the page and again by htmx
     password = shown.inner_text()
     assert password != first_password
     expect(page).to_have_url(base + "/admin/users/E7701")
