@@ -639,3 +639,38 @@ async def test_htmx_errors_swap_the_panel_with_the_message(client, db):
     assert (
         panel.select_one("#unit-code-error").get_text() == "A unit with this code already exists."
     )
+
+
+async def test_no_one_time_passwords_while_password_login_is_off(client, db, monkeypatch):
+    from app.config import get_settings
+
+    target = await make_user(db)
+    shop = await make_unit(db)
+    before = target.password_hash
+    _admin, token = await as_admin(db, client)
+    for key, value in {
+        "PASSWORD_LOGIN": "false",
+        "OIDC_ISSUER": "http://127.0.0.1:9/",
+        "OIDC_CLIENT_ID": "arigato",
+    }.items():
+        monkeypatch.setenv(key, value)
+    get_settings.cache_clear()
+    try:
+        r = await client.post(
+            f"/admin/users/{target.code}/password", data={}, headers={**HX, "X-CSRF-Token": token}
+        )
+        assert r.status_code == 409
+        assert soup(r).select_one("#admin-user [data-testid=one-time-password]") is None
+        r = await client.post(
+            "/api/v1/admin/users",
+            json={"code": "SSO1", "name": "新人", "unit": shop.code, "one_time_password": True},
+            headers={"X-CSRF-Token": token},
+        )
+        assert r.status_code == 409
+        assert (await db.exec(select(User).where(User.code == "SSO1"))).first() is None
+        await db.refresh(target)
+        assert (target.password_hash, target.must_change_password) == (before, False)
+        assert await audit_rows(db, "user.password_reset") == []
+    finally:
+        monkeypatch.undo()
+        get_settings.cache_clear()

@@ -24,6 +24,7 @@ from sqlalchemy.exc import IntegrityError
 from sqlmodel import col, or_, select
 from sqlmodel.ext.asyncio.session import AsyncSession
 
+from app.config import get_settings
 from app.i18n import _
 from app.models import ApiToken, OrgUnit, PostStatus, Role, UnitKind, User, UserSession
 from app.models.base import utcnow
@@ -567,6 +568,8 @@ async def create_user(
     duplicate = _("A user with this employee number already exists.")
     if (await db.exec(select(User.id).where(User.code == code))).first() is not None:
         raise Conflict(duplicate, "code")
+    if one_time_password:
+        _passwords_in_use("one_time_password")
     password = new_one_time_password() if one_time_password else None
     user = User(
         code=code,
@@ -600,6 +603,14 @@ async def _revoke_all(db: AsyncSession, user_id: int) -> tuple[int, int]:
         .values(revoked_at=now)
     )
     return int(sessions.rowcount or 0), int(tokens.rowcount or 0)
+
+
+def _passwords_in_use(field: str) -> None:
+    """One-time passwords only make sense while password login is on."""
+    if not get_settings().password_login:
+        raise Conflict(
+            _("Password login is switched off: everyone signs in through single sign-on."), field
+        )
 
 
 def _not_yourself(actor: User, user: User, field: str, message: str) -> None:
@@ -705,6 +716,7 @@ async def set_one_time_password(db: AsyncSession, actor: User, user: User) -> st
     """
     assert user.id is not None
     _not_yourself(actor, user, "password", _("Change your own password in your settings instead."))
+    _passwords_in_use("password")
     password = new_one_time_password()
     user.password_hash = hash_password(password)
     user.must_change_password = True

@@ -55,6 +55,11 @@ def action_labels() -> dict[str, str]:
         "complaint.create": _("Record complaint"),
         "complaint.update": _("Change complaint"),
         "complaint.import": _("Import complaints"),
+        "units.import": _("Import units"),
+        "users.import": _("Import users"),
+        "user.sso_link": _("Link company account"),
+        "user.sso_create": _("Add user at first single sign-on"),
+        "user.one_time_password_void": _("One-time password voided by single sign-on"),
         **admin_action_labels(),
     }
 
