@@ -397,13 +397,13 @@ async def test_text_csv_body_and_header_in_any_order_and_case(client, db):
     ("data", "needle", "line"),
     [
         ((USERS_HEADER + "E1,山田,,S,staff\n").encode("cp932"), "UTF-8", 2),
-        (b"", "empty", 1),
-        (b"\xef\xbb\xbf\r\n", "empty", 1),
+        (b"", "空です", 1),
+        (b"\xef\xbb\xbf\r\n", "空です", 1),
         (b"code,name,email,unit\nE1,a,,S\n", "role", 1),
-        (USERS_HEADER.encode(), "no rows", 1),
+        (USERS_HEADER.encode(), "データ行がありません", 1),
         (b"code,name,email,unit,role,code\n", "code", 1),
-        ('code,name,email,unit,role\nE1,"山田,\n太郎",,S,staff\n'.encode(), "line break", 2),
-        (b"code,name,email,unit,role\nE1,a,,S,staff,extra\n", "double quotes", 2),
+        ('code,name,email,unit,role\nE1,"山田,\n太郎",,S,staff\n'.encode(), "改行", 2),
+        (b"code,name,email,unit,role\nE1,a,,S,staff,extra\n", "ダブルクォーテーション", 2),
     ],
     ids=[
         "shift-jis",
@@ -423,7 +423,7 @@ async def test_bad_files_get_a_clear_reason_and_write_nothing(client, db, data, 
         r = await api(client, csrf, "users", data, dry_run=dry_run)
         assert r.status_code == 422, r.text
         [error] = [e for e in r.json()["errors"] if e["line"] == line]
-        assert needle in error["message"]
+        assert needle in error["message"]  # in the admin's language, Japanese by default
     assert await count(db, User) == before
 
 

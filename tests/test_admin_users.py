@@ -244,7 +244,7 @@ async def test_one_time_password_is_shown_once_and_forces_a_password_change(
     assert r.headers.get("HX-Redirect") == "/settings/password"
     r = await browser.get("/api/v1/me")
     assert r.status_code == 403
-    assert "new password" in r.json()["detail"]
+    assert "新しいパスワード" in r.json()["detail"]  # the user's language: Japanese
     # The way out stays open: the settings pages are not redirected.
     r = await browser.get("/settings/password")
     assert r.status_code != 303

@@ -180,7 +180,7 @@ async def test_wrong_current_password_is_an_inline_error_and_changes_nothing(cli
     before = await password_hash_of(db, user)
     r = await client.post("/settings/password", data=_pw(csrf, current="not-my-password"))
     assert r.status_code == 422
-    assert field_error(r, "current_password") == "The current password is not correct."
+    assert field_error(r, "current_password") == "現在のパスワードが正しくありません。"
     assert await password_hash_of(db, user) == before
     # Nothing typed comes back: no password field has a value, no password is in the page.
     assert all(not i.get("value") for i in soup(r).select("input[type=password]"))
@@ -339,7 +339,7 @@ async def test_api_password_change_needs_the_browser_session(client, db, make_cl
     _row, token = await issue_token(db, user, name="t", scope="write", days=None)
     body = {"current_password": PASSWORD, "new_password": NEW_PASSWORD}
     r = await make_client("10.0.0.5").post("/api/v1/me/password", json=body, headers=bearer(token))
-    assert r.status_code == 403 and "API token" in r.json()["detail"]
+    assert r.status_code == 403 and "APIトークン" in r.json()["detail"]
     r = await client.post(
         "/api/v1/me/password",
         json={**body, "current_password": "nope"},

@@ -34,6 +34,9 @@ def run_db(fn: Callable[[AsyncSession], Awaitable[T]]) -> T:
     """Run one async unit of work on a fresh engine and dispose of it afterwards."""
 
     async def go() -> T:
+        from app import i18n
+
+        i18n.current_locale.set("en")  # the command line speaks English (see english())
         engine = make_async_engine(get_settings())
         try:
             maker = async_sessionmaker(engine, class_=AsyncSession, expire_on_commit=False)
