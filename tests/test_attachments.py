@@ -524,6 +524,7 @@ async def test_upload_webp(author_client: tuple[httpx.AsyncClient, str], post: P
         ("手順.docx", office_zip("word/document.xml", DOCX_MAIN), svc.DOCX.content_type),
         ("朝礼.pptx", office_zip("ppt/presentation.xml", PPTX_MAIN), svc.PPTX.content_type),
     ],
+    ids=["pdf", "xlsx", "docx", "pptx"],  # stable ids: the zip bytes carry the build time
 )
 async def test_upload_documents_stored_as_is(
     author_client: tuple[httpx.AsyncClient, str],
