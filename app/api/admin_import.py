@@ -5,18 +5,17 @@ from __future__ import annotations
 from collections.abc import Awaitable, Callable
 from typing import Annotated, Any, Literal
 
-from fastapi import APIRouter, HTTPException, Query, Request
+from fastapi import APIRouter, Query, Request
 from fastapi.responses import JSONResponse
 from pydantic import BaseModel
 from sqlmodel.ext.asyncio.session import AsyncSession
 
 from app.deps import AdminUser, SessionDep
-from app.i18n import _
 from app.models import User
 from app.services import units as unit_service
 from app.services import users as user_service
 from app.services.csvimport import ImportRejected, ImportReport
-from app.services.uploads import MiB, read_multipart, too_large
+from app.services.uploads import CSV_BODY_OPENAPI, MiB, read_csv_body
 
 router = APIRouter(tags=["admin"])
 
@@ -77,35 +76,6 @@ class ImportOutcome(BaseModel):
         )
 
 
-async def read_csv_body(request: Request, max_bytes: int = IMPORT_MAX) -> bytes:
-    """The CSV file of a multipart form (field `file`) or a text/csv body; 413 as soon as it
-    passes `max_bytes` while reading."""
-    ctype = request.headers.get("content-type", "")
-    if ctype.startswith("multipart/form-data"):
-        form = await read_multipart(request, max_file_bytes=max_bytes, max_files=1)
-        try:
-            upload = form.file("file")
-            if upload is None:
-                raise HTTPException(
-                    422,
-                    [{"loc": ["body", "file"], "msg": _("Choose a CSV file."), "type": "missing"}],
-                )
-            return upload.path.read_bytes()
-        finally:
-            await form.aclose()
-    if ctype.startswith(("text/csv", "text/plain", "application/csv")):
-        declared = request.headers.get("content-length", "")
-        if declared.isdigit() and int(declared) > max_bytes:
-            raise too_large(max_bytes)
-        data = bytearray()
-        async for chunk in request.stream():
-            data += chunk
-            if len(data) > max_bytes:
-                raise too_large(max_bytes)
-        return bytes(data)
-    raise HTTPException(415, _("Send the CSV file as multipart/form-data or text/csv."))
-
-
 DryRun = Annotated[
     bool,
     Query(
@@ -114,21 +84,6 @@ DryRun = Annotated[
     ),
 ]
 
-_BODY: dict[str, Any] = {
-    "requestBody": {
-        "required": True,
-        "content": {
-            "multipart/form-data": {
-                "schema": {
-                    "type": "object",
-                    "required": ["file"],
-                    "properties": {"file": {"type": "string", "format": "binary"}},
-                }
-            },
-            "text/csv": {"schema": {"type": "string"}},
-        },
-    }
-}
 _RESPONSES: dict[int | str, dict[str, Any]] = {
     201: {"description": "Imported: every row was written (dry_run=false)", "model": ImportOutcome},
     413: {"description": f"The file is larger than {IMPORT_MAX // MiB} MB"},
@@ -152,7 +107,7 @@ written (0 on a dry run)."""
 
 
 async def _answer(request: Request, db: AsyncSession, kind: str, user: User, dry_run: bool) -> Any:
-    data = await read_csv_body(request)
+    data = await read_csv_body(request, IMPORT_MAX)
     report = await check_or_import(db, kind, data, user, dry_run=dry_run)
     outcome = ImportOutcome.of(report, dry_run=dry_run).model_dump(mode="json")
     if not report.ok:
@@ -174,7 +129,7 @@ async def _answer(request: Request, db: AsyncSession, kind: str, user: User, dry
     "/admin/import/units",
     name="api_import_units",
     response_model=ImportOutcome,
-    openapi_extra=_BODY,
+    openapi_extra=CSV_BODY_OPENAPI,
     responses=_RESPONSES,
     description="Check or import org units from CSV `code,name,kind,parent` (parent by code: "
     "an active unit that exists or one in the same file, in any order; empty for a root)." + _ABOUT,
@@ -189,7 +144,7 @@ async def import_units(
     "/admin/import/users",
     name="api_import_users",
     response_model=ImportOutcome,
-    openapi_extra=_BODY,
+    openapi_extra=CSV_BODY_OPENAPI,
     responses=_RESPONSES,
     description="Check or import users from CSV `code,name,email,unit,role` (unit by code: an "
     "active unit that already exists, so import a units file first; role staff, curator or "

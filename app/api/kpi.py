@@ -6,19 +6,18 @@ from __future__ import annotations
 from datetime import date, datetime
 from typing import Annotated, Any, Literal
 
-from fastapi import APIRouter, HTTPException, Query, Request
+from fastapi import APIRouter, Query, Request
 from fastapi.responses import JSONResponse
 from pydantic import BaseModel, ConfigDict
 
 from app import i18n
 from app.deps import AdminUser, CuratorUser, CurrentUser, SessionDep
 from app.fiscal import fiscal_year_of
-from app.i18n import _
 from app.models import ComplaintCategory, ComplaintStatus, ComplaintVoice
 from app.services import complaints as complaint_service
 from app.services import kpi, kpi_export
 from app.services.csvimport import ImportRejected
-from app.services.uploads import read_multipart
+from app.services.uploads import CSV_BODY_OPENAPI, read_csv_body
 
 router = APIRouter(tags=["kpi"])
 
@@ -163,58 +162,16 @@ async def update_complaint(
     return await _complaint_public(db, c)
 
 
-_IMPORT_BODY: dict[str, Any] = {
-    "requestBody": {
-        "required": True,
-        "content": {
-            "multipart/form-data": {
-                "schema": {
-                    "type": "object",
-                    "required": ["file"],
-                    "properties": {"file": {"type": "string", "format": "binary"}},
-                }
-            },
-            "text/csv": {"schema": {"type": "string"}},
-        },
-    }
-}
-
-
-async def read_csv_upload(request: Request) -> bytes:
-    """The CSV file of a multipart form (field `file`) or a text/csv body, size-limited."""
-    ctype = request.headers.get("content-type", "")
-    if ctype.startswith("multipart/form-data"):
-        form = await read_multipart(request, max_file_bytes=IMPORT_MAX, max_files=1)
-        try:
-            upload = form.file("file")
-            if upload is None:
-                raise HTTPException(
-                    422,
-                    [{"loc": ["body", "file"], "msg": _("Choose a CSV file."), "type": "missing"}],
-                )
-            return upload.path.read_bytes()
-        finally:
-            await form.aclose()
-    if ctype.startswith(("text/csv", "text/plain", "application/csv")):
-        data = bytearray()
-        async for chunk in request.stream():
-            data += chunk
-            if len(data) > IMPORT_MAX:
-                raise HTTPException(413, _("The file is too large."))
-        return bytes(data)
-    raise HTTPException(415, _("Send the CSV file as multipart/form-data or text/csv."))
-
-
 @router.post(
     "/complaints/import",
     name="api_import_complaints",
-    openapi_extra=_IMPORT_BODY,
+    openapi_extra=CSV_BODY_OPENAPI,
     responses={422: {"description": "Nothing imported: every bad row with its line"}},
 )
 async def import_complaints(request: Request, db: SessionDep, user: CuratorUser) -> Any:
     """CSV `received_on,unit,category,status,summary` (UTF-8, with or without BOM); all rows
     or none. A bad file answers 422 with `{"detail": [{"line", "msg"}, ...]}`."""
-    data = await read_csv_upload(request)
+    data = await read_csv_body(request, IMPORT_MAX)
     try:
         n = await complaint_service.import_complaints(db, user, data)
     except ImportRejected as exc:

@@ -6,7 +6,7 @@ import os
 import tempfile
 from dataclasses import dataclass, field
 from pathlib import Path
-from typing import TYPE_CHECKING, BinaryIO
+from typing import TYPE_CHECKING, Any, BinaryIO
 
 import anyio.to_thread
 from fastapi import HTTPException, Request
@@ -320,3 +320,50 @@ async def read_multipart(
         reader.abort()
         raise
     return reader.form
+
+
+# A CSV file sent to an import endpoint: multipart field `file`, or the body as text/csv.
+CSV_BODY_OPENAPI: dict[str, Any] = {
+    "requestBody": {
+        "required": True,
+        "content": {
+            "multipart/form-data": {
+                "schema": {
+                    "type": "object",
+                    "required": ["file"],
+                    "properties": {"file": {"type": "string", "format": "binary"}},
+                }
+            },
+            "text/csv": {"schema": {"type": "string"}},
+        },
+    }
+}
+
+
+async def read_csv_body(request: Request, max_bytes: int) -> bytes:
+    """The CSV file of a multipart form (field `file`) or a text/csv body; 413 as soon as it
+    passes `max_bytes` while reading, 415 for any other content type."""
+    ctype = request.headers.get("content-type", "")
+    if ctype.startswith("multipart/form-data"):
+        form = await read_multipart(request, max_file_bytes=max_bytes, max_files=1)
+        try:
+            upload = form.file("file")
+            if upload is None:
+                raise HTTPException(
+                    422,
+                    [{"loc": ["body", "file"], "msg": _("Choose a CSV file."), "type": "missing"}],
+                )
+            return upload.path.read_bytes()
+        finally:
+            await form.aclose()
+    if ctype.startswith(("text/csv", "text/plain", "application/csv")):
+        declared = request.headers.get("content-length", "")
+        if declared.isdigit() and int(declared) > max_bytes:
+            raise too_large(max_bytes)
+        data = bytearray()
+        async for chunk in request.stream():
+            data += chunk
+            if len(data) > max_bytes:
+                raise too_large(max_bytes)
+        return bytes(data)
+    raise HTTPException(415, _("Send the CSV file as multipart/form-data or text/csv."))
