@@ -104,10 +104,6 @@ class AuditEntryPublic(BaseModel):
     changes: dict[str, Any] | None
 
 
-def _conflict(exc: moderation.Conflict) -> HTTPException:
-    return HTTPException(409, str(exc))
-
-
 async def _post_answer(
     request: Request, db: SessionDep, user: CuratorUser, post_id: int
 ) -> PostPublic:
@@ -166,10 +162,7 @@ async def hide_post(
     request: Request, db: SessionDep, user: CuratorUser, post_id: int, body: ReasonIn
 ) -> PostPublic:
     post = await get_post_for_moderation(db, user, post_id)
-    try:
-        await moderation.hide_post(db, user, post, body.reason)
-    except moderation.Conflict as exc:
-        raise _conflict(exc) from exc
+    await moderation.hide_post(db, user, post, body.reason)
     return await _post_answer(request, db, user, post_id)
 
 
@@ -182,10 +175,7 @@ async def restore_post(
     body: OptionalReasonIn | None = None,
 ) -> PostPublic:
     post = await get_post_for_moderation(db, user, post_id)
-    try:
-        await moderation.restore_post(db, user, post, body.reason if body else None)
-    except moderation.Conflict as exc:
-        raise _conflict(exc) from exc
+    await moderation.restore_post(db, user, post, body.reason if body else None)
     return await _post_answer(request, db, user, post_id)
 
 
@@ -195,10 +185,7 @@ async def redact_post(
 ) -> PostPublic:
     """Replace title and/or body to remove personal data; the removed text is kept nowhere."""
     post = await get_post_for_moderation(db, user, post_id)
-    try:
-        await moderation.redact_post(db, user, post, body.title, body.body, body.reason)
-    except moderation.Conflict as exc:
-        raise _conflict(exc) from exc
+    await moderation.redact_post(db, user, post, body.title, body.body, body.reason)
     return await _post_answer(request, db, user, post_id)
 
 
@@ -212,10 +199,7 @@ async def feature_post(
 ) -> PostPublic:
     """Mark as good practice (好取組); again replaces the note."""
     post = await get_post_for_moderation(db, user, post_id)
-    try:
-        await moderation.feature_post(db, user, post, body.note if body else None)
-    except moderation.Conflict as exc:
-        raise _conflict(exc) from exc
+    await moderation.feature_post(db, user, post, body.note if body else None)
     return await _post_answer(request, db, user, post_id)
 
 
@@ -224,10 +208,7 @@ async def unfeature_post(
     request: Request, db: SessionDep, user: CuratorUser, post_id: int
 ) -> PostPublic:
     post = await get_post_for_moderation(db, user, post_id)
-    try:
-        await moderation.unfeature_post(db, user, post)
-    except moderation.Conflict as exc:
-        raise _conflict(exc) from exc
+    await moderation.unfeature_post(db, user, post)
     return await _post_answer(request, db, user, post_id)
 
 
@@ -236,10 +217,7 @@ async def hide_comment(
     db: SessionDep, user: CuratorUser, comment_id: int, body: ReasonIn
 ) -> CommentPublic:
     comment = await get_comment_for_moderation(db, user, comment_id)
-    try:
-        await moderation.hide_comment(db, user, comment, body.reason)
-    except moderation.Conflict as exc:
-        raise _conflict(exc) from exc
+    await moderation.hide_comment(db, user, comment, body.reason)
     return await _comment_answer(db, comment_id)
 
 
@@ -248,10 +226,7 @@ async def restore_comment(
     db: SessionDep, user: CuratorUser, comment_id: int, body: OptionalReasonIn | None = None
 ) -> CommentPublic:
     comment = await get_comment_for_moderation(db, user, comment_id)
-    try:
-        await moderation.restore_comment(db, user, comment, body.reason if body else None)
-    except moderation.Conflict as exc:
-        raise _conflict(exc) from exc
+    await moderation.restore_comment(db, user, comment, body.reason if body else None)
     return await _comment_answer(db, comment_id)
 
 
@@ -260,10 +235,7 @@ async def redact_comment(
     db: SessionDep, user: CuratorUser, comment_id: int, body: RedactCommentIn
 ) -> CommentPublic:
     comment = await get_comment_for_moderation(db, user, comment_id)
-    try:
-        await moderation.redact_comment(db, user, comment, body.body, body.reason)
-    except moderation.Conflict as exc:
-        raise _conflict(exc) from exc
+    await moderation.redact_comment(db, user, comment, body.body, body.reason)
     return await _comment_answer(db, comment_id)
 
 
@@ -272,10 +244,7 @@ async def dismiss_flags(db: SessionDep, user: CuratorUser, body: DismissIn) -> D
     """Close every open flag on one target as "dismissed"."""
     if not await moderation.target_exists(db, body.target):
         raise HTTPException(404, _("There is nothing to act on here."))
-    try:
-        count = await moderation.dismiss_flags(db, user, body.target, body.reason)
-    except moderation.Conflict as exc:
-        raise _conflict(exc) from exc
+    count = await moderation.dismiss_flags(db, user, body.target, body.reason)
     return DismissResult(target=body.target, dismissed=count)
 
 
