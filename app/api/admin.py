@@ -14,11 +14,13 @@ from typing import Annotated, Any, Literal
 from fastapi import APIRouter, HTTPException, Query, Response
 from pydantic import BaseModel, ConfigDict
 
+from app.api import account as account_api
 from app.api.schemas import Page, UnitRef
 from app.deps import AdminUser, SessionDep
 from app.i18n import _
-from app.models import ApiToken, OrgUnit, Role, UnitKind, User
-from app.services import admin
+from app.models import OrgUnit, Role, UnitKind, User
+from app.services import account, admin
+from app.services.account import TokenView
 from app.services.admin import Conflict, UnitNode, UserFilters
 
 router = APIRouter(tags=["admin"])
@@ -111,16 +113,14 @@ class AccessRevoked(BaseModel):
     tokens_revoked: int
 
 
-class TokenPublic(BaseModel):
-    id: int
-    name: str
-    prefix: str
-    scope: str
-    created_at: datetime
-    last_used_at: datetime | None
-    expires_at: datetime | None
-    revoked_at: datetime | None
+class TokenPublic(account_api.TokenPublic):
     revoked: bool
+
+    @classmethod
+    def of(cls, t: TokenView) -> TokenPublic:
+        return cls.model_validate(
+            {**account_api.TokenPublic.of(t).model_dump(), "revoked": t.revoked_at is not None}
+        )
 
 
 def _unit(node: UnitNode) -> AdminUnit:
@@ -156,21 +156,6 @@ def _user(user: User, unit: OrgUnit) -> AdminUserPublic:
         has_password=user.password_hash is not None,
         sso=user.sso_subject is not None,
         created_at=user.created_at,
-    )
-
-
-def _token(t: ApiToken) -> TokenPublic:
-    assert t.id is not None
-    return TokenPublic(
-        id=t.id,
-        name=t.name,
-        prefix=t.prefix,
-        scope=t.scope,
-        created_at=t.created_at,
-        last_used_at=t.last_used_at,
-        expires_at=t.expires_at,
-        revoked_at=t.revoked_at,
-        revoked=t.revoked_at is not None,
     )
 
 
@@ -356,7 +341,7 @@ async def revoke_user_access(db: SessionDep, user: AdminUser, code: str) -> Acce
 async def list_user_tokens(db: SessionDep, user: AdminUser, code: str) -> Page[TokenPublic]:
     """The user's API tokens, newest first, revoked and expired ones included."""
     target, _unit_row = await _user_or_404(db, code)
-    return Page(items=[_token(t) for t in await admin.user_tokens(db, target)])
+    return Page(items=[TokenPublic.of(t) for t in await account.list_tokens(db, target)])
 
 
 @router.delete("/admin/tokens/{token_id}", name="api_revoke_token", status_code=204)

@@ -18,9 +18,8 @@ from starlette.routing import NoMatchFound
 
 from app.deps import AdminUser, SessionDep
 from app.i18n import _
-from app.models import ApiToken, OrgUnit, Role, UnitKind, User
-from app.models.base import utcnow
-from app.services import admin
+from app.models import OrgUnit, Role, UnitKind, User
+from app.services import account, admin
 from app.services.admin import Conflict, UserFilters
 from app.services.errors import InvalidInput
 from app.templating import is_htmx
@@ -371,14 +370,6 @@ async def _user_or_404(db: SessionDep, code: str) -> User:
     return found[0]
 
 
-def _token_state(token: ApiToken) -> str:
-    if token.revoked_at is not None:
-        return "revoked"
-    if token.expires_at is not None and token.expires_at <= utcnow():
-        return "expired"
-    return "active"
-
-
 async def _user_response(
     request: Request,
     db: SessionDep,
@@ -395,12 +386,12 @@ async def _user_response(
     assert found is not None
     user, unit = found
     tree = await admin.unit_tree(db, counts=False)
-    tokens = await admin.user_tokens(db, user)
+    tokens = await account.list_tokens(db, user)
     ctx = {
         "user": user,
         "unit": unit,
         "tree": tree,
-        "tokens": [(t, _token_state(t)) for t in tokens],
+        "tokens": tokens,
         "values": values or {},
         "errors": errors or {},
         "done": done,

@@ -756,18 +756,6 @@ async def revoke_access(db: AsyncSession, actor: User, user: User) -> tuple[int,
     return sessions, tokens
 
 
-async def user_tokens(db: AsyncSession, user: User) -> list[ApiToken]:
-    return list(
-        (
-            await db.exec(
-                select(ApiToken)
-                .where(ApiToken.user_id == user.id)
-                .order_by(col(ApiToken.created_at).desc(), col(ApiToken.id).desc())
-            )
-        ).all()
-    )
-
-
 async def get_token(db: AsyncSession, token_id: int) -> tuple[ApiToken, User] | None:
     row = (
         await db.exec(
