@@ -12,7 +12,7 @@ from app.i18n import LOCALES, _
 from app.services import auth as auth_service
 from app.services import users as user_service
 from app.templating import render
-from app.web import LANG_COOKIE, SESSION_COOKIE, client_address, set_cookie
+from app.web import SESSION_COOKIE, client_address, set_cookie, set_locale_cookie
 
 router = APIRouter(include_in_schema=False)
 
@@ -88,5 +88,5 @@ async def switch_locale(
     if auth is not None:
         await user_service.set_locale(db, auth.user, locale)
     response = RedirectResponse(safe_next(next), status_code=303)
-    set_cookie(response, LANG_COOKIE, locale, max_age=365 * 86400)
+    set_locale_cookie(response, locale)
     return response
