@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import time
 from collections.abc import AsyncIterator
 from typing import Any
 
@@ -41,6 +42,33 @@ def _sqlite_pragmas(dbapi_connection: Any, _record: Any) -> None:
     cur.close()
 
 
+# A pooled connection idle for longer than this is pinged before use; one in steady use is not.
+PING_AFTER_IDLE_S = 10.0
+
+
+def _note_checkin(_dbapi_connection: Any, record: Any) -> None:
+    record.info["idle_since"] = time.monotonic()
+
+
+def _ping_if_idle(dbapi_connection: Any, record: Any, _proxy: Any) -> None:
+    """Pessimistic disconnect handling, but only for connections that sat idle.
+
+    SQLAlchemy's pool_pre_ping costs three round trips (BEGIN, ping, ROLLBACK with asyncpg) on
+    every checkout, more than a typical read. A connection that was returned a moment ago is
+    alive in all but a database restart under load; for that case SQLAlchemy's own disconnect
+    handling invalidates the whole pool on the first failed statement, so one request fails
+    and the next ones reconnect. Raising DisconnectionError here makes the pool discard the
+    connection and hand out a fresh one.
+    """
+    since = record.info.get("idle_since")
+    if since is None or time.monotonic() - since < PING_AFTER_IDLE_S:
+        return
+    try:
+        dbapi_connection.ping()
+    except Exception as exc:
+        raise sa.exc.DisconnectionError(str(exc)) from exc
+
+
 def make_async_engine(settings: Settings, *, writer: bool = False) -> AsyncEngine:
     url = settings.async_database_url
     if settings.is_sqlite:
@@ -50,8 +78,11 @@ def make_async_engine(settings: Settings, *, writer: bool = False) -> AsyncEngin
         begin = _sqlite_begin_immediate if writer else _sqlite_begin
         sa.event.listen(engine.sync_engine, "begin", begin)
     else:
-        # pool_pre_ping survives a restarted database without restarting the app.
-        engine = create_async_engine(url, pool_size=10, max_overflow=10, pool_pre_ping=True)
+        # Idle connections are pinged before use, so that a restarted database needs no
+        # restart of the app (see _ping_if_idle).
+        engine = create_async_engine(url, pool_size=10, max_overflow=10)
+        sa.event.listen(engine.sync_engine.pool, "checkin", _note_checkin)
+        sa.event.listen(engine.sync_engine.pool, "checkout", _ping_if_idle)
     return engine
 
 

@@ -1,7 +1,5 @@
 """The JSON API under /api/v1, one module per resource."""
 
-from fastapi import APIRouter
-
 from app.api import (
     account,
     admin,
@@ -15,8 +13,9 @@ from app.api import (
     notifications,
     posts,
 )
+from app.routing import ApiRouter
 
-router = APIRouter()
+router = ApiRouter()
 router.include_router(docs.router)
 router.include_router(directory.router, prefix="/api/v1")
 router.include_router(posts.router, prefix="/api/v1")

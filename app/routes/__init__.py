@@ -1,7 +1,5 @@
 """Server-rendered pages and their HTMX fragments, one module per resource."""
 
-from fastapi import APIRouter
-
 from app.routes import (
     admin,
     admin_import,
@@ -21,8 +19,9 @@ from app.routes import (
     settings,
     sso,
 )
+from app.routing import PagesRouter
 
-router = APIRouter()
+router = PagesRouter()
 for module in (
     health,
     auth,
