@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import gc
 from collections.abc import AsyncIterator
 from contextlib import asynccontextmanager
 from pathlib import Path
@@ -25,6 +26,11 @@ STATIC_DIR = Path(__file__).resolve().parent.parent / "static"
 
 @asynccontextmanager
 async def lifespan(_app: FastAPI) -> AsyncIterator[None]:
+    # Everything loaded so far (modules, routes, templates' code) lives as long as the
+    # process: move it out of the collector's view. Otherwise each full collection walks
+    # those ~180k objects, a ~90 ms pause that every request in flight waits through.
+    gc.collect()
+    gc.freeze()
     yield
     await close_hub()
     await close_broker()
