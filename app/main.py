@@ -10,7 +10,7 @@ from pathlib import Path
 from fastapi import Depends, FastAPI
 from fastapi.staticfiles import StaticFiles
 
-from app import errors
+from app import errors, templating
 from app.api import router as api_router
 from app.broker import close_broker
 from app.config import get_settings
@@ -40,6 +40,8 @@ async def lifespan(_app: FastAPI) -> AsyncIterator[None]:
 def create_app() -> FastAPI:
     settings = get_settings()
     configure_logging(settings.log_level)
+    # Outside dev, templates change only with a deploy: no stat() of every partial per page.
+    templating.env.auto_reload = settings.env == "dev"
     app = FastAPI(
         title="Arigato Board API",
         version="1",

@@ -2,6 +2,11 @@
 
 from __future__ import annotations
 
+import secrets
+from collections import OrderedDict
+from dataclasses import fields, is_dataclass
+from datetime import date, datetime
+from operator import attrgetter
 from pathlib import Path
 from typing import Any
 from urllib.parse import quote
@@ -10,6 +15,7 @@ import jinja2
 from fastapi import Request
 from fastapi.responses import HTMLResponse
 from fastapi.templating import Jinja2Templates
+from markupsafe import Markup
 
 from app import clock, i18n, labels
 from app.config import get_settings
@@ -69,6 +75,67 @@ def path_for(ctx: jinja2.runtime.Context, name: str, /, **params: object) -> str
 
 
 env.globals["path_for"] = path_for
+
+# Partials whose HTML depends only on the values passed in and on the locale (a post card, a
+# comment) are kept rendered, least recently used first out: a feed page is 20 cards that
+# every viewer shares, and rendering them was a third of the page's time. The viewer's CSRF
+# token must not be baked in, so they render with this placeholder and `render` puts each
+# response's own token in its place. It is random per process: no user text can hold it.
+CSRF_PLACEHOLDER = "csrf-placeholder-" + secrets.token_hex(16)
+_CSRF_PLACEHOLDER_BYTES = CSRF_PLACEHOLDER.encode()
+FRAGMENT_CACHE_SIZE = 2000
+_fragments: OrderedDict[tuple[Any, ...], Markup] = OrderedDict()
+
+
+_ATOMIC = frozenset({str, int, bool, float, type(None), date, datetime})
+_getters: dict[type, Any] = {}
+
+
+def _freeze(value: Any) -> Any:
+    """A hashable stand-in for a partial's input: dataclasses by every field, lists as tuples."""
+    kind = type(value)
+    if kind in _ATOMIC:
+        return value
+    if kind is list or kind is tuple:
+        return tuple([v if type(v) in _ATOMIC else _freeze(v) for v in value])
+    getter = _getters.get(kind)
+    if getter is None:
+        if not is_dataclass(value) or isinstance(value, type):
+            return value
+        names = [f.name for f in fields(value)]
+        # attrgetter of several names returns a tuple; of one name, the bare value.
+        getter = _getters[kind] = attrgetter(*names, *names[:1]) if names else (lambda _v: ())
+    return (kind, *[v if type(v) in _ATOMIC else _freeze(v) for v in getter(value)])
+
+
+@jinja2.pass_context
+def fragment(ctx: jinja2.runtime.Context, name: str, /, **values: Any) -> Markup:
+    """The partial `name` rendered with exactly `values` (and the locale), from the cache.
+
+    The partial sees only `values`, `request` (for URLs) and `csrf_token` (the placeholder);
+    everything it shows must come from `values`, which are the cache key.
+    """
+    key = (name, i18n.current_locale.get(), _freeze(sorted(values.items())))
+    html = _fragments.get(key)
+    if html is None:
+        html = Markup(  # noqa: S704 - the output of an autoescaped template
+            env.get_template(name).render(
+                request=ctx["request"], csrf_token=CSRF_PLACEHOLDER, **values
+            )
+        )
+        _fragments[key] = html
+        while len(_fragments) > FRAGMENT_CACHE_SIZE:
+            _fragments.popitem(last=False)
+    else:
+        _fragments.move_to_end(key)
+    return html
+
+
+def clear_fragments() -> None:
+    _fragments.clear()
+
+
+env.globals["fragment"] = fragment
 # The live stream's `since` (ms since the epoch): posts after it count as new on the feed.
 env.globals["now_ms"] = lambda: int(clock.now().timestamp() * 1000)
 env.globals["label"] = labels.label
@@ -103,5 +170,9 @@ def render(
     response = templates.TemplateResponse(
         request, name, ctx, status_code=status_code, headers=headers
     )
+    body = bytes(response.body)
+    if _CSRF_PLACEHOLDER_BYTES in body:
+        response.body = body.replace(_CSRF_PLACEHOLDER_BYTES, (ctx["csrf_token"] or "").encode())
+        response.headers["content-length"] = str(len(response.body))
     pending_cookies(request, response)
     return response

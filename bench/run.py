@@ -18,6 +18,7 @@ import asyncio
 import os
 import platform
 import re
+import secrets
 import shlex
 import shutil
 import signal
@@ -46,6 +47,7 @@ from app.cli.bench_seed import BENCH_PASSWORD, COMMON_TERMS, RARE_TERM  # noqa: 
 from app.services.cursor import encode_cursor  # noqa: E402
 
 HOST = "127.0.0.1"
+BENCH_SECRET = secrets.token_urlsafe(48)
 WRK = shutil.which("wrk") or "/usr/bin/wrk"
 PAGE_SIZE = 20
 DEEP_PAGE = 1000
@@ -209,7 +211,14 @@ def remove_likes(url: str, post_id: int, codes: list[str]) -> int:
 
 
 def start_server(name: str, argv: list[str], port: int, db_url: str, workdir: Path) -> Server:
-    env = dict(os.environ, ARIGATO_ENV="dev", DATABASE_URL=db_url, PYTHONPATH=str(ROOT))
+    # The production settings (template caching, no dev relaxations), with a throwaway key.
+    env = dict(
+        os.environ,
+        ARIGATO_ENV="production",
+        SECRET_KEY=BENCH_SECRET,
+        DATABASE_URL=db_url,
+        PYTHONPATH=str(ROOT),
+    )
     log = workdir / f"{name}.log"
     with log.open("wb") as out:
         proc = subprocess.Popen(  # noqa: S603 - fixed argv, no shell

@@ -4,6 +4,8 @@ from __future__ import annotations
 
 import gc
 
+import pytest
+
 from app.main import create_app
 
 
@@ -17,3 +19,21 @@ async def test_startup_moves_long_lived_objects_out_of_the_collectors_view() -> 
             assert gc.get_freeze_count() > 10_000
     finally:
         gc.unfreeze()
+
+
+def test_templates_are_rechecked_on_disk_only_in_dev(monkeypatch: pytest.MonkeyPatch) -> None:
+    """In production a page must not stat() every partial it includes on each request."""
+    from app import templating
+    from app.config import get_settings
+
+    try:
+        for env, reloads in (("production", False), ("dev", True)):
+            monkeypatch.setenv("ARIGATO_ENV", env)
+            monkeypatch.setenv("SECRET_KEY", "x" * 48)
+            get_settings.cache_clear()
+            create_app()
+            assert templating.env.auto_reload is reloads
+    finally:
+        monkeypatch.undo()
+        get_settings.cache_clear()
+        create_app()
