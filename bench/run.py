@@ -112,6 +112,12 @@ def parse_args() -> argparse.Namespace:
     p.add_argument("--rounds", type=int, default=3, help="alternating rounds (default 3)")
     p.add_argument("--warmup", type=int, default=2, help="seconds of warm-up per target")
     p.add_argument("--connections", type=int, default=16)
+    p.add_argument(
+        "--workers",
+        type=int,
+        default=1,
+        help="uvicorn workers for the product and the fortunes page alike (default 1)",
+    )
     p.add_argument("--threads", type=int, default=2)
     p.add_argument("--port", type=int, default=8181, help="app; fortunes +1, small app +2")
     p.add_argument("--tokens-file", type=Path, help="CODE<TAB>TOKEN lines from bench-seed")
@@ -450,10 +456,11 @@ def main() -> int:
     rows: list[tuple[str, str, str, str]] = []
     commands: list[str] = []
     likes_line = ("1,000 concurrent likes: count exactly +N", "not run", "exact", "—")
+    workers = str(args.workers)  # the same for the product and the fortunes page
     try:
         servers["app"] = start_server(
             "app",
-            [arigato, "serve", "--host", HOST, "--port", str(args.port), "--workers", "1"],
+            [arigato, "serve", "--host", HOST, "--port", str(args.port), "--workers", workers],
             args.port,
             args.db_url,
             workdir,
@@ -470,7 +477,7 @@ def main() -> int:
                 "--port",
                 str(args.port + 1),
                 "--workers",
-                "1",
+                workers,
                 "--proxy-headers",
                 "--no-access-log",
             ],
@@ -481,7 +488,16 @@ def main() -> int:
         if small:
             servers["small"] = start_server(
                 "small",
-                [arigato, "serve", "--host", HOST, "--port", str(args.port + 2), "--workers", "1"],
+                [
+                    arigato,
+                    "serve",
+                    "--host",
+                    HOST,
+                    "--port",
+                    str(args.port + 2),
+                    "--workers",
+                    workers,
+                ],
                 args.port + 2,
                 args.compare_small_db,
                 workdir,
@@ -741,7 +757,8 @@ def write_report(
         lines.append(f"- Small data set: {small['posts']:,} posts, {small['likes']:,} likes")
     cmd = ["bench/run.py", *sys.argv[1:]]
     lines += [
-        f"- {args.rounds} rounds × {args.duration} s per target, {args.warmup} s warm-up",
+        f"- {args.rounds} rounds × {args.duration} s per target, {args.warmup} s warm-up, "
+        f"{args.workers} worker(s) for the product and the fortunes page alike",
         "",
         "Command:",
         "",
