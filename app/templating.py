@@ -83,8 +83,13 @@ env.globals["path_for"] = path_for
 # response's own token in its place. It is random per process: no user text can hold it.
 CSRF_PLACEHOLDER = "csrf-placeholder-" + secrets.token_hex(16)
 _CSRF_PLACEHOLDER_BYTES = CSRF_PLACEHOLDER.encode()
+# Bounded by entries and by characters held (keys and HTML): a card can hold a 10,000
+# character post twice over, and 2,000 of those would be ~100 MB of a 200 MB worker budget.
 FRAGMENT_CACHE_SIZE = 2000
-_fragments: OrderedDict[tuple[Any, ...], Markup] = OrderedDict()
+FRAGMENT_CACHE_CHARS = 4_000_000  # 8-16 MB of Python strings
+FRAGMENT_MAX_CHARS = 40_000  # a larger one is rendered each time rather than push out dozens
+_fragments: OrderedDict[tuple[Any, ...], tuple[Markup, int]] = OrderedDict()
+_fragment_chars = 0
 
 
 _ATOMIC = frozenset({str, int, bool, float, type(None), date, datetime})
@@ -108,6 +113,15 @@ def _freeze(value: Any) -> Any:
     return (kind, *[v if type(v) in _ATOMIC else _freeze(v) for v in getter(value)])
 
 
+def _chars(value: Any) -> int:
+    """Roughly how many characters a frozen key holds (its strings)."""
+    if type(value) is str:
+        return len(value)
+    if type(value) is tuple:
+        return sum(map(_chars, value))
+    return 0
+
+
 @jinja2.pass_context
 def fragment(ctx: jinja2.runtime.Context, name: str, /, **values: Any) -> Markup:
     """The partial `name` rendered with exactly `values` (and the locale), from the cache.
@@ -115,24 +129,33 @@ def fragment(ctx: jinja2.runtime.Context, name: str, /, **values: Any) -> Markup
     The partial sees only `values`, `request` (for URLs) and `csrf_token` (the placeholder);
     everything it shows must come from `values`, which are the cache key.
     """
+    global _fragment_chars
     key = (name, i18n.current_locale.get(), _freeze(sorted(values.items())))
-    html = _fragments.get(key)
-    if html is None:
-        html = Markup(  # noqa: S704 - the output of an autoescaped template
-            env.get_template(name).render(
-                request=ctx["request"], csrf_token=CSRF_PLACEHOLDER, **values
-            )
-        )
-        _fragments[key] = html
-        while len(_fragments) > FRAGMENT_CACHE_SIZE:
-            _fragments.popitem(last=False)
-    else:
+    hit = _fragments.get(key)
+    if hit is not None:
         _fragments.move_to_end(key)
+        return hit[0]
+    html = Markup(  # noqa: S704 - the output of an autoescaped template
+        env.get_template(name).render(request=ctx["request"], csrf_token=CSRF_PLACEHOLDER, **values)
+    )
+    size = len(html) + _chars(key)
+    if size <= FRAGMENT_MAX_CHARS:
+        _fragments[key] = (html, size)
+        _fragment_chars += size
+        while len(_fragments) > FRAGMENT_CACHE_SIZE or _fragment_chars > FRAGMENT_CACHE_CHARS:
+            _fragment_chars -= _fragments.popitem(last=False)[1][1]
     return html
 
 
+def fragment_cache_stats() -> tuple[int, int]:
+    """(entries, characters) held by the fragment cache."""
+    return len(_fragments), _fragment_chars
+
+
 def clear_fragments() -> None:
+    global _fragment_chars
     _fragments.clear()
+    _fragment_chars = 0
 
 
 env.globals["fragment"] = fragment

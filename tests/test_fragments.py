@@ -90,7 +90,39 @@ async def test_the_cache_keeps_at_most_its_size(db, client, monkeypatch: pytest.
     await login(client, await make_user(db))
     html = (await client.get("/")).text
     assert all(re.search(f'id="post-{i}"', html) for i in ids)
-    assert len(templating._fragments) == 5
+    assert templating.fragment_cache_stats()[0] == 5
+
+
+async def test_the_cache_keeps_at_most_its_characters(db, client, monkeypatch: pytest.MonkeyPatch):
+    """Long posts fill the cache by size long before they fill it by count."""
+    monkeypatch.setattr(templating, "FRAGMENT_CACHE_CHARS", 50_000)
+    templating.clear_fragments()
+    author = await make_user(db)
+    body = "お客さまから丁寧な説明への感謝をいただきました。" * 120  # 2,880 characters
+    ids = [
+        (await make_post(db, author, title=f"長文 {i}", body=body, body_html=f"<p>{body}</p>")).id
+        for i in range(12)
+    ]
+    await login(client, await make_user(db))
+    html = (await client.get("/")).text
+    assert all(f'id="post-{i}"' in html for i in ids)  # every card is still shown
+    entries, chars = templating.fragment_cache_stats()
+    assert chars <= 50_000
+    assert 0 < entries < 12
+
+
+async def test_a_card_too_large_to_keep_is_still_rendered(
+    db, client, monkeypatch: pytest.MonkeyPatch
+):
+    monkeypatch.setattr(templating, "FRAGMENT_MAX_CHARS", 1_000)
+    templating.clear_fragments()
+    author = await make_user(db)
+    body = "長い本文です。" * 300
+    post = await make_post(db, author, title="大きなカード", body=body, body_html=f"<p>{body}</p>")
+    await login(client, await make_user(db))
+    for _ in range(2):
+        assert body in card((await client.get("/")).text, post.id).get_text()
+    assert templating.fragment_cache_stats() == (0, 0)  # the only card on the feed: not kept
 
 
 async def test_a_shared_comment_shows_each_viewer_their_own_actions(db, make_client):
