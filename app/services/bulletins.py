@@ -166,7 +166,7 @@ def _insert(db: AsyncSession) -> Any:
 # Who sees what ----------------------------------------------------------------------------
 
 
-def ancestors_of(unit_id: int) -> sa.Select[Any]:
+def ancestors_of(unit_id: int | sa.BindParameter[int]) -> sa.Select[Any]:
     """Ids of a unit and every unit above it (a recursive CTE walking up the tree)."""
     up = (
         sa.select(units.c.id, units.c.parent_id)
@@ -177,7 +177,7 @@ def ancestors_of(unit_id: int) -> sa.Select[Any]:
     return sa.select(up.c.id)
 
 
-def in_audience(unit_id: int) -> ColumnElement[bool]:
+def in_audience(unit_id: int | sa.BindParameter[int]) -> ColumnElement[bool]:
     """The bulletin is for everyone, or for a subtree that holds this unit."""
     return sa.or_(
         bulletins.c.audience_all.is_(True),
@@ -868,27 +868,34 @@ class BannerEntry:
     published_at: datetime | None
 
 
+# Built once with bind parameters: building this statement (recursive CTE, two EXISTS) and
+# its cache key took ~1.3 ms of CPU per feed page, six times the round trip itself.
+_UNREAD_FOR = (
+    sa.select(
+        bulletins.c.id,
+        bulletins.c.title,
+        bulletins.c.volume,
+        bulletins.c.fiscal_year,
+        bulletins.c.published_at,
+    )
+    .where(
+        bulletins.c.status == PUBLISHED,
+        in_audience(sa.bindparam("unit_id", type_=sa.Integer)),
+        ~sa.exists().where(
+            bulletin_reads.c.bulletin_id == bulletins.c.id,
+            bulletin_reads.c.user_id == sa.bindparam("user_id", type_=sa.Integer),
+        ),
+    )
+    .order_by(bulletins.c.published_at.desc(), bulletins.c.id.desc())
+    .limit(sa.bindparam("limit", type_=sa.Integer))
+)
+
+
 async def unread_for(db: AsyncSession, user: User, limit: int = BANNER_MAX) -> list[BannerEntry]:
     """Published bulletins for the user's unit they have not opened yet, newest first."""
     await publish_due_quietly(db)
     rows = await db.execute(
-        sa.select(
-            bulletins.c.id,
-            bulletins.c.title,
-            bulletins.c.volume,
-            bulletins.c.fiscal_year,
-            bulletins.c.published_at,
-        )
-        .where(
-            bulletins.c.status == PUBLISHED,
-            in_audience(user.unit_id),
-            ~sa.exists().where(
-                bulletin_reads.c.bulletin_id == bulletins.c.id,
-                bulletin_reads.c.user_id == user.id,
-            ),
-        )
-        .order_by(bulletins.c.published_at.desc(), bulletins.c.id.desc())
-        .limit(limit)
+        _UNREAD_FOR, {"unit_id": user.unit_id, "user_id": user.id, "limit": limit}
     )
     return [BannerEntry(*r) for r in rows]
 
