@@ -766,16 +766,21 @@ async def publish_now(db: AsyncSession, actor: User, bulletin: Bulletin) -> Bull
     return fresh
 
 
+# Every feed page asks this first; built once with a bound time.
+_DUE = (
+    sa.select(bulletins.c.id, bulletins.c.publish_at)
+    .where(
+        bulletins.c.status == SCHEDULED,
+        bulletins.c.publish_at <= sa.bindparam("now", type_=UTCDateTime),
+    )
+    .order_by(bulletins.c.publish_at, bulletins.c.id)
+)
+
+
 async def publish_due(db: AsyncSession) -> list[Bulletin]:
     """Publish every scheduled bulletin whose time has come (oldest first); return them."""
     now = clock.now()
-    due = (
-        await db.execute(
-            sa.select(bulletins.c.id, bulletins.c.publish_at)
-            .where(bulletins.c.status == SCHEDULED, bulletins.c.publish_at <= now)
-            .order_by(bulletins.c.publish_at, bulletins.c.id)
-        )
-    ).all()
+    due = (await db.execute(_DUE, {"now": now})).all()
     if not due:
         return []
     await db.commit()  # end the read transaction: each UPDATE below starts a fresh one
