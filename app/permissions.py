@@ -7,6 +7,8 @@ nobody. Anything not visible is a 404, so that its existence is not revealed.
 
 from __future__ import annotations
 
+from typing import Protocol
+
 from fastapi import HTTPException
 from sqlmodel.ext.asyncio.session import AsyncSession
 
@@ -18,7 +20,17 @@ def is_curator(user: User) -> bool:
     return ROLE_RANK[Role(user.role)] >= ROLE_RANK[Role.curator]
 
 
-def can_view_post(user: User, post: Post) -> bool:
+class PostLike(Protocol):
+    """What visibility depends on: a Post row, or a feed card of it."""
+
+    @property
+    def status(self) -> str: ...
+
+    @property
+    def author_id(self) -> int: ...
+
+
+def can_view_post(user: User, post: PostLike) -> bool:
     if post.status == PostStatus.published.value:
         return True
     if post.status == PostStatus.draft.value:
@@ -32,10 +44,16 @@ def not_found() -> HTTPException:
     return HTTPException(404, _("This post does not exist or is not visible to you."))
 
 
-async def get_post_for_view(db: AsyncSession, user: User, post_id: int) -> Post:
-    post = await db.get(Post, post_id)
+def ensure_visible(user: User, post: PostLike | None) -> None:
+    """404 unless the post (a row or its card) exists and this user may see it."""
     if post is None or not can_view_post(user, post):
         raise not_found()
+
+
+async def get_post_for_view(db: AsyncSession, user: User, post_id: int) -> Post:
+    post = await db.get(Post, post_id)
+    ensure_visible(user, post)
+    assert post is not None
     return post
 
 

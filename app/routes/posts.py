@@ -13,6 +13,7 @@ from app.deps import CurrentUser, SessionDep
 from app.i18n import _
 from app.models import Post, PostStatus, User
 from app.permissions import (
+    ensure_visible,
     get_post_for_edit,
     get_post_for_interaction,
     get_post_for_view,
@@ -213,8 +214,8 @@ async def new_post(request: Request, user: CurrentUser) -> Response:
 
 async def post_page_context(db: SessionDep, user: User, post_id: int) -> dict[str, Any]:
     """What posts/detail.html needs (also rendered by the curator actions on that page)."""
-    await get_post_for_view(db, user, post_id)
     card = await feed.get_card(db, user, post_id)
+    ensure_visible(user, card)  # the card has what visibility needs: no second read
     comment_rows = await comment_service.list_comments(
         db, user, post_id, include_hidden=is_curator(user)
     )

@@ -6,6 +6,7 @@ import re
 import unicodedata
 from dataclasses import dataclass
 from datetime import datetime
+from typing import Any
 
 import sqlalchemy as sa
 from sqlmodel.ext.asyncio.session import AsyncSession
@@ -123,10 +124,7 @@ async def delete_comment(db: AsyncSession, comment: Comment) -> None:
     await db.refresh(comment)
 
 
-async def list_comments(
-    db: AsyncSession, viewer: User, post_id: int, *, include_hidden: bool = False
-) -> list[CommentView]:
-    """Oldest first. Hidden comments only for curators and their own author."""
+def _comments_of_post(include_hidden: bool) -> sa.Select[Any]:
     stmt = (
         sa.select(
             comments.c.id,
@@ -141,16 +139,29 @@ async def list_comments(
             users.c.name,
         )
         .join(users, users.c.id == comments.c.author_id)
-        .where(comments.c.post_id == post_id)
+        .where(comments.c.post_id == sa.bindparam("post_id", type_=sa.Integer))
         .order_by(comments.c.created_at, comments.c.id)
     )
     visible = comments.c.status == CommentStatus.published.value
     hidden = comments.c.status == CommentStatus.hidden.value
     if include_hidden:
-        stmt = stmt.where(visible | hidden)
-    else:
-        stmt = stmt.where(visible | (hidden & (comments.c.author_id == viewer.id)))
-    rows = await db.execute(stmt)
+        return stmt.where(visible | hidden)
+    viewer = sa.bindparam("viewer_id", type_=sa.Integer)
+    return stmt.where(visible | (hidden & (comments.c.author_id == viewer)))
+
+
+# Built once each (with bind parameters): the post page runs one of them per view.
+_COMMENTS_OF_POST = {flag: _comments_of_post(flag) for flag in (False, True)}
+
+
+async def list_comments(
+    db: AsyncSession, viewer: User, post_id: int, *, include_hidden: bool = False
+) -> list[CommentView]:
+    """Oldest first. Hidden comments only for curators and their own author."""
+    params = (
+        {"post_id": post_id} if include_hidden else {"post_id": post_id, "viewer_id": viewer.id}
+    )
+    rows = await db.execute(_COMMENTS_OF_POST[include_hidden], params)
     return [CommentView(*r) for r in rows]
 
 

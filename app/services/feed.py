@@ -344,8 +344,12 @@ async def decorate(db: AsyncSession, viewer: User, cards: list[PostCard]) -> Non
             card.praised.append((a, b))
 
 
+_ONE_CARD = BASE_SELECT.where(posts.c.id == sa.bindparam("post_id", type_=sa.Integer))
+
+
 async def get_card(db: AsyncSession, viewer: User, post_id: int) -> PostCard | None:
-    row = (await db.execute(BASE_SELECT.where(posts.c.id == post_id))).first()
+    """The card of any post, whatever its status: the caller decides who may see it."""
+    row = (await db.execute(_ONE_CARD, {"post_id": post_id})).first()
     if row is None:
         return None
     card = _card(row)
@@ -353,17 +357,18 @@ async def get_card(db: AsyncSession, viewer: User, post_id: int) -> PostCard | N
     return card
 
 
+_LIKERS = (
+    sa.select(users.c.code, users.c.name, units.c.name)
+    .select_from(
+        likes.join(users, users.c.id == likes.c.user_id).join(units, units.c.id == users.c.unit_id)
+    )
+    .where(likes.c.post_id == sa.bindparam("post_id", type_=sa.Integer))
+    .order_by(likes.c.created_at.desc())
+    .limit(sa.bindparam("limit", type_=sa.Integer))
+)
+
+
 async def likers(db: AsyncSession, post_id: int, limit: int = 500) -> list[tuple[str, str, str]]:
     """Who liked a post: (code, name, unit name), most recent first."""
-    rows = await db.execute(
-        sa.select(users.c.code, users.c.name, units.c.name)
-        .select_from(
-            likes.join(users, users.c.id == likes.c.user_id).join(
-                units, units.c.id == users.c.unit_id
-            )
-        )
-        .where(likes.c.post_id == post_id)
-        .order_by(likes.c.created_at.desc())
-        .limit(limit)
-    )
+    rows = await db.execute(_LIKERS, {"post_id": post_id, "limit": limit})
     return [(r[0], r[1], r[2]) for r in rows]
