@@ -124,13 +124,14 @@ def _chars(value: Any) -> int:
 
 @jinja2.pass_context
 def fragment(ctx: jinja2.runtime.Context, name: str, /, **values: Any) -> Markup:
-    """The partial `name` rendered with exactly `values` (and the locale), from the cache.
+    """The partial `name` rendered with exactly `values` (and the locale and time zone, which
+    dates are shown in), from the cache.
 
     The partial sees only `values`, `request` (for URLs) and `csrf_token` (the placeholder);
     everything it shows must come from `values`, which are the cache key.
     """
     global _fragment_chars
-    key = (name, i18n.current_locale.get(), _freeze(sorted(values.items())))
+    key = (name, i18n.current_locale.get(), i18n.zone(), _freeze(sorted(values.items())))
     hit = _fragments.get(key)
     if hit is not None:
         _fragments.move_to_end(key)
