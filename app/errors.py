@@ -11,8 +11,7 @@ from fastapi.responses import JSONResponse, RedirectResponse, Response
 from app.deps import NotAuthenticated
 from app.i18n import _
 from app.services.auth import LoginThrottled
-from app.services.errors import InvalidInput
-from app.services.moderation import Conflict as ModerationConflict
+from app.services.errors import Conflict, InvalidInput
 from app.templating import is_htmx, render
 
 
@@ -79,8 +78,8 @@ async def invalid_input(request: Request, exc: Exception) -> Response:
     return JSONResponse({"detail": exc.errors}, status_code=422)
 
 
-async def moderation_conflict(request: Request, exc: Exception) -> Response:
-    """A moderation action on a target not in the state it needs: 409, page or JSON."""
+async def conflict(request: Request, exc: Exception) -> Response:
+    """A change that clashes with the current state (services.errors.Conflict): 409."""
     return await http_error(request, HTTPException(409, str(exc)))
 
 
@@ -89,4 +88,4 @@ def install(app: FastAPI) -> None:
     app.add_exception_handler(NotAuthenticated, not_authenticated)
     app.add_exception_handler(HTTPException, http_error)
     app.add_exception_handler(LoginThrottled, throttled)
-    app.add_exception_handler(ModerationConflict, moderation_conflict)
+    app.add_exception_handler(Conflict, conflict)

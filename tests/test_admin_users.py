@@ -16,7 +16,7 @@ from app.models import ApiToken, AuditEntry, User, UserSession
 from app.security import verify_password
 from app.services import admin
 from app.services.auth import issue_token
-from app.services.errors import InvalidInput
+from app.services.errors import Conflict, InvalidInput
 from tests.factories import csrf_from, login, make_post, make_unit, make_user
 
 HX = {"HX-Request": "true"}
@@ -609,7 +609,7 @@ async def test_any_new_user_is_created_or_refused_and_nothing_half_written(db, c
         assert set(exc.by_field()) <= {"code", "email", "role"}
         assert len((await db.exec(select(User))).all()) == before
         return
-    except admin.Conflict:
+    except Conflict:
         assert len((await db.exec(select(User))).all()) == before
         return
     assert password is None and user.code == code.strip() and user.role == role

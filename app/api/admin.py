@@ -21,7 +21,7 @@ from app.i18n import _
 from app.models import OrgUnit, Role, UnitKind, User
 from app.services import account, admin
 from app.services.account import TokenView
-from app.services.admin import Conflict, UnitNode, UserFilters
+from app.services.admin import UnitNode, UserFilters
 
 router = APIRouter(tags=["admin"])
 
@@ -159,10 +159,6 @@ def _user(user: User, unit: OrgUnit) -> AdminUserPublic:
     )
 
 
-def _conflict(exc: Conflict) -> HTTPException:
-    return HTTPException(409, exc.message)
-
-
 def _set(body: BaseModel, *names: str) -> dict[str, Any]:
     """Only the fields the client sent (absent means "leave as it is")."""
     return {n: getattr(body, n) for n in names if n in body.model_fields_set}
@@ -215,12 +211,9 @@ async def list_units(db: SessionDep, user: AdminUser) -> Page[AdminUnit]:
 @router.post("/admin/units", name="api_create_unit", status_code=201)
 async def create_unit(db: SessionDep, user: AdminUser, body: UnitCreate) -> AdminUnit:
     """Add a unit under an active parent (`parent` may be empty only for the first unit)."""
-    try:
-        unit = await admin.create_unit(
-            db, user, code=body.code, name=body.name, kind=body.kind, parent=body.parent or ""
-        )
-    except Conflict as exc:
-        raise _conflict(exc) from exc
+    unit = await admin.create_unit(
+        db, user, code=body.code, name=body.name, kind=body.kind, parent=body.parent or ""
+    )
     return await _unit_answer(db, unit.code)
 
 
@@ -235,10 +228,7 @@ async def update_unit(db: SessionDep, user: AdminUser, code: str, body: UnitUpda
     """Rename (`name`, `kind`), move (`parent`: a code), deactivate or reactivate (`active`)."""
     unit = await _unit_or_404(db, code)
     _not_null(body, "name", "kind", "active")
-    try:
-        await admin.update_unit(db, user, unit, **_set(body, "name", "kind", "parent", "active"))
-    except Conflict as exc:
-        raise _conflict(exc) from exc
+    await admin.update_unit(db, user, unit, **_set(body, "name", "kind", "parent", "active"))
     return await _unit_answer(db, unit.code)
 
 
@@ -270,19 +260,16 @@ async def list_users(
 
 @router.post("/admin/users", name="api_create_user", status_code=201)
 async def create_user(db: SessionDep, user: AdminUser, body: UserCreate) -> UserCreated:
-    try:
-        created, password = await admin.create_user(
-            db,
-            user,
-            code=body.code,
-            name=body.name,
-            email=body.email or "",
-            unit=body.unit,
-            role=body.role,
-            one_time_password=body.one_time_password,
-        )
-    except Conflict as exc:
-        raise _conflict(exc) from exc
+    created, password = await admin.create_user(
+        db,
+        user,
+        code=body.code,
+        name=body.name,
+        email=body.email or "",
+        unit=body.unit,
+        role=body.role,
+        one_time_password=body.one_time_password,
+    )
     found = await _user_or_404(db, created.code)
     return UserCreated(**_user(*found).model_dump(), one_time_password=password)
 
@@ -303,12 +290,9 @@ async def update_user(
     """
     target, _unit_row = await _user_or_404(db, code)
     _not_null(body, "name", "role", "unit", "active")
-    try:
-        await admin.update_user(
-            db, user, target, **_set(body, "name", "email", "role", "unit", "active")
-        )
-    except Conflict as exc:
-        raise _conflict(exc) from exc
+    await admin.update_user(
+        db, user, target, **_set(body, "name", "email", "role", "unit", "active")
+    )
     return _user(*await _user_or_404(db, code))
 
 
@@ -319,10 +303,7 @@ async def reset_user_password(db: SessionDep, user: AdminUser, code: str) -> One
     The user's browser sessions end; API tokens stay (see revoke-access).
     """
     target, _unit_row = await _user_or_404(db, code)
-    try:
-        password = await admin.set_one_time_password(db, user, target)
-    except Conflict as exc:
-        raise _conflict(exc) from exc
+    password = await admin.set_one_time_password(db, user, target)
     return OneTimePassword(user=_user(*await _user_or_404(db, code)), one_time_password=password)
 
 
@@ -330,10 +311,7 @@ async def reset_user_password(db: SessionDep, user: AdminUser, code: str) -> One
 async def revoke_user_access(db: SessionDep, user: AdminUser, code: str) -> AccessRevoked:
     """End every session and revoke every API token of the user."""
     target, _unit_row = await _user_or_404(db, code)
-    try:
-        sessions, tokens = await admin.revoke_access(db, user, target)
-    except Conflict as exc:
-        raise _conflict(exc) from exc
+    sessions, tokens = await admin.revoke_access(db, user, target)
     return AccessRevoked(sessions_ended=sessions, tokens_revoked=tokens)
 
 

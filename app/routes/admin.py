@@ -20,8 +20,8 @@ from app.deps import AdminUser, SessionDep
 from app.i18n import _
 from app.models import OrgUnit, Role, UnitKind, User
 from app.services import account, admin
-from app.services.admin import Conflict, UserFilters
-from app.services.errors import InvalidInput
+from app.services.admin import UserFilters
+from app.services.errors import Conflict, InvalidInput
 from app.templating import is_htmx
 from app.templating import render as render_page
 

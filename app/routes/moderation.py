@@ -23,7 +23,7 @@ from app.permissions import get_comment_for_moderation, get_post_for_moderation
 from app.routes.posts import highlight, post_page_context
 from app.services import comments as comment_service
 from app.services import moderation
-from app.services.errors import InvalidInput
+from app.services.errors import Conflict, InvalidInput
 from app.services.pii import find_personal_data, mask_personal_data
 from app.templating import is_htmx, render
 
@@ -220,7 +220,7 @@ async def _run(
             failed=failed,
             status=422,
         )
-    except moderation.Conflict as exc:
+    except Conflict as exc:
         if not is_htmx(request):
             raise HTTPException(409, str(exc)) from exc
         failed = Failed(origin, target, action, str(exc), typed)
@@ -458,7 +458,7 @@ async def redact_post(
         )
     except InvalidInput as exc:
         return _redact_page(request, values=values, errors=exc.by_field(), status=422, **page)
-    except moderation.Conflict as exc:
+    except Conflict as exc:
         raise HTTPException(409, str(exc)) from exc
     return _redirect(request, str(request.app.url_path_for("show_post", post_id=post_id)))
 
@@ -494,7 +494,7 @@ async def redact_comment(
         await moderation.redact_comment(db, user, comment, values["body"], values["reason"] or None)
     except InvalidInput as exc:
         return _redact_page(request, values=values, errors=exc.by_field(), status=422, **page)
-    except moderation.Conflict as exc:
+    except Conflict as exc:
         raise HTTPException(409, str(exc)) from exc
     url = str(request.app.url_path_for("show_post", post_id=comment.post_id))
     return _redirect(request, f"{url}#comment-{comment_id}")

@@ -31,7 +31,7 @@ from app.models.base import utcnow
 from app.models.tables import posts, units, users
 from app.security import hash_password
 from app.services import audit
-from app.services.errors import InvalidInput
+from app.services.errors import Conflict, InvalidInput
 from app.services.units import subtree_ids
 from app.services.users import CODE_RE, EMAIL_RE
 
@@ -49,15 +49,6 @@ class _Unset:
 
 
 UNSET: Final = _Unset()
-
-
-class Conflict(Exception):
-    """The request clashes with the current state (answered with 409); `field` names the input."""
-
-    def __init__(self, message: str, field: str = "") -> None:
-        super().__init__(message)
-        self.message = message
-        self.field = field
 
 
 class Actions:

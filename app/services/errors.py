@@ -1,4 +1,5 @@
-"""Input errors raised by services, shaped like FastAPI's 422 `detail` list."""
+"""Errors raised by services: bad input (shaped like FastAPI's 422 `detail` list) and
+conflicts with the current state (409)."""
 
 from __future__ import annotations
 
@@ -59,3 +60,13 @@ class InvalidInput(Exception):
                 loc = loc[1:]
             out.setdefault(str(loc[0]) if loc else "", str(e["msg"]))
         return out
+
+
+class Conflict(Exception):
+    """The request clashes with the current state; nothing was written. The API answers 409
+    (errors.install); a form shows `message` at `field` ("" for the form as a whole)."""
+
+    def __init__(self, message: str, field: str = "") -> None:
+        super().__init__(message)
+        self.message = message
+        self.field = field

@@ -31,7 +31,7 @@ from app.services import audit, notifications
 from app.services.comments import clean_body as clean_comment_body
 from app.services.comments import render_with_mentions
 from app.services.cursor import decode_cursor, encode_cursor
-from app.services.errors import InvalidInput
+from app.services.errors import Conflict, InvalidInput
 from app.services.markdown import render_markdown
 from app.services.posts import body_problem, title_problem
 
@@ -41,10 +41,6 @@ EXCERPT_CHARS = 200
 
 PUBLISHED = PostStatus.published.value
 HIDDEN = PostStatus.hidden.value
-
-
-class Conflict(Exception):
-    """The target is not in the state this action needs (answered with 409)."""
 
 
 class Actions:
