@@ -864,3 +864,10 @@ async def test_service_limits_are_parameters(
     assert storage.path(attachment.storage_key).read_bytes() == PDF
     rows = (await db.exec(select(Attachment).where(col(Attachment.post_id) == post.id))).all()
     assert [r.id for r in rows] == [attachment.id]
+
+
+async def test_the_upload_is_documented_as_one_multipart_file(client) -> None:
+    spec = (await client.get("/api/openapi.json")).json()
+    body = spec["paths"]["/api/v1/posts/{post_id}/attachments"]["post"]["requestBody"]
+    assert set(body["content"]) == {"multipart/form-data"}
+    assert body["content"]["multipart/form-data"]["schema"]["required"] == ["file"]

@@ -2,8 +2,6 @@
 
 from __future__ import annotations
 
-from typing import Any
-
 from fastapi import APIRouter, Request, Response
 from fastapi.exceptions import RequestValidationError
 from pydantic import BaseModel
@@ -13,25 +11,10 @@ from app.i18n import _
 from app.permissions import get_post_for_edit
 from app.routes.attachments import attachment_public
 from app.services import attachments as attachment_service
-from app.services.uploads import read_multipart
+from app.services.uploads import FILE_BODY_OPENAPI, read_multipart
 from app.storage import StorageDep
 
 router = APIRouter(tags=["attachments"])
-
-_UPLOAD_BODY: dict[str, Any] = {
-    "requestBody": {
-        "required": True,
-        "content": {
-            "multipart/form-data": {
-                "schema": {
-                    "type": "object",
-                    "required": ["file"],
-                    "properties": {"file": {"type": "string", "format": "binary"}},
-                }
-            }
-        },
-    }
-}
 
 
 class AttachmentPublic(BaseModel):
@@ -49,7 +32,7 @@ class AttachmentPublic(BaseModel):
     "/posts/{post_id}/attachments",
     name="upload_attachment",
     status_code=201,
-    openapi_extra=_UPLOAD_BODY,
+    openapi_extra=FILE_BODY_OPENAPI,
     responses={
         413: {"description": "The file is too large"},
         415: {"description": "The file type is not supported"},

@@ -322,18 +322,23 @@ async def read_multipart(
     return reader.form
 
 
-# A CSV file sent to an import endpoint: multipart field `file`, or the body as text/csv.
+# OpenAPI request bodies: one file in the multipart field `file` (uploads), and the same or
+# the file as a text/csv body (imports, see read_csv_body).
+_FILE_FIELD: dict[str, Any] = {
+    "schema": {
+        "type": "object",
+        "required": ["file"],
+        "properties": {"file": {"type": "string", "format": "binary"}},
+    }
+}
+FILE_BODY_OPENAPI: dict[str, Any] = {
+    "requestBody": {"required": True, "content": {"multipart/form-data": _FILE_FIELD}}
+}
 CSV_BODY_OPENAPI: dict[str, Any] = {
     "requestBody": {
         "required": True,
         "content": {
-            "multipart/form-data": {
-                "schema": {
-                    "type": "object",
-                    "required": ["file"],
-                    "properties": {"file": {"type": "string", "format": "binary"}},
-                }
-            },
+            "multipart/form-data": _FILE_FIELD,
             "text/csv": {"schema": {"type": "string"}},
         },
     }
