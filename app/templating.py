@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import secrets
 from collections import OrderedDict
+from collections.abc import Callable
 from dataclasses import fields, is_dataclass
 from datetime import date, datetime
 from operator import attrgetter
@@ -93,7 +94,15 @@ _fragment_chars = 0
 
 
 _ATOMIC = frozenset({str, int, bool, float, type(None), date, datetime})
-_getters: dict[type, Any] = {}
+_field_getters: dict[type, Callable[[Any], tuple[Any, ...]]] = {}
+
+
+def _field_getter(kind: type) -> Callable[[Any], tuple[Any, ...]]:
+    """A dataclass's field values as a tuple (attrgetter: one C call for all of them)."""
+    names = [f.name for f in fields(kind)]
+    if len(names) == 1:  # attrgetter of a single name returns the bare value
+        return lambda value: (getattr(value, names[0]),)
+    return attrgetter(*names)
 
 
 def _freeze(value: Any) -> Any:
@@ -103,13 +112,11 @@ def _freeze(value: Any) -> Any:
         return value
     if kind is list or kind is tuple:
         return tuple([v if type(v) in _ATOMIC else _freeze(v) for v in value])
-    getter = _getters.get(kind)
+    if not is_dataclass(kind):
+        return value
+    getter = _field_getters.get(kind)
     if getter is None:
-        if not is_dataclass(value) or isinstance(value, type):
-            return value
-        names = [f.name for f in fields(value)]
-        # attrgetter of several names returns a tuple; of one name, the bare value.
-        getter = _getters[kind] = attrgetter(*names, *names[:1]) if names else (lambda _v: ())
+        getter = _field_getters[kind] = _field_getter(kind)
     return (kind, *[v if type(v) in _ATOMIC else _freeze(v) for v in getter(value)])
 
 
@@ -124,14 +131,13 @@ def _chars(value: Any) -> int:
 
 @jinja2.pass_context
 def fragment(ctx: jinja2.runtime.Context, name: str, /, **values: Any) -> Markup:
-    """The partial `name` rendered with exactly `values` (and the locale and time zone, which
-    dates are shown in), from the cache.
+    """The partial `name` rendered with exactly `values` (and the locale), from the cache.
 
     The partial sees only `values`, `request` (for URLs) and `csrf_token` (the placeholder);
     everything it shows must come from `values`, which are the cache key.
     """
     global _fragment_chars
-    key = (name, i18n.current_locale.get(), i18n.zone(), _freeze(sorted(values.items())))
+    key = (name, i18n.current_locale.get(), _freeze(sorted(values.items())))
     hit = _fragments.get(key)
     if hit is not None:
         _fragments.move_to_end(key)

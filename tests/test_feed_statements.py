@@ -2,8 +2,6 @@
 
 from __future__ import annotations
 
-import pytest
-
 from app.services import feed
 from app.services.feed import FeedFilters
 from tests.factories import make_post, make_unit, make_user
@@ -24,9 +22,9 @@ async def test_a_reused_statement_never_answers_for_other_inputs(db) -> None:
         assert (by_a, by_b, praise, mine) == ([a_post.id], [b_post.id], [a_post.id], [b_post.id])
 
 
-async def test_at_most_so_many_statements_are_kept(db, monkeypatch: pytest.MonkeyPatch) -> None:
-    monkeypatch.setattr(feed, "FEED_STATEMENT_CACHE", 3)
+async def test_at_most_so_many_statements_are_kept(db) -> None:
     viewer = await make_user(db)
-    for tag in ("a", "b", "c", "d", "e"):
-        await feed.list_posts(db, viewer, FeedFilters(tag=tag))
-    assert len(feed._feed_statements) == 3
+    for n in range(feed.FEED_STATEMENT_CACHE + 5):
+        await feed.list_posts(db, viewer, FeedFilters(tag=f"タグ{n}"))
+    info = feed._feed_statement.cache_info()
+    assert info.currsize == info.maxsize == feed.FEED_STATEMENT_CACHE

@@ -155,31 +155,3 @@ async def test_a_shared_comment_shows_each_viewer_their_own_actions(db, make_cli
         assert theirs.select_one(".curator-comment-actions") is None
         hide = curated.select_one(".curator-comment-actions input[name=csrf_token]")
         assert hide is not None and hide["value"] == curator_csrf
-
-
-async def test_a_kept_card_follows_the_configured_time_zone(
-    db, client, monkeypatch: pytest.MonkeyPatch
-) -> None:
-    from datetime import UTC, datetime
-
-    from app import i18n
-    from app.config import get_settings
-
-    author = await make_user(db)
-    at = datetime(2026, 1, 5, 0, 30, tzinfo=UTC)
-    post = await make_post(db, author, created_at=at, updated_at=at, published_at=at)
-    await login(client, await make_user(db))
-
-    client_html = (await client.get("/")).text
-    tokyo = card(client_html, post.id).select_one("time").get_text()
-    try:
-        monkeypatch.setenv("TIMEZONE", "UTC")
-        get_settings.cache_clear()
-        i18n.zone.cache_clear()  # the zone is read once per process
-        client_html = (await client.get("/")).text
-        utc = card(client_html, post.id).select_one("time").get_text()
-    finally:
-        monkeypatch.undo()
-        get_settings.cache_clear()
-        i18n.zone.cache_clear()
-    assert "9:30" in tokyo and "0:30" in utc, (tokyo, utc)

@@ -6,9 +6,9 @@ before rendering, and counters are read from the post row, never counted.
 
 from __future__ import annotations
 
-from collections import OrderedDict
 from dataclasses import dataclass, field
 from datetime import date, datetime, time, timedelta
+from functools import lru_cache
 from typing import Any
 
 import sqlalchemy as sa
@@ -97,7 +97,7 @@ class PostCard:
     praised: list[tuple[str, str]] = field(default_factory=list)
 
 
-@dataclass
+@dataclass(frozen=True)
 class FeedFilters:
     kind: str | None = None
     unit: str | None = None
@@ -198,9 +198,9 @@ def apply_filters(stmt: sa.Select[Any], filters: FeedFilters, dialect: str) -> s
 # page). Statements are immutable, so the one built for the same inputs is used again; the
 # newest and most read pages (the first page of the feed, a popular search) always hit.
 FEED_STATEMENT_CACHE = 256
-_feed_statements: OrderedDict[tuple[Any, ...], sa.Select[Any]] = OrderedDict()
 
 
+@lru_cache(maxsize=FEED_STATEMENT_CACHE)
 def _feed_statement(
     dialect: str,
     statuses: tuple[str, ...],
@@ -210,20 +210,6 @@ def _feed_statement(
     cursor: str | None,
     limit: int,
 ) -> sa.Select[Any]:
-    key = (
-        dialect,
-        statuses,
-        only_author_id,
-        praised_user_id,
-        tuple(vars(filters).items()),
-        cursor,
-        limit,
-        i18n.zone(),
-    )
-    found = _feed_statements.get(key)
-    if found is not None:
-        _feed_statements.move_to_end(key)
-        return found
     stmt = BASE_SELECT
     stmt = (
         stmt.where(posts.c.status.in_(statuses))
@@ -246,11 +232,7 @@ def _feed_statement(
         stmt = stmt.where(
             posts.c.created_at <= at, (posts.c.created_at < at) | (posts.c.id < last_id)
         )
-    stmt = stmt.order_by(posts.c.created_at.desc(), posts.c.id.desc()).limit(limit + 1)
-    _feed_statements[key] = stmt
-    while len(_feed_statements) > FEED_STATEMENT_CACHE:
-        _feed_statements.popitem(last=False)
-    return stmt
+    return stmt.order_by(posts.c.created_at.desc(), posts.c.id.desc()).limit(limit + 1)
 
 
 async def list_posts(
