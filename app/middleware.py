@@ -11,6 +11,7 @@ from starlette.datastructures import Headers, MutableHeaders
 from starlette.types import ASGIApp, Message, Receive, Scope, Send
 
 from app import i18n
+from app.config import get_settings
 from app.logging import get_logger
 from app.web import LANG_COOKIE
 
@@ -28,6 +29,14 @@ SECURITY_HEADERS = {
     "Permissions-Policy": "camera=(), microphone=(), geolocation=()",
     "Cross-Origin-Opener-Policy": "same-origin",
 }
+# Sent only when the site is served over https (BASE_URL): it pins browsers to https for a year.
+HSTS = "max-age=31536000; includeSubDomains"
+
+
+def security_headers(base_url: str) -> dict[str, str]:
+    if base_url.startswith("https://"):
+        return {**SECURITY_HEADERS, "Strict-Transport-Security": HSTS}
+    return SECURITY_HEADERS
 
 log = get_logger("arigato.request")
 
@@ -35,6 +44,7 @@ log = get_logger("arigato.request")
 class RequestContextMiddleware:
     def __init__(self, app: ASGIApp) -> None:
         self.app = app
+        self.security_headers = security_headers(get_settings().base_url)
 
     async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
         if scope["type"] != "http":
@@ -56,7 +66,7 @@ class RequestContextMiddleware:
                 status = message["status"]
                 out = MutableHeaders(scope=message)
                 out["X-Request-ID"] = request_id
-                for name, value in SECURITY_HEADERS.items():
+                for name, value in self.security_headers.items():
                     if name not in out:
                         out[name] = value
             await send(message)

@@ -19,6 +19,7 @@ from app.permissions import (
     get_post_for_view,
     is_curator,
 )
+from app.routes.auth import safe_next
 from app.routes.forms import FormData, read_form
 from app.services import attachments as attachment_service
 from app.services import comments as comment_service
@@ -301,17 +302,21 @@ async def toggle_like(
     post = await (get_post_for_interaction if want else get_post_for_view)(db, user, post_id)
     await likes.set_like(db, user, post, want)
     if not is_htmx(request):
-        back = request.headers.get("referer") or str(
-            request.app.url_path_for("show_post", post_id=post_id)
-        )
-        return RedirectResponse(_same_site(back, request), 303)
+        post_url = str(request.app.url_path_for("show_post", post_id=post_id))
+        return RedirectResponse(_back_path(request, post_url), 303)
     card = await feed.get_card(db, user, post_id)
     return render(request, "posts/_like_button.html", {"post": card})
 
 
-def _same_site(url: str, request: Request) -> str:
+def _back_path(request: Request, fallback: str) -> str:
+    """The page the form was sent from, if it is on this site (login's safe_next decides);
+    otherwise `fallback`. `http://host//evil.example/` is this host's URL, but its path is not."""
+    referer = request.headers.get("referer", "")
     base = str(request.base_url)
-    return "/" + url[len(base) :] if url.startswith(base) else "/"
+    if not referer.startswith(base):
+        return fallback
+    path = "/" + referer[len(base) :]
+    return path if safe_next(path) == path else fallback
 
 
 async def submit_flag(

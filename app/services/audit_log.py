@@ -22,6 +22,7 @@ from app.i18n import _
 from app.models.tables import audit_log, users
 from app.services.admin import action_labels as admin_action_labels
 from app.services.cursor import decode_cursor, encode_cursor
+from app.services.spreadsheet import safe_cell
 
 CSV_HEADER = (
     "created_at",
@@ -33,8 +34,6 @@ CSV_HEADER = (
     "reason",
     "changes",
 )
-# Spreadsheet programs run a cell that starts with one of these as a formula.
-_FORMULA_START = ("=", "+", "-", "@", "\t", "\r")
 CSV_BATCH = 1000
 
 
@@ -196,8 +195,7 @@ async def known_actions(db: AsyncSession) -> list[str]:
 
 
 def _cell(value: str | None) -> str:
-    text = value or ""
-    return "'" + text if text.startswith(_FORMULA_START) else text
+    return safe_cell(value or "")
 
 
 def to_csv(rows: Iterable[AuditRow]) -> bytes:

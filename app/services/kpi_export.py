@@ -21,6 +21,7 @@ from openpyxl.utils import get_column_letter  # type: ignore[import-untyped]
 from app import i18n
 from app.i18n import _
 from app.services.kpi import MatrixRow, PraiseMatrix, VoicesTable
+from app.services.spreadsheet import safe_cell
 
 Format = Literal["csv", "xlsx"]
 Cell = str | int | float | None
@@ -28,8 +29,6 @@ CONTENT_TYPES = {
     "csv": "text/csv; charset=utf-8",
     "xlsx": "application/vnd.openxmlformats-officedocument.spreadsheetml.sheet",
 }
-# Spreadsheet programs run a text cell that starts with one of these as a formula.
-_FORMULA_START = ("=", "+", "-", "@", "\t", "\r")
 _SHEET_FORBIDDEN = str.maketrans({c: " " for c in "[]:*?/\\"})
 
 
@@ -112,23 +111,17 @@ def voices_sheet(table: VoicesTable) -> Sheet:
     return sheet
 
 
-def _safe_text(value: Cell) -> Cell:
-    if isinstance(value, str) and value.startswith(_FORMULA_START):
-        return "'" + value
-    return value
-
-
 def to_csv(sheet: Sheet) -> bytes:
     buf = io.StringIO(newline="")
     writer = csv.writer(buf, lineterminator="\r\n")
-    writer.writerow([_safe_text(h) for h in sheet.header])
+    writer.writerow([safe_cell(h) for h in sheet.header])
     for row in sheet.rows:
         cells: list[Cell] = []
         for i, value in enumerate(row):
             if isinstance(value, float) and i in sheet.decimal_columns:
                 cells.append(f"{value:.1f}")
             else:
-                cells.append("" if value is None else _safe_text(value))
+                cells.append("" if value is None else safe_cell(value))
         writer.writerow(cells)
     return ("\ufeff" + buf.getvalue()).encode("utf-8")
 
@@ -142,7 +135,7 @@ def to_xlsx(sheet: Sheet) -> bytes:
     for cell in ws[1]:
         cell.font = Font(bold=True)
     for row in sheet.rows:
-        ws.append([_safe_text(v) for v in row])
+        ws.append([safe_cell(v) for v in row])
     for col in sheet.decimal_columns:
         for (cell,) in ws.iter_rows(min_row=2, min_col=col + 1, max_col=col + 1):
             cell.number_format = "0.0"
