@@ -561,10 +561,23 @@ async def test_units_with_no_praise_and_engagement(client, db, org, people):
     assert (west.posts, west.likes, west.comments, west.heads) == (0, 1, 1, 1)
     assert east.per_head(east.posts) == Decimal("1.00") and east.posters_rate == Decimal("100.0")
     assert eng.total.heads == 4 and eng.total.posts == 1
-    await login(client, staff)
+    await login(client, people["curator"])
     r = await client.get(f"/kpi/engagement?fy={FY}&month=2024-06", headers={"HX-Request": "true"})
     assert r.status_code == 200 and "<html" not in r.text
     assert (await client.get(f"/kpi/engagement?fy={FY}&month=2024-06")).status_code == 200
+
+
+@pytest.mark.parametrize(("role", "shown"), [("staff", False), ("curator", True), ("admin", True)])
+async def test_engagement_is_offered_to_head_office_only(client, db, org, role, shown):
+    """SPEC §1: staff see the praise KPI; per-unit activity per head is head office's."""
+    await login(client, await make_user(db, org["S-SJK"], role=role))
+    for headers in ({}, {"HX-Request": "true"}):
+        page = BeautifulSoup((await client.get("/kpi", headers=headers)).text, "html.parser")
+        assert page.select_one("table.kpi-matrix") is not None
+        assert (page.select_one("#kpi-engagement") is not None) is shown
+        assert bool(page.select("a[href^='/kpi/engagement']")) is shown
+    r = await client.get("/kpi/engagement", headers={"HX-Request": "true"})
+    assert r.status_code == (200 if shown else 403)
 
 
 # Complaints -------------------------------------------------------------------------------------
@@ -732,7 +745,8 @@ async def test_praise_api_shape(client, db, org, people):
 ROLE_MATRIX = [
     # path, then the expected status for anonymous, staff, curator, admin
     ("/kpi", 303, 200, 200, 200),
-    ("/kpi/engagement", 303, 200, 200, 200),
+    ("/kpi/engagement", 303, 403, 200, 200),
+    ("/kpi/engagement?month=2024-06", 303, 403, 200, 200),
     ("/kpi/export?format=csv", 303, 200, 200, 200),
     ("/api/v1/kpi/praise", 401, 200, 200, 200),
     ("/api/v1/kpi/praise?format=xlsx", 401, 200, 200, 200),

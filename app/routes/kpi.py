@@ -1,7 +1,7 @@
 """KPI pages `/kpi` and their HTMX fragments: the praise matrix with drill-down, chart, year
 on year, exports and month close (every logged-in user sees the praise KPI; curators close,
-admins reopen); engagement; and, for curators, the お客さまの声 受付状況 with complaint entry,
-status changes and the CSV import."""
+admins reopen); and, for curators, engagement and the お客さまの声 受付状況 with complaint
+entry, status changes and the CSV import."""
 
 from __future__ import annotations
 
@@ -93,7 +93,10 @@ async def _panel_context(
         "month_url": lambda k: _url(request, "kpi", **query, month=k),
         "csv_url": _url(request, "export_praise_kpi", **query, format="csv"),
         "xlsx_url": _url(request, "export_praise_kpi", **query, format="xlsx"),
-        "engagement_url": _url(request, "kpi_engagement", **query, month=month_key),
+        # Per-unit activity ranks shops against each other: head office's figure (SPEC §1).
+        "engagement_url": _url(request, "kpi_engagement", **query, month=month_key)
+        if is_curator(user)
+        else None,
         "month_key": month_key,
         "voices_url": _url(request, "kpi_voices", fy=fy),
         "chart": _chart(matrix),
@@ -139,7 +142,7 @@ async def export_praise_kpi(
 async def kpi_engagement(
     request: Request,
     db: SessionDep,
-    user: CurrentUser,
+    user: CuratorUser,
     fy: FiscalYear = None,
     unit: UnitCode = None,
     depth: Depth = 1,
