@@ -27,8 +27,9 @@ from app.db import get_engine
 from app.events import Topics
 from app.i18n import _
 from app.logging import get_logger
-from app.models import PostStatus
+from app.models import PostStatus, User
 from app.models.tables import posts
+from app.permissions import PostLike, can_view_post
 from app.services import notifications
 from app.services.feed import CARD_FROM, FeedFilters, apply_filters
 
@@ -63,6 +64,7 @@ class Listener:
 
     user_id: int
     locale: str
+    viewer: User | None = None  # decides whose unpublished posts' like counts it hears
     feed: FeedFilters | None = None  # None: a page without the feed (no new-post banner)
     feed_url: str = "/"
     new_posts: int = 0
@@ -144,13 +146,32 @@ class Hub:
         if event.name == Topics.post_created:
             await self._post_created(event.data)
         elif event.name == Topics.post_liked:
-            name = SseEvents.likes(int(event.data["post_id"]))
-            count = int(event.data["like_count"])
-            for listeners in self.by_user.values():
-                for listener in listeners:
-                    listener.push(name, count)
+            await self._liked(int(event.data["post_id"]), int(event.data["like_count"]))
         elif event.name == Topics.notifications_changed:
             await self._bells(event.data)
+
+    async def _liked(self, post_id: int, count: int) -> None:
+        """A like count goes only to the streams that may see the post (app.permissions):
+        a hidden post's count is its author's and the curators' business, nobody else's."""
+        if not self.by_user:
+            return
+        post = await self._post_state(post_id)
+        if post is None:
+            return
+        name = SseEvents.likes(post_id)
+        published = post.status == PostStatus.published.value
+        for listeners in self.by_user.values():
+            for listener in listeners:
+                viewer = listener.viewer
+                if published or (viewer is not None and can_view_post(viewer, post)):
+                    listener.push(name, count)
+
+    async def _post_state(self, post_id: int) -> PostLike | None:
+        """What visibility depends on, read now: the post may have been hidden meanwhile."""
+        async with self._session() as db:
+            query = sa.select(posts.c.status, posts.c.author_id).where(posts.c.id == post_id)
+            row: PostLike | None = (await db.execute(query)).one_or_none()
+            return row
 
     async def _post_created(self, data: dict[str, Any]) -> None:
         post_id, author_id = int(data["post_id"]), int(data["author_id"])

@@ -6,6 +6,7 @@ LISTEN/NOTIFY."""
 from __future__ import annotations
 
 import time
+from collections import namedtuple
 
 import httpx
 import pytest
@@ -17,6 +18,7 @@ from app.services.feed import FeedFilters
 from tests.conftest import IS_PG
 from tests.livetools import PRAISE, SseReader, app_server, browser_login, demo_database
 
+PostState = namedtuple("PostState", "status author_id")
 KNOWHOW = {
     "kind": "knowhow",
     "category": "skill",
@@ -91,6 +93,39 @@ async def test_stream_carries_bell_new_posts_and_likes(server):
         await writer.aclose()
 
 
+async def test_likes_of_hidden_posts_reach_only_those_who_may_see_them(server):
+    """A hidden post's like count goes to its author and to curators, not to other staff."""
+    author = await browser_login(server, "E1005")
+    colleague = await browser_login(server, "E1006")
+    curator = await browser_login(server, "curator")
+    try:
+        hidden = (await author.post("/api/v1/posts", json=PRAISE)).json()["id"]
+        shown = (await author.post("/api/v1/posts", json=PRAISE)).json()["id"]
+        assert (await curator.put(f"/api/v1/posts/{hidden}/like")).status_code == 200
+        r = await curator.post(f"/api/v1/posts/{hidden}/hide", json={"reason": "個人情報"})
+        assert r.status_code == 200, r.text
+        async with (
+            author.stream("GET", "/events") as a,
+            colleague.stream("GET", "/events") as b,
+            curator.stream("GET", "/events") as c,
+        ):
+            streams = {"author": SseReader(a), "colleague": SseReader(b), "curator": SseReader(c)}
+            for reader in streams.values():
+                await reader.wait_for("bell")
+            # The curator takes back the like on the hidden post (the one change it allows),
+            # then likes a published one: every stream hears events in that order.
+            assert (await curator.delete(f"/api/v1/posts/{hidden}/like")).status_code == 200
+            assert (await colleague.put(f"/api/v1/posts/{shown}/like")).status_code == 200
+            heard = {}
+            for who, reader in streams.items():
+                assert (await reader.wait_for(f"likes-{shown}")).data == "1"
+                heard[who] = [e.data for e in reader.seen if e.event == f"likes-{hidden}"]
+            assert heard == {"author": ["0"], "colleague": [], "curator": ["0"]}
+    finally:
+        for client in (author, colleague, curator):
+            await client.aclose()
+
+
 @pytest.mark.skipif(
     not IS_PG,
     reason="instances share events through PostgreSQL LISTEN/NOTIFY; the SQLite run is one "
@@ -137,12 +172,17 @@ async def test_hub_checks_each_filter_signature_once(monkeypatch):
         return [group for f, group in groups if f.kind == "knowhow"]
 
     monkeypatch.setattr(hub, "_matching", matching)
+
+    async def post_state(post_id):  # a published post (visibility: test_likes_of_hidden_posts…)
+        return PostState("published", 9)
+
+    monkeypatch.setattr(hub, "_post_state", post_state)
     event = {"post_id": 7, "kind": "knowhow", "unit_id": 1, "author_id": 9}
     await hub.dispatch(Event("post.created", event))
     assert calls == [["", "knowhow"]]  # one check for the two signatures, none for no filter
     got = {listener.user_id: listener.queue.qsize() for listener in everyone}
     assert got == {1: 1, 2: 1, 9: 0, 3: 1, 4: 1, 5: 0, 6: 0}
-    # Likes go to every stream; with only unfiltered feeds left, no check at all.
+    # A published post's likes go to every stream; with only unfiltered feeds left, no check.
     await hub.dispatch(Event("post.liked", {"post_id": 7, "like_count": 3}))
     assert elsewhere.queue.get_nowait() == ("likes-7", 3)
     for listener in [*knowhow, tagged]:

@@ -44,7 +44,7 @@ async def events(
         if auth.via == "session"
         else await notifications.unread_count(db, user.id)
     )
-    listener = live.Listener(user_id=user.id, locale=i18n.current_locale.get())
+    listener = live.Listener(user_id=user.id, locale=i18n.current_locale.get(), viewer=user)
     first = [live.sse(live.SseEvents.bell, live.bell_html(unread))]
     if feed == "1":
         listener.feed = filters
