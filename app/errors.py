@@ -1,4 +1,5 @@
-"""Error answers: JSON for the API, a page for the browser, a redirect to /login when anonymous."""
+"""Error answers: JSON for the API, a page for the browser, a toast for an HTMX request, a
+redirect to /login when anonymous."""
 
 from __future__ import annotations
 
@@ -37,6 +38,17 @@ async def not_authenticated(request: Request, exc: Exception) -> Response:
     return RedirectResponse(url, status_code=303)
 
 
+# An HTMX request's error goes into the toast region of base.html, whatever element asked
+# and whatever it would have swapped: a page inside a fragment would repeat the site header.
+# static/js/app.js lets htmx swap any status aimed at #toasts; it never enters the history.
+TOAST_SWAP = {
+    "HX-Retarget": "#toasts",
+    "HX-Reswap": "beforeend",
+    "HX-Reselect": ".toast",
+    "HX-Push-Url": "false",
+}
+
+
 async def http_error(request: Request, exc: Exception) -> Response:
     assert isinstance(exc, HTTPException)
     if wants_json(request) or exc.status_code < 400:
@@ -46,16 +58,23 @@ async def http_error(request: Request, exc: Exception) -> Response:
         404: _("Page not found"),
         429: _("Too many attempts"),
     }
+    title = titles.get(exc.status_code, _("Something went wrong"))
+    message = exc.detail if isinstance(exc.detail, str) else ""
+    headers = dict(getattr(exc, "headers", None) or {})
+    if is_htmx(request):
+        return render(
+            request,
+            "errors/_toast.html",
+            {"message": message or title},
+            status_code=exc.status_code,
+            headers={**headers, **TOAST_SWAP},
+        )
     return render(
         request,
         "errors/error.html",
-        {
-            "status": exc.status_code,
-            "title": titles.get(exc.status_code, _("Something went wrong")),
-            "message": exc.detail if isinstance(exc.detail, str) else "",
-        },
+        {"status": exc.status_code, "title": title, "message": message},
         status_code=exc.status_code,
-        headers=getattr(exc, "headers", None),
+        headers=headers,
     )
 
 

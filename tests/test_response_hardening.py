@@ -13,14 +13,18 @@ import pytest
 from bs4 import BeautifulSoup
 from hypothesis import given
 from hypothesis import strategies as st
+from sqlmodel import select
 
 from app.config import get_settings
 from app.main import create_app
+from app.models import RolloutResponse
 from app.services import audit_log, kpi_export
 from app.services.audit_log import AuditRow
 from app.services.spreadsheet import FORMULA_START, safe_cell
 from tests.factories import login, make_post, make_user
 from tests.test_audit import EARLY
+from tests.test_bulletins import as_user, now, org, published  # noqa: F401 (fixtures)
+from tests.test_bulletins import service as bulletin_service
 
 # Strict-Transport-Security ---------------------------------------------------------------------
 
@@ -128,6 +132,71 @@ def test_other_text_is_left_alone(text):
 def test_xlsx_cells_are_guarded_too():
     from openpyxl import load_workbook  # type: ignore[import-untyped]
 
-    sheet = kpi_export.Sheet(title="t", header=["unit"], rows=[["＝HYPERLINK(\"http://x\")"]])
+    sheet = kpi_export.Sheet(title="t", header=["unit"], rows=[['＝HYPERLINK("http://x")']])
     wb = load_workbook(io.BytesIO(kpi_export.to_xlsx(sheet)))
-    assert wb.active["A2"].value == "'＝HYPERLINK(\"http://x\")"
+    assert wb.active["A2"].value == '\'＝HYPERLINK("http://x")'
+
+
+# Errors of HTMX requests: a toast, never a page inside the fragment ------------------------------
+
+HX = {"HX-Request": "true"}
+
+
+def _toast(r: httpx.Response) -> str:
+    """The toast an HTMX error answer carries, checked to be only that; its text."""
+    assert r.headers["HX-Retarget"] == "#toasts"
+    assert r.headers["HX-Reswap"] == "beforeend"
+    assert r.headers["HX-Push-Url"] == "false"
+    html = BeautifulSoup(r.text, "html.parser")
+    assert not html.select("html, body, header, nav, main, footer")
+    (toast,) = html.select(".toast")
+    assert toast["role"] == "alert"
+    assert toast.select_one("button[data-dismiss-toast]")["type"] == "button"
+    return toast.select_one(".toast-text").get_text(strip=True)
+
+
+async def test_a_bad_rollout_answer_by_htmx_is_a_toast(make_client, db, org, now):  # noqa: F811
+    bulletin = await published(db, org)
+    (item,) = await bulletin_service.items_of(db, bulletin.id)
+    shop, _token = await as_user(make_client, org.staff_a1)
+    url = f"/bulletins/{bulletin.id}/items/{item.id}/rollout"
+    r = await shop.post(url, data={"answer": "maybe"}, headers=HX)
+    assert r.status_code == 422
+    assert _toast(r) == "選択肢の中から選んでください。"
+    close = BeautifulSoup(r.text, "html.parser").select_one("[data-dismiss-toast]")
+    assert close["aria-label"] == "閉じる"
+    assert (await db.exec(select(RolloutResponse))).all() == []
+    # Without JavaScript the same answer is the error page, site header and all.
+    r = await shop.post(url, data={"answer": "maybe"})
+    assert r.status_code == 422
+    page = BeautifulSoup(r.text, "html.parser")
+    assert len(page.select("header.site-header")) == 1 and "HX-Retarget" not in r.headers
+    assert "選択肢の中から選んでください。" in page.select_one("main").get_text()
+
+
+async def test_liking_a_post_hidden_meanwhile_by_htmx_says_why(make_client, db):
+    author = await make_user(db, locale="en")
+    post = await make_post(db, author, status="hidden", hidden_reason="個人情報")
+    colleague = make_client()
+    headers = {**HX, "X-CSRF-Token": await login(colleague, await make_user(db))}
+    r = await colleague.post(f"/posts/{post.id}/like", data={"liked": "1"}, headers=headers)
+    assert r.status_code == 404
+    assert _toast(r) == "この投稿は存在しないか、閲覧する権限がありません。"
+    # The author sees it (marked hidden) but cannot like it: a 409, in the author's language.
+    own = make_client("10.0.0.3")
+    headers = {**HX, "X-CSRF-Token": await login(own, author)}
+    r = await own.post(f"/posts/{post.id}/like", data={"liked": "1"}, headers=headers)
+    assert r.status_code == 409
+    assert _toast(r) == "Only published posts can be liked or commented on."
+    await db.refresh(post)
+    assert post.like_count == 0
+
+
+async def test_every_page_has_the_toast_region_and_its_template(client, db):
+    await login(client, await make_user(db))
+    page = BeautifulSoup((await client.get("/")).text, "html.parser")
+    region = page.select_one("body > #toasts")
+    assert region is not None and region.get_text(strip=True) == ""
+    assert region["data-error-text"] == "エラーが発生しました。もう一度お試しください。"
+    template = page.select_one("body > template#toast-template")
+    assert template.select_one(".toast[role=alert] .toast-text").get_text() == ""

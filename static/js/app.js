@@ -4,19 +4,48 @@
 (function () {
   "use strict";
 
-  function toast(text) {
+  // Toasts (#toasts in base.html): the server sends an HTMX request's error there itself
+  // (errors.http_error: HX-Retarget #toasts); the rest (no answer, a bare 500) get the
+  // generic one, made from the same markup (<template id="toast-template">).
+  var MAX_TOASTS = 3;
+  function trimToasts(region) {
+    while (region.children.length > MAX_TOASTS) region.firstElementChild.remove();
+  }
+  function toast() {
     var region = document.getElementById("toasts");
-    if (!region) return;
-    var msg = document.createElement("p");
-    msg.className = "toast";
-    msg.setAttribute("role", "alert");
-    msg.textContent = text || region.dataset.errorText || "Error";
+    var template = document.getElementById("toast-template");
+    if (!region || !template) return;
+    var msg = template.content.firstElementChild.cloneNode(true);
+    msg.querySelector(".toast-text").textContent = region.dataset.errorText || "Error";
     region.appendChild(msg);
-    setTimeout(function () { msg.remove(); }, 6000);
+    trimToasts(region);
   }
 
+  document.addEventListener("htmx:beforeSwap", function (evt) {
+    // htmx swaps no 4xx/5xx by default (responseHandling in base.html): one aimed at the
+    // toast region is an answer meant to be shown.
+    var target = evt.detail.target;
+    if (target && target.id === "toasts") {
+      evt.detail.shouldSwap = true;
+      evt.detail.isError = false;
+    }
+  });
+  document.addEventListener("htmx:afterSwap", function (evt) {
+    if (evt.detail.target && evt.detail.target.id === "toasts") trimToasts(evt.detail.target);
+  });
   document.addEventListener("htmx:responseError", function () { toast(); });
   document.addEventListener("htmx:sendError", function () { toast(); });
+  document.addEventListener("click", function (evt) {
+    var close = evt.target.closest && evt.target.closest("[data-dismiss-toast]");
+    if (close) close.closest(".toast").remove();
+  });
+  // Escape closes the newest toast (not from a field or a dialog: Escape means something there).
+  document.addEventListener("keydown", function (evt) {
+    if (evt.key !== "Escape" || evt.defaultPrevented) return;
+    if (evt.target.closest && evt.target.closest("input, textarea, select, dialog")) return;
+    var region = document.getElementById("toasts");
+    if (region && region.lastElementChild) region.lastElementChild.remove();
+  });
 
   // Confirm before destructive submits (data-confirm on the form).
   // A form that htmx submits asks once, in htmx:confirm below; this listener is for the rest.
