@@ -38,6 +38,7 @@ def security_headers(base_url: str) -> dict[str, str]:
         return {**SECURITY_HEADERS, "Strict-Transport-Security": HSTS}
     return SECURITY_HEADERS
 
+
 log = get_logger("arigato.request")
 
 
