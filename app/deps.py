@@ -84,49 +84,16 @@ async def guard_unsafe(request: Request, auth: AuthDep) -> None:
         )
 
 
-# Where a user who must first replace an admin-given one-time password may still go.
-PASSWORD_CHANGE_PATHS = ("/settings", "/logout", "/locale", "/api/v1/me/password")
 PASSWORD_CHANGE_URL = "/settings/password"
 
 
-def _password_change_allowed(path: str) -> bool:
-    return any(path == p or path.startswith(p + "/") for p in PASSWORD_CHANGE_PATHS)
-
-
-def check_password_change(request: Request, auth: Auth) -> None:
-    """A session whose user has a one-time password reaches only the password change.
-
-    Pages redirect there (303; HTMX gets HX-Redirect), the API answers 403. API tokens are
-    separate credentials and are not held back.
-    """
-    if auth.via != "session" or not auth.user.must_change_password:
-        return
-    path = request.url.path
-    if _password_change_allowed(path):
-        return
-    message = _("Choose a new password first: yours was set by an administrator.")
-    if path.startswith("/api/"):
-        raise HTTPException(403, message)
-    if request.headers.get("HX-Request") == "true":
-        raise HTTPException(403, message, headers={"HX-Redirect": PASSWORD_CHANGE_URL})
-    raise HTTPException(303, message, headers={"Location": PASSWORD_CHANGE_URL})
-
-
-async def require_user(request: Request, auth: AuthDep) -> User:
+def _signed_in(auth: Auth | None) -> Auth:
     if auth is None:
         raise NotAuthenticated()
-    check_password_change(request, auth)
-    return auth.user
+    return auth
 
 
-CurrentUser = Annotated[User, Depends(require_user)]
-
-
-async def require_browser_session(auth: AuthDep) -> Auth:
-    """Minting API tokens and changing the password need the browser session: a leaked
-    token must not be able to make more tokens or take the account over."""
-    if auth is None:
-        raise NotAuthenticated()
+def _session_only(auth: Auth) -> Auth:
     if auth.via != "session":
         raise HTTPException(
             403, _("This needs the browser session (log in); an API token cannot do it.")
@@ -134,7 +101,68 @@ async def require_browser_session(auth: AuthDep) -> Auth:
     return auth
 
 
+def hold_for_password_change(request: Request, auth: Auth) -> None:
+    """A user whose password an administrator set reaches nothing until they change it.
+
+    The rule is on the user, not on the way they came in: a session and the user's API
+    tokens alike (docs/admin.md). Pages redirect to the password form (303; HTMX gets
+    HX-Redirect), the API answers 403. Only the routes that take the *Pending* aliases below
+    (the password change, the language, logging out) let such a user through.
+    """
+    if not auth.user.must_change_password:
+        return
+    message = _("Choose a new password first: yours was set by an administrator.")
+    if auth.via == "token" or request.url.path.startswith("/api/"):
+        raise HTTPException(403, message)
+    if request.headers.get("HX-Request") == "true":
+        raise HTTPException(403, message, headers={"HX-Redirect": PASSWORD_CHANGE_URL})
+    raise HTTPException(303, message, headers={"Location": PASSWORD_CHANGE_URL})
+
+
+async def require_user(request: Request, auth: AuthDep) -> User:
+    auth = _signed_in(auth)
+    hold_for_password_change(request, auth)
+    return auth.user
+
+
+CurrentUser = Annotated[User, Depends(require_user)]
+
+
+async def require_browser_session(request: Request, auth: AuthDep) -> Auth:
+    """Minting API tokens and changing the password need the browser session: a leaked
+    token must not be able to make more tokens or take the account over."""
+    auth = _signed_in(auth)
+    hold_for_password_change(request, auth)
+    return _session_only(auth)
+
+
 BrowserSession = Annotated[Auth, Depends(require_browser_session)]
+
+
+async def optional_user(request: Request, auth: AuthDep) -> Auth | None:
+    """The caller if there is one (pages that anonymous visitors see too)."""
+    if auth is not None:
+        hold_for_password_change(request, auth)
+    return auth
+
+
+OptionalUser = Annotated[Auth | None, Depends(optional_user)]
+
+# Only for what a user who must still replace an administrator's password may do: change
+# it, and choose the language of the pages that ask them to.
+
+
+async def _pending_user(auth: AuthDep) -> User:
+    return _signed_in(auth).user
+
+
+async def _pending_session(auth: AuthDep) -> Auth:
+    return _session_only(_signed_in(auth))
+
+
+PendingUser = Annotated[User, Depends(_pending_user)]
+PendingSession = Annotated[Auth, Depends(_pending_session)]
+PendingOptionalUser = AuthDep
 
 
 def _require_rank(role: Role):  # type: ignore[no-untyped-def]
@@ -152,4 +180,3 @@ require_admin = _require_rank(Role.admin)
 
 CuratorUser = Annotated[User, Depends(require_curator)]
 AdminUser = Annotated[User, Depends(require_admin)]
-OptionalUser = Annotated[Auth | None, Depends(get_auth)]

@@ -14,7 +14,7 @@ from fastapi import APIRouter, HTTPException, Request, Response
 from pydantic import BaseModel, ConfigDict, Field
 
 from app.api.schemas import Page, UserPublic
-from app.deps import BrowserSession, CurrentUser, SessionDep, SettingsDep
+from app.deps import BrowserSession, CurrentUser, PendingSession, SessionDep, SettingsDep
 from app.i18n import _
 from app.models import OrgUnit
 from app.security import MIN_PASSWORD_LENGTH
@@ -109,12 +109,10 @@ async def list_tokens(db: SessionDep, user: CurrentUser) -> Page[TokenPublic]:
     f"At most {account.MAX_ACTIVE_TOKENS} active tokens (409 beyond). {SESSION_ONLY}",
     responses={403: {"description": SESSION_ONLY}, 409: {"description": "Too many tokens."}},
 )
-async def create_token(
-    db: SessionDep, user: CurrentUser, auth: BrowserSession, body: TokenCreate
-) -> TokenCreated:
+async def create_token(db: SessionDep, auth: BrowserSession, body: TokenCreate) -> TokenCreated:
     try:
         view, token = await account.create_token(
-            db, user, name=body.name, scope=body.scope, days=body.days
+            db, auth.user, name=body.name, scope=body.scope, days=body.days
         )
     except account.TooManyTokens as exc:
         raise _too_many() from exc
@@ -163,7 +161,7 @@ async def change_password(
     request: Request,
     db: SessionDep,
     settings: SettingsDep,
-    auth: BrowserSession,
+    auth: PendingSession,
     body: PasswordChange,
 ) -> Response:
     try:

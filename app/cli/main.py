@@ -113,7 +113,14 @@ def serve(host: str, port: int, workers: int) -> None:
     """Serve the app with uvicorn."""
     import uvicorn
 
-    get_settings()  # refuse to start on unsafe settings before forking workers
+    settings = get_settings()  # refuse to start on unsafe settings before forking workers
+    if workers > 1 and settings.is_sqlite:
+        # Several processes on one SQLite file queue for its single write lock and, on a
+        # busy machine, time out with "database is locked" (500s): one worker only.
+        raise BadInput(
+            "--workers > 1 needs PostgreSQL (set DATABASE_URL=postgresql://...); "
+            "SQLite serves one worker"
+        )
     click.echo(f"Arigato Board on http://{host}:{port}/")
     uvicorn.run(
         "app.main:create_app",

@@ -7,7 +7,7 @@ from typing import Annotated
 from fastapi import APIRouter, Form, Request
 from fastapi.responses import RedirectResponse, Response
 
-from app.deps import OptionalUser, SessionDep, SettingsDep
+from app.deps import OptionalUser, PendingOptionalUser, SessionDep, SettingsDep
 from app.i18n import LOCALES, _
 from app.services import auth as auth_service
 from app.services import users as user_service
@@ -79,7 +79,7 @@ async def logout(request: Request, db: SessionDep) -> Response:
 async def switch_locale(
     request: Request,
     db: SessionDep,
-    auth: OptionalUser,
+    auth: PendingOptionalUser,
     locale: Annotated[str, Form()],
     next: Annotated[str, Form()] = "/",
 ) -> Response:

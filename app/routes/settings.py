@@ -12,7 +12,14 @@ from typing import Any
 from fastapi import APIRouter, HTTPException, Request
 from fastapi.responses import RedirectResponse, Response
 
-from app.deps import BrowserSession, CurrentUser, SessionDep, SettingsDep
+from app.deps import (
+    BrowserSession,
+    CurrentUser,
+    PendingSession,
+    PendingUser,
+    SessionDep,
+    SettingsDep,
+)
 from app.i18n import LOCALE_NAMES, _
 from app.models import DigestFrequency, User
 from app.security import MIN_PASSWORD_LENGTH
@@ -143,14 +150,14 @@ def _render_password(
 
 
 @router.get("/settings/password", name="password_form")
-async def password_form(request: Request, user: CurrentUser) -> Response:
+async def password_form(request: Request, user: PendingUser) -> Response:
     """The password form alone: where a user with a one-time password is sent first."""
     return render(request, "settings/password.html", _password_context(user))
 
 
 @router.post("/settings/password", name="change_password")
 async def change_password(
-    request: Request, db: SessionDep, settings: SettingsDep, auth: BrowserSession
+    request: Request, db: SessionDep, settings: SettingsDep, auth: PendingSession
 ) -> Response:
     user = auth.user
     forced = user.must_change_password
@@ -207,9 +214,8 @@ async def list_tokens(request: Request, db: SessionDep, user: CurrentUser) -> Re
 
 
 @router.post("/settings/tokens", name="create_token")
-async def create_token(
-    request: Request, db: SessionDep, user: CurrentUser, auth: BrowserSession
-) -> Response:
+async def create_token(request: Request, db: SessionDep, auth: BrowserSession) -> Response:
+    user = auth.user
     form = await request.form()
     values = {key: _field(form, key) for key in _empty_token_values()}
     name = account.clean_token_name(values["name"])

@@ -703,7 +703,7 @@ async def set_one_time_password(db: AsyncSession, actor: User, user: User) -> st
     """A new random password, answered once; the user must change it at the next login.
 
     Their open sessions end (they could not answer the change form's "current password");
-    API tokens stay: they are separate credentials (use revoke_access for those).
+    API tokens stay but are refused until the user has chosen a new password (deps.py).
     """
     assert user.id is not None
     _not_yourself(actor, user, "password", _("Change your own password in your settings instead."))

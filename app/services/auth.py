@@ -5,19 +5,26 @@ from __future__ import annotations
 import math
 from dataclasses import dataclass
 from datetime import datetime, timedelta
+from typing import Any
 
 import sqlalchemy as sa
+from sqlalchemy.dialects.postgresql import insert as pg_insert
+from sqlalchemy.dialects.sqlite import insert as sqlite_insert
 from sqlmodel import col, select
 from sqlmodel.ext.asyncio.session import AsyncSession
 
 from app.config import Settings
+from app.logging import get_logger
 from app.models import ApiToken, LoginThrottle, OrgUnit, TokenScope, User, UserSession
-from app.models.base import utcnow
+from app.models.base import UTCDateTime, utcnow
 from app.security import new_token, token_digest, verify_password
 from app.services.notifications import unread_count_of
 
 SESSION_TOUCH_INTERVAL = timedelta(minutes=5)
+TOKEN_TOUCH_INTERVAL = timedelta(minutes=1)
 TOKEN_PREFIX = "arigato_"
+
+log = get_logger("arigato.auth")
 
 
 class LoginThrottled(Exception):
@@ -46,54 +53,103 @@ def _address_key(address: str) -> str:
     return "addr:" + address[:200]
 
 
-async def _blocked_for(db: AsyncSession, key: str, now: datetime) -> int:
-    row = await db.get(LoginThrottle, key)
-    if row is None or row.blocked_until is None or row.blocked_until <= now:
-        return 0
-    return max(1, math.ceil((row.blocked_until - now).total_seconds()))
+def _upsert(db: AsyncSession) -> Any:
+    """The dialect's INSERT … ON CONFLICT (PostgreSQL and SQLite both have it)."""
+    return pg_insert if db.get_bind().dialect.name == "postgresql" else sqlite_insert
 
 
-async def _record_failure(
+_THROTTLE = LoginThrottle.__table__  # type: ignore[attr-defined]
+
+
+def _at(moment: datetime) -> Any:
+    return sa.literal(moment, UTCDateTime())
+
+
+async def _reserve_attempt(
     db: AsyncSession, key: str, limit: int, window: timedelta, now: datetime
-) -> None:
-    row = await db.get(LoginThrottle, key)
-    if row is None:
-        row = LoginThrottle(key=key, failures=0, window_started_at=now)
-    elif row.window_started_at + window <= now and (
-        row.blocked_until is None or row.blocked_until <= now
-    ):
-        row.failures, row.window_started_at, row.blocked_until = 0, now, None
-    row.failures += 1
-    if row.failures >= limit:
-        row.blocked_until = now + window
-    db.add(row)
+) -> int:
+    """Count one more attempt for key in one statement; the seconds to wait, or 0 to go on.
 
-
-async def ensure_not_throttled(db: AsyncSession, code: str, address: str) -> None:
-    """Raise LoginThrottled while the account or the address is blocked."""
-    now = utcnow()
-    retry = max(
-        [await _blocked_for(db, k, now) for k in (_account_key(code), _address_key(address))]
+    The count goes up before any password is looked at, so that however many attempts run
+    at once, at most `limit` of them get a password checked: the database hands out the
+    numbers (read, add one in Python, write back lost counts and hit the primary key when
+    two first attempts met). A window whose time is up starts again at 1.
+    """
+    t = _THROTTLE
+    not_blocked = sa.or_(t.c.blocked_until.is_(None), t.c.blocked_until <= _at(now))
+    over = sa.and_(t.c.window_started_at <= _at(now - window), not_blocked)
+    stmt = (
+        _upsert(db)(t)
+        .values(key=key, failures=1, window_started_at=now, blocked_until=None)
+        .on_conflict_do_update(
+            index_elements=[t.c.key],
+            set_={
+                "failures": sa.case((over, 1), else_=t.c.failures + 1),
+                "window_started_at": sa.case((over, _at(now)), else_=t.c.window_started_at),
+                "blocked_until": sa.case(
+                    (over, sa.null()),
+                    (sa.and_(t.c.failures + 1 > limit, not_blocked), _at(now + window)),
+                    else_=t.c.blocked_until,
+                ),
+            },
+        )
+        .returning(t.c.failures, t.c.blocked_until)
     )
+    row = (await db.exec(stmt)).one()
+    count: int = row.failures
+    blocked_until: datetime | None = row.blocked_until
+    if blocked_until is not None and blocked_until > now:
+        return max(1, math.ceil((blocked_until - now).total_seconds()))
+    return 0 if count <= limit else math.ceil(window.total_seconds())
+
+
+async def _begin_attempt(db: AsyncSession, settings: Settings, code: str, address: str) -> None:
+    """Count the attempt against the account and the address (committed at once, before the
+    slow password check); raise LoginThrottled when either is over its limit."""
+    now = utcnow()
+    window = timedelta(seconds=settings.login_lockout_seconds)
+    # Always the account first, then the address: concurrent attempts lock rows in one order.
+    retry = max(
+        await _reserve_attempt(
+            db, _account_key(code), settings.login_max_failures_per_account, window, now
+        ),
+        await _reserve_attempt(
+            db, _address_key(address), settings.login_max_failures_per_address, window, now
+        ),
+    )
+    await db.commit()
     if retry:
         raise LoginThrottled(retry)
 
 
-async def record_password_attempt(
+async def _finish_attempt(
     db: AsyncSession, settings: Settings, code: str, address: str, ok: bool
 ) -> None:
-    """Count a failed password (committed at once); a right one clears the account's count."""
+    """A right password clears the account's count and takes back its count against the
+    address; a wrong one that used up a limit starts the block."""
+    t = _THROTTLE
+    account, addr = _account_key(code), _address_key(address)
     if ok:
-        await db.exec(sa.delete(LoginThrottle).where(col(LoginThrottle.key) == _account_key(code)))
-        return
-    now = utcnow()
-    window = timedelta(seconds=settings.login_lockout_seconds)
-    await _record_failure(
-        db, _account_key(code), settings.login_max_failures_per_account, window, now
-    )
-    await _record_failure(
-        db, _address_key(address), settings.login_max_failures_per_address, window, now
-    )
+        await db.exec(sa.delete(t).where(t.c.key == account))
+        await db.exec(
+            sa.update(t).where(t.c.key == addr, t.c.failures > 0).values(failures=t.c.failures - 1)
+        )
+    else:
+        now = utcnow()
+        until = now + timedelta(seconds=settings.login_lockout_seconds)
+        for key, limit in (
+            (account, settings.login_max_failures_per_account),
+            (addr, settings.login_max_failures_per_address),
+        ):
+            await db.exec(
+                sa.update(t)
+                .where(
+                    t.c.key == key,
+                    t.c.failures >= limit,
+                    sa.or_(t.c.blocked_until.is_(None), t.c.blocked_until <= _at(now)),
+                )
+                .values(blocked_until=until)
+            )
     await db.commit()
 
 
@@ -102,14 +158,14 @@ async def authenticate(
 ) -> User | None:
     """Check a password login; raise LoginThrottled when the account or address is blocked.
 
-    Consecutive failures per account and failures per address within the window are
-    counted in the database, so that every app instance enforces the same limits.
+    Attempts per account and per address within the window are counted in the database,
+    so that every app instance enforces the same limits.
     """
-    await ensure_not_throttled(db, code, address)
+    await _begin_attempt(db, settings, code, address)
     user = (await db.exec(select(User).where(User.code == code.strip()))).first()
     ok = verify_password(user.password_hash if user else None, password)
     ok = ok and user is not None and user.active
-    await record_password_attempt(db, settings, code, address, ok)
+    await _finish_attempt(db, settings, code, address, ok)
     return user if ok else None
 
 
@@ -121,9 +177,9 @@ async def verify_current_password(
     Guessing the current password on a stolen session counts against the account exactly
     as failed logins do, and is blocked (LoginThrottled) by the same lockout.
     """
-    await ensure_not_throttled(db, user.code, address)
+    await _begin_attempt(db, settings, user.code, address)
     ok = verify_password(user.password_hash, password)
-    await record_password_attempt(db, settings, user.code, address, ok)
+    await _finish_attempt(db, settings, user.code, address, ok)
     return ok
 
 
@@ -165,6 +221,25 @@ _TOKEN_LOOKUP = (
 )
 
 
+async def _record_use(db: AsyncSession, stmt: sa.Update) -> None:
+    """Note when a session or token was last used, in a short transaction of its own.
+
+    The lookup's read transaction ends first: on SQLite a read that then writes is refused
+    at once when another connection has written meanwhile, whereas a transaction that starts
+    with the write waits its turn for the lock. Last use is bookkeeping: if it still cannot
+    be written the request goes on without it (the savepoint keeps the loaded user usable).
+    """
+    await db.commit()
+    try:
+        async with db.begin_nested():
+            await db.exec(stmt)
+        await db.commit()
+    except sa.exc.OperationalError as exc:
+        if exc.connection_invalidated:
+            raise
+        log.warning("last_use_not_recorded", error=str(exc.orig))
+
+
 async def auth_for_session(db: AsyncSession, token: str) -> Auth | None:
     now = utcnow()
     row = (await db.exec(_SESSION_LOOKUP, params={"token_hash": token_digest(token)})).first()
@@ -174,9 +249,12 @@ async def auth_for_session(db: AsyncSession, token: str) -> Auth | None:
     if sess.revoked_at is not None or sess.expires_at <= now or not user.active:
         return None
     if now - sess.last_seen_at > SESSION_TOUCH_INTERVAL:
-        sess.last_seen_at = now
-        db.add(sess)
-        await db.commit()
+        await _record_use(
+            db,
+            sa.update(UserSession)
+            .where(col(UserSession.id) == sess.id, col(UserSession.last_seen_at) < now)
+            .values(last_seen_at=now),
+        )
     return Auth(
         user=user, unit=unit, via="session", session_token=token, unread_notifications=unread
     )
@@ -230,10 +308,14 @@ async def auth_for_token(db: AsyncSession, token: str) -> Auth | None:
     tok, user, unit = row
     if tok.revoked_at is not None or (tok.expires_at and tok.expires_at <= now) or not user.active:
         return None
-    if tok.last_used_at is None or now - tok.last_used_at > timedelta(minutes=1):
-        tok.last_used_at = now
-        db.add(tok)
-        await db.commit()
+    if tok.last_used_at is None or now - tok.last_used_at > TOKEN_TOUCH_INTERVAL:
+        used_before = sa.or_(col(ApiToken.last_used_at).is_(None), col(ApiToken.last_used_at) < now)
+        await _record_use(
+            db,
+            sa.update(ApiToken)
+            .where(col(ApiToken.id) == tok.id, used_before)
+            .values(last_used_at=now),
+        )
     return Auth(user=user, unit=unit, via="token", scope=tok.scope)
 
 
