@@ -15,6 +15,7 @@ from app.api import router as api_router
 from app.broker import close_broker
 from app.config import get_settings
 from app.db import dispose_engines
+from app.inputs import InputGuard
 from app.deps import guard_unsafe
 from app.live import close_hub
 from app.logging import configure_logging
@@ -51,6 +52,8 @@ def create_app() -> FastAPI:
         lifespan=lifespan,
         dependencies=[Depends(guard_unsafe)],
     )
+    # Added first, so it runs inside RequestContextMiddleware (which sets the locale).
+    app.add_middleware(InputGuard)
     app.add_middleware(RequestContextMiddleware)
     errors.install(app)
     app.mount("/static", StaticFiles(directory=STATIC_DIR), name="static")
