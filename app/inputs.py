@@ -17,7 +17,7 @@ from typing import Annotated, Any
 from urllib.parse import parse_qsl
 
 from fastapi import HTTPException, Path
-from pydantic import AfterValidator, Field, WithJsonSchema
+from pydantic import AfterValidator, BeforeValidator, Field, WithJsonSchema
 from starlette.datastructures import Headers
 from starlette.types import ASGIApp, Message, Receive, Scope, Send
 
@@ -42,6 +42,16 @@ PathId = Annotated[int, AfterValidator(_known_id), WithJsonSchema(_ID_SCHEMA), P
 # An id inside a body or a cursor: out of range is invalid input (422).
 Id = Annotated[int, Field(ge=1, le=MAX_ID)]
 
+
+def parse_id(text: str | None) -> int | None:
+    """An id typed into a form field or a "post:12" target; None unless it can exist."""
+    raw = (text or "").strip()
+    if not (raw.isascii() and raw.isdigit()) or len(raw) > len(str(MAX_ID)):
+        return None
+    value = int(raw)
+    return value if 1 <= value <= MAX_ID else None
+
+
 # Days given as filters: beyond these nothing exists, and date arithmetic near year 1 or
 # 9999 overflows; clamping keeps "from the beginning" / "until the end" meaning just that.
 MIN_DAY = date(1900, 1, 1)
@@ -53,6 +63,19 @@ def _clamp_day(value: date) -> date:
 
 
 Day = Annotated[date, AfterValidator(_clamp_day)]
+
+
+def _day_or_none(value: Any) -> Any:
+    if isinstance(value, str):
+        try:
+            return date.fromisoformat(value.strip())
+        except ValueError:
+            return None
+    return value
+
+
+# A page's filter form: an empty or unreadable day means "no filter" rather than an error page.
+FormDay = Annotated[Day | None, BeforeValidator(_day_or_none)]
 
 # The text rule: no C0 control character but tab, LF and CR (browsers send textarea line
 # breaks as CRLF), and no lone surrogate (json.loads lets "\ud800" through; neither database
@@ -117,7 +140,7 @@ def _declared_length(headers: Headers) -> int | None:
 
 
 def _body_kind(content_type: str) -> str | None:
-    """"json" or "form" for the bodies whose text is checked here; None for the others."""
+    """ "json" or "form" for the bodies whose text is checked here; None for the others."""
     main = content_type.split(";", 1)[0].strip().lower()
     if main == "application/json" or (main.startswith("application/") and main.endswith("+json")):
         return "json"

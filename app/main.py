@@ -15,8 +15,8 @@ from app.api import router as api_router
 from app.broker import close_broker
 from app.config import get_settings
 from app.db import dispose_engines
-from app.inputs import InputGuard
 from app.deps import guard_unsafe
+from app.inputs import InputGuard
 from app.live import close_hub
 from app.logging import configure_logging
 from app.middleware import RequestContextMiddleware

@@ -16,6 +16,7 @@ from pydantic import BaseModel, ConfigDict, Field
 from app.api.schemas import Page, UserPublic
 from app.deps import BrowserSession, CurrentUser, SessionDep, SettingsDep
 from app.i18n import _
+from app.inputs import PathId
 from app.models import OrgUnit
 from app.security import MIN_PASSWORD_LENGTH
 from app.services import account
@@ -127,7 +128,7 @@ async def create_token(
     status_code=204,
     responses={404: {"description": "Not one of your tokens."}},
 )
-async def revoke_token(db: SessionDep, user: CurrentUser, token_id: int) -> Response:
+async def revoke_token(db: SessionDep, user: CurrentUser, token_id: PathId) -> Response:
     """Revoke one of your tokens; it stops working at once. Revoking twice is fine."""
     try:
         await account.revoke_own_token(db, user, token_id)

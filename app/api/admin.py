@@ -18,6 +18,7 @@ from app.api import account as account_api
 from app.api.schemas import Page, UnitRef
 from app.deps import AdminUser, SessionDep
 from app.i18n import _
+from app.inputs import PathId
 from app.models import OrgUnit, Role, UnitKind, User
 from app.services import account, admin
 from app.services.account import TokenView
@@ -323,7 +324,7 @@ async def list_user_tokens(db: SessionDep, user: AdminUser, code: str) -> Page[T
 
 
 @router.delete("/admin/tokens/{token_id}", name="api_revoke_token", status_code=204)
-async def revoke_token(db: SessionDep, user: AdminUser, token_id: int) -> Response:
+async def revoke_token(db: SessionDep, user: AdminUser, token_id: PathId) -> Response:
     """Revoke anyone's API token (204; again is a no-op)."""
     found = await admin.get_token(db, token_id)
     if found is None:

@@ -8,7 +8,7 @@ empty reason.
 from __future__ import annotations
 
 import json
-from datetime import date, datetime
+from datetime import datetime
 from typing import Annotated, Any
 
 from fastapi import APIRouter, HTTPException, Query, Request
@@ -18,6 +18,7 @@ from app.api.posts import comment_public, post_public
 from app.api.schemas import CommentPublic, Page, PersonRef, PostPublic
 from app.deps import CuratorUser, SessionDep
 from app.i18n import _
+from app.inputs import Day, PathId
 from app.models import FlagReason
 from app.permissions import get_comment_for_moderation, get_post_for_moderation
 from app.services import audit_log, feed, moderation
@@ -159,7 +160,7 @@ async def list_flags(
 
 @router.post("/posts/{post_id}/hide", name="api_hide_post")
 async def hide_post(
-    request: Request, db: SessionDep, user: CuratorUser, post_id: int, body: ReasonIn
+    request: Request, db: SessionDep, user: CuratorUser, post_id: PathId, body: ReasonIn
 ) -> PostPublic:
     post = await get_post_for_moderation(db, user, post_id)
     await moderation.hide_post(db, user, post, body.reason)
@@ -171,7 +172,7 @@ async def restore_post(
     request: Request,
     db: SessionDep,
     user: CuratorUser,
-    post_id: int,
+    post_id: PathId,
     body: OptionalReasonIn | None = None,
 ) -> PostPublic:
     post = await get_post_for_moderation(db, user, post_id)
@@ -181,7 +182,7 @@ async def restore_post(
 
 @router.post("/posts/{post_id}/redact", name="api_redact_post")
 async def redact_post(
-    request: Request, db: SessionDep, user: CuratorUser, post_id: int, body: RedactPostIn
+    request: Request, db: SessionDep, user: CuratorUser, post_id: PathId, body: RedactPostIn
 ) -> PostPublic:
     """Replace title and/or body to remove personal data; the removed text is kept nowhere."""
     post = await get_post_for_moderation(db, user, post_id)
@@ -194,7 +195,7 @@ async def feature_post(
     request: Request,
     db: SessionDep,
     user: CuratorUser,
-    post_id: int,
+    post_id: PathId,
     body: FeatureIn | None = None,
 ) -> PostPublic:
     """Mark as good practice (好取組); again replaces the note."""
@@ -205,7 +206,7 @@ async def feature_post(
 
 @router.delete("/posts/{post_id}/feature", name="api_unfeature_post")
 async def unfeature_post(
-    request: Request, db: SessionDep, user: CuratorUser, post_id: int
+    request: Request, db: SessionDep, user: CuratorUser, post_id: PathId
 ) -> PostPublic:
     post = await get_post_for_moderation(db, user, post_id)
     await moderation.unfeature_post(db, user, post)
@@ -214,7 +215,7 @@ async def unfeature_post(
 
 @router.post("/comments/{comment_id}/hide", name="api_hide_comment")
 async def hide_comment(
-    db: SessionDep, user: CuratorUser, comment_id: int, body: ReasonIn
+    db: SessionDep, user: CuratorUser, comment_id: PathId, body: ReasonIn
 ) -> CommentPublic:
     comment = await get_comment_for_moderation(db, user, comment_id)
     await moderation.hide_comment(db, user, comment, body.reason)
@@ -223,7 +224,7 @@ async def hide_comment(
 
 @router.post("/comments/{comment_id}/restore", name="api_restore_comment")
 async def restore_comment(
-    db: SessionDep, user: CuratorUser, comment_id: int, body: OptionalReasonIn | None = None
+    db: SessionDep, user: CuratorUser, comment_id: PathId, body: OptionalReasonIn | None = None
 ) -> CommentPublic:
     comment = await get_comment_for_moderation(db, user, comment_id)
     await moderation.restore_comment(db, user, comment, body.reason if body else None)
@@ -232,7 +233,7 @@ async def restore_comment(
 
 @router.post("/comments/{comment_id}/redact", name="api_redact_comment")
 async def redact_comment(
-    db: SessionDep, user: CuratorUser, comment_id: int, body: RedactCommentIn
+    db: SessionDep, user: CuratorUser, comment_id: PathId, body: RedactCommentIn
 ) -> CommentPublic:
     comment = await get_comment_for_moderation(db, user, comment_id)
     await moderation.redact_comment(db, user, comment, body.body, body.reason)
@@ -278,8 +279,8 @@ async def list_audit(
     user: CuratorUser,
     actor: Annotated[str | None, Query(max_length=32)] = None,
     action: Annotated[str | None, Query(max_length=40)] = None,
-    date_from: Annotated[date | None, Query(alias="from")] = None,
-    date_to: Annotated[date | None, Query(alias="to")] = None,
+    date_from: Annotated[Day | None, Query(alias="from")] = None,
+    date_to: Annotated[Day | None, Query(alias="to")] = None,
     limit: Annotated[int, Query(ge=1, le=100)] = 20,
     cursor: Annotated[str | None, Query(max_length=200)] = None,
 ) -> Page[AuditEntryPublic]:
