@@ -9,7 +9,7 @@ from fastapi import APIRouter, HTTPException, Query, Request
 from pydantic import AwareDatetime, BaseModel, ConfigDict
 
 from app.api.posts import post_public
-from app.api.schemas import Page, PersonRef, PostPublic, UnitRef
+from app.api.schemas import Code, Page, PersonRef, PostPublic, UnitRef, text
 from app.deps import CuratorUser, CurrentUser, SessionDep
 from app.i18n import _
 from app.inputs import Id, PathId
@@ -23,15 +23,15 @@ class BulletinItemIn(BaseModel):
     model_config = ConfigDict(extra="forbid")
 
     post_id: Id
-    comment: str = ""
+    comment: Annotated[str, text(service.COMMENT_MAX)] = ""
 
 
 class BulletinCreate(BaseModel):
     model_config = ConfigDict(extra="forbid")
 
-    title: str
-    lead: str = ""
-    audience: Literal["all"] | list[str] = "all"
+    title: Annotated[str, text(service.TITLE_MAX, 1)]
+    lead: Annotated[str, text(service.LEAD_MAX)] = ""
+    audience: Literal["all"] | list[Code] = "all"
     items: list[BulletinItemIn] | None = None
     publish_at: AwareDatetime | None = None
 
@@ -42,9 +42,9 @@ class BulletinUpdate(BaseModel):
 
     model_config = ConfigDict(extra="forbid")
 
-    title: str | None = None
-    lead: str | None = None
-    audience: Literal["all"] | list[str] | None = None
+    title: Annotated[str, text(service.TITLE_MAX, 1)] | None = None
+    lead: Annotated[str, text(service.LEAD_MAX)] | None = None
+    audience: Literal["all"] | list[Code] | None = None
     items: list[BulletinItemIn] | None = None
     publish_at: AwareDatetime | None = None
 

@@ -11,6 +11,7 @@ from fastapi.responses import JSONResponse
 from pydantic import BaseModel, ConfigDict
 
 from app import i18n
+from app.api.schemas import Code, text
 from app.deps import AdminUser, CuratorUser, CurrentUser, SessionDep
 from app.fiscal import fiscal_year_of
 from app.inputs import PathId
@@ -39,10 +40,10 @@ class ComplaintCreate(BaseModel):
     model_config = ConfigDict(extra="forbid")
 
     received_on: date
-    unit: str
+    unit: Code
     category: ComplaintCategory
     status: ComplaintStatus = ComplaintStatus.received
-    summary: str = ""
+    summary: Annotated[str, text(complaint_service.SUMMARY_MAX)] = ""
 
 
 class ComplaintUpdate(BaseModel):
@@ -51,8 +52,8 @@ class ComplaintUpdate(BaseModel):
     status: ComplaintStatus | None = None
     category: ComplaintCategory | None = None
     received_on: date | None = None
-    unit: str | None = None
-    summary: str | None = None
+    unit: Code | None = None
+    summary: Annotated[str, text(complaint_service.SUMMARY_MAX)] | None = None
 
 
 class ComplaintPublic(BaseModel):

@@ -17,27 +17,26 @@ CODE_MAX = 32  # unit and user codes (the columns' length)
 
 
 def text(max_length: int, min_length: int = 0) -> Any:
-    """A string field with its limits (the services' constants) and the text rule, so that
-    OpenAPI documents them; the services still check what they normalise first."""
-    return Field(
-        min_length=min_length or None,
-        max_length=max_length,
-        json_schema_extra={"pattern": TEXT_PATTERN},
-    )
+    """Documents a string field's limits (the services' constants) and the text rule.
+
+    Documented, not checked again here: the services check the limits after normalising
+    (NFC, strip) with messages in the user's language, the same for forms and the API;
+    InputGuard checks the text rule."""
+    schema: dict[str, Any] = {"maxLength": max_length, "pattern": TEXT_PATTERN}
+    if min_length:
+        schema["minLength"] = min_length
+    return Field(json_schema_extra=schema)
 
 
-def one_of(choices: type[StrEnum], *, blank: bool = False) -> Any:
+def one_of(choices: type[StrEnum] | tuple[str, ...], *, blank: bool = False) -> Any:
     """Documents a choice the service checks (with a message in the user's language);
     `blank`: "" is taken as no choice, as in the forms."""
-    values = [c.value for c in choices] + ([""] if blank else [])
+    values = [c if isinstance(c, str) else c.value for c in choices] + ([""] if blank else [])
     return WithJsonSchema({"type": "string", "enum": values})
 
 
 Code = Annotated[str, text(CODE_MAX)]
-Tag = Annotated[
-    str,
-    Field(json_schema_extra={"maxLength": post_rules.TAG_MAX, "pattern": TEXT_PATTERN}),
-]
+Tag = Annotated[str, text(post_rules.TAG_MAX)]
 
 
 class UnitRef(BaseModel):
