@@ -3,12 +3,16 @@ and tags answer a fast 4xx and write nothing, on SQLite and PostgreSQL alike."""
 
 from __future__ import annotations
 
+import asyncio
 import io
 import json
 import os
 import re
+import subprocess
 import time
 from collections.abc import AsyncIterator, Iterator
+from contextlib import contextmanager
+from pathlib import Path
 from typing import Any
 
 import httpx
@@ -25,7 +29,9 @@ from PIL import Image
 from app.inputs import BODY_LIMIT, MAX_ID, PathId
 from app.main import create_app
 from app.services.auth import issue_token
+from tests.conftest import RUN_DB
 from tests.factories import login, make_post, make_user
+from tests.livetools import ARIGATO, demo_database, free_port
 
 PRAISE: dict[str, Any] = {
     "kind": "praise",
@@ -508,3 +514,80 @@ def test_openapi_documents_limits_enums_and_the_text_rule():
     params = create_app().openapi()["paths"]["/api/v1/posts/{post_id}"]["get"]["parameters"]
     post_id = next(p for p in params if p["name"] == "post_id")["schema"]
     assert (post_id["minimum"], post_id["maximum"]) == (1, MAX_ID)
+
+
+# ---------------------------------------------------------------------------------------
+# 3. Memory: a real server refusing four 40 MB bodies at once
+
+
+def _peak_rss_mb(pid: int) -> float:
+    status = Path(f"/proc/{pid}/status").read_text()
+    match = re.search(r"^VmHWM:\s+(\d+) kB", status, re.M)
+    assert match
+    return int(match.group(1)) / 1024
+
+
+async def test_four_40_mb_bodies_at_once_leave_the_worker_under_250_mb(tmp_path):
+    size = 40 * 1024 * 1024
+
+    async def send(port: int, declared: bool) -> int:
+        """A raw HTTP/1.1 client that keeps sending until the server answers."""
+        reader, writer = await asyncio.open_connection("127.0.0.1", port)
+        framing = f"Content-Length: {size}" if declared else "Transfer-Encoding: chunked"
+        writer.write(
+            f"POST /api/v1/posts HTTP/1.1\r\nHost: t\r\n"
+            f"Content-Type: application/json\r\n{framing}\r\n\r\n".encode()
+        )
+        answer = asyncio.ensure_future(reader.readline())
+        chunk = b" " * (64 * 1024)
+        sent = 0
+        try:
+            while sent < size and not answer.done():
+                writer.write(chunk if declared else b"%x\r\n%b\r\n" % (len(chunk), chunk))
+                await writer.drain()
+                sent += len(chunk)
+        except ConnectionError:
+            pass  # answered and closed while we were still sending
+        status_line = await asyncio.wait_for(answer, 30)
+        writer.close()
+        return int(status_line.split()[1])
+
+    with demo_database(f"{RUN_DB}_mem", str(tmp_path)) as url, _server(url) as (base, pid):
+        port = int(base.rsplit(":", 1)[1])
+        statuses = await asyncio.gather(*(send(port, declared=i % 2 == 0) for i in range(4)))
+        assert statuses == [413] * 4
+        async with httpx.AsyncClient(base_url=base) as client:
+            assert (await client.get("/healthz")).status_code == 200
+        peak = _peak_rss_mb(pid)
+        assert peak < 250, f"peak RSS {peak:.0f} MB"
+
+
+@contextmanager
+def _server(database_url: str) -> Iterator[tuple[str, int]]:
+    """`arigato serve` with one worker (the process itself); its URL and pid."""
+    env = {**os.environ, "DATABASE_URL": database_url, "ARIGATO_ENV": "test"}
+    port = free_port()
+    proc = subprocess.Popen(
+        [*ARIGATO, "serve", "--port", str(port)],
+        env=env,
+        stdout=subprocess.DEVNULL,
+        stderr=subprocess.DEVNULL,
+    )
+    base = f"http://127.0.0.1:{port}"
+    try:
+        for _ in range(300):
+            try:
+                if httpx.get(base + "/healthz").status_code == 200:
+                    break
+            except httpx.HTTPError:
+                time.sleep(0.1)
+        else:
+            raise RuntimeError("the server did not start")
+        yield base, proc.pid
+    finally:
+        proc.terminate()
+        try:
+            proc.wait(10)
+        except subprocess.TimeoutExpired:
+            proc.kill()
+            proc.wait(10)
