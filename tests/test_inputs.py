@@ -207,6 +207,16 @@ async def test_a_forbidden_character_in_a_key_is_refused_too(api, db):
     assert await count(db, "posts") == 0
 
 
+async def test_raw_surrogate_bytes_are_refused_too(api, db):
+    """json.loads decodes bytes with surrogatepass: ED A0 80 arrives as a lone surrogate."""
+    raw = json.dumps(PRAISE, ensure_ascii=False).encode()
+    body = raw.replace("ありがとう".encode(), b"\xed\xa0\x80")
+    assert body != raw
+    r = await api.post("/api/v1/posts", content=body, headers=JSON)
+    assert r.status_code == 422
+    assert await count(db, "posts") == 0
+
+
 @pytest.mark.parametrize("constant", ["NaN", "Infinity", "-Infinity", "1e999"])
 async def test_non_finite_numbers_in_json_are_a_clean_422(api, constant):
     r = await api.patch("/api/v1/me", content=f'{{"locale": {constant}}}', headers=JSON)
