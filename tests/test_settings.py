@@ -626,7 +626,8 @@ async def test_api_default_expiry_and_read_token_cannot_revoke(client, db):
 def _valid_token_request(name: str, scope: str, days: object) -> bool:
     cleaned = unicodedata.normalize("NFC", name).strip()
     return (
-        1 <= len(cleaned) <= 80
+        text_ok(name)  # the input guard refuses control characters before the service
+        and 1 <= len(cleaned) <= 80
         and not any(unicodedata.category(c) in ("Cc", "Cs") for c in cleaned)
         and scope in ("read", "write")
         and (days is None or (type(days) is int and 1 <= days <= 3650))
