@@ -16,6 +16,7 @@ from app.broker import close_broker
 from app.config import get_settings
 from app.db import dispose_engines
 from app.deps import guard_unsafe
+from app.inputs import InputGuard
 from app.live import close_hub
 from app.logging import configure_logging
 from app.middleware import RequestContextMiddleware
@@ -51,6 +52,8 @@ def create_app() -> FastAPI:
         lifespan=lifespan,
         dependencies=[Depends(guard_unsafe)],
     )
+    # Added first, so it runs inside RequestContextMiddleware (which sets the locale).
+    app.add_middleware(InputGuard)
     app.add_middleware(RequestContextMiddleware)
     errors.install(app)
     app.mount("/static", StaticFiles(directory=STATIC_DIR), name="static")

@@ -8,15 +8,16 @@ more tokens nor take the account over. Listing and revoking work with a token to
 from __future__ import annotations
 
 from datetime import datetime
-from typing import Literal
+from typing import Annotated, Literal
 
 from fastapi import APIRouter, HTTPException, Request, Response
 from pydantic import BaseModel, ConfigDict, Field
 
-from app.api.schemas import Page, UserPublic
+from app.api.schemas import Page, UserPublic, one_of, text
 from app.deps import BrowserSession, CurrentUser, PendingSession, SessionDep, SettingsDep
-from app.i18n import _
-from app.models import OrgUnit
+from app.i18n import LOCALES, _
+from app.inputs import PathId
+from app.models import OrgUnit, TokenScope
 from app.security import MIN_PASSWORD_LENGTH
 from app.services import account
 from app.services.account import TokenView
@@ -53,8 +54,10 @@ class TokenCreated(TokenPublic):
 class TokenCreate(BaseModel):
     model_config = ConfigDict(extra="forbid")
 
-    name: str = Field(description=f"1–{account.TOKEN_NAME_MAX} characters, e.g. the script.")
-    scope: str = Field(
+    name: Annotated[str, text(account.TOKEN_NAME_MAX, 1)] = Field(
+        description=f"1–{account.TOKEN_NAME_MAX} characters, e.g. the script."
+    )
+    scope: Annotated[str, one_of(TokenScope)] = Field(
         default="read", description="`read` (GET only) or `write`.", examples=["read"]
     )
     days: int | None = Field(
@@ -67,7 +70,7 @@ class TokenCreate(BaseModel):
 class MeUpdate(BaseModel):
     model_config = ConfigDict(extra="forbid")
 
-    locale: str = Field(description="`ja` or `en`.")
+    locale: Annotated[str, one_of(LOCALES)] = Field(description="`ja` or `en`.")
 
 
 class PasswordChange(BaseModel):
@@ -125,7 +128,7 @@ async def create_token(db: SessionDep, auth: BrowserSession, body: TokenCreate) 
     status_code=204,
     responses={404: {"description": "Not one of your tokens."}},
 )
-async def revoke_token(db: SessionDep, user: CurrentUser, token_id: int) -> Response:
+async def revoke_token(db: SessionDep, user: CurrentUser, token_id: PathId) -> Response:
     """Revoke one of your tokens; it stops working at once. Revoking twice is fine."""
     try:
         await account.revoke_own_token(db, user, token_id)

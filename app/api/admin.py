@@ -15,9 +15,10 @@ from fastapi import APIRouter, HTTPException, Query, Response
 from pydantic import BaseModel, ConfigDict
 
 from app.api import account as account_api
-from app.api.schemas import Page, UnitRef
+from app.api.schemas import CODE_MAX, Code, Page, UnitRef, text
 from app.deps import AdminUser, SessionDep
 from app.i18n import _
+from app.inputs import PathId
 from app.models import OrgUnit, Role, UnitKind, User
 from app.services import account, admin
 from app.services.account import TokenView
@@ -48,18 +49,18 @@ class AdminUnit(BaseModel):
 class UnitCreate(BaseModel):
     model_config = ConfigDict(extra="forbid")
 
-    code: str
-    name: str
+    code: Annotated[Code, text(CODE_MAX, 1)]
+    name: Annotated[str, text(admin.NAME_MAX, 1)]
     kind: KindName
-    parent: str | None = None
+    parent: Code | None = None
 
 
 class UnitUpdate(BaseModel):
     model_config = ConfigDict(extra="forbid")
 
-    name: str | None = None
+    name: Annotated[str, text(admin.NAME_MAX, 1)] | None = None
     kind: KindName | None = None
-    parent: str | None = None
+    parent: Code | None = None
     active: bool | None = None
 
 
@@ -81,10 +82,10 @@ class AdminUserPublic(BaseModel):
 class UserCreate(BaseModel):
     model_config = ConfigDict(extra="forbid")
 
-    code: str
-    name: str
-    email: str | None = None
-    unit: str
+    code: Annotated[Code, text(CODE_MAX, 1)]
+    name: Annotated[str, text(admin.NAME_MAX, 1)]
+    email: Annotated[str, text(admin.EMAIL_MAX)] | None = None
+    unit: Code
     role: RoleName = "staff"
     one_time_password: bool = False  # answer a generated password, to be changed at login
 
@@ -96,10 +97,10 @@ class UserCreated(AdminUserPublic):
 class UserUpdate(BaseModel):
     model_config = ConfigDict(extra="forbid")
 
-    name: str | None = None
-    email: str | None = None
+    name: Annotated[str, text(admin.NAME_MAX, 1)] | None = None
+    email: Annotated[str, text(admin.EMAIL_MAX)] | None = None
     role: RoleName | None = None
-    unit: str | None = None
+    unit: Code | None = None
     active: bool | None = None
 
 
@@ -323,7 +324,7 @@ async def list_user_tokens(db: SessionDep, user: AdminUser, code: str) -> Page[T
 
 
 @router.delete("/admin/tokens/{token_id}", name="api_revoke_token", status_code=204)
-async def revoke_token(db: SessionDep, user: AdminUser, token_id: int) -> Response:
+async def revoke_token(db: SessionDep, user: AdminUser, token_id: PathId) -> Response:
     """Revoke anyone's API token (204; again is a no-op)."""
     found = await admin.get_token(db, token_id)
     if found is None:

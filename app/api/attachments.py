@@ -8,6 +8,7 @@ from pydantic import BaseModel
 
 from app.deps import CurrentUser, SessionDep
 from app.i18n import _
+from app.inputs import PathId
 from app.permissions import get_post_for_edit
 from app.routes.attachments import attachment_public
 from app.services import attachments as attachment_service
@@ -40,7 +41,7 @@ class AttachmentPublic(BaseModel):
     },
 )
 async def upload_attachment(
-    post_id: int, request: Request, db: SessionDep, user: CurrentUser, storage: StorageDep
+    post_id: PathId, request: Request, db: SessionDep, user: CurrentUser, storage: StorageDep
 ) -> AttachmentPublic:
     # Check the right to edit (and the room left) before reading a byte of the body, then
     # end the read transaction so that no connection is held while a slow client sends.
@@ -75,7 +76,7 @@ async def upload_attachment(
 
 @router.delete("/attachments/{attachment_id}", name="delete_attachment", status_code=204)
 async def delete_attachment(
-    attachment_id: int, db: SessionDep, user: CurrentUser, storage: StorageDep
+    attachment_id: PathId, db: SessionDep, user: CurrentUser, storage: StorageDep
 ) -> Response:
     await attachment_service.delete_attachment(db, storage, user=user, attachment_id=attachment_id)
     return Response(status_code=204)

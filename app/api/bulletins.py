@@ -9,9 +9,10 @@ from fastapi import APIRouter, HTTPException, Query, Request
 from pydantic import AwareDatetime, BaseModel, ConfigDict
 
 from app.api.posts import post_public
-from app.api.schemas import Page, PersonRef, PostPublic, UnitRef
+from app.api.schemas import Code, Page, PersonRef, PostPublic, UnitRef, text
 from app.deps import CuratorUser, CurrentUser, SessionDep
 from app.i18n import _
+from app.inputs import Id, PathId
 from app.services import bulletins as service
 from app.services.bulletins import BulletinView
 
@@ -21,16 +22,16 @@ router = APIRouter(tags=["bulletins"])
 class BulletinItemIn(BaseModel):
     model_config = ConfigDict(extra="forbid")
 
-    post_id: int
-    comment: str = ""
+    post_id: Id
+    comment: Annotated[str, text(service.COMMENT_MAX)] = ""
 
 
 class BulletinCreate(BaseModel):
     model_config = ConfigDict(extra="forbid")
 
-    title: str
-    lead: str = ""
-    audience: Literal["all"] | list[str] = "all"
+    title: Annotated[str, text(service.TITLE_MAX, 1)]
+    lead: Annotated[str, text(service.LEAD_MAX)] = ""
+    audience: Literal["all"] | list[Code] = "all"
     items: list[BulletinItemIn] | None = None
     publish_at: AwareDatetime | None = None
 
@@ -41,9 +42,9 @@ class BulletinUpdate(BaseModel):
 
     model_config = ConfigDict(extra="forbid")
 
-    title: str | None = None
-    lead: str | None = None
-    audience: Literal["all"] | list[str] | None = None
+    title: Annotated[str, text(service.TITLE_MAX, 1)] | None = None
+    lead: Annotated[str, text(service.LEAD_MAX)] | None = None
+    audience: Literal["all"] | list[Code] | None = None
     items: list[BulletinItemIn] | None = None
     publish_at: AwareDatetime | None = None
 
@@ -216,14 +217,14 @@ async def create_bulletin(
 
 @router.get("/bulletins/{bulletin_id}", name="api_get_bulletin")
 async def get_bulletin(
-    request: Request, db: SessionDep, user: CurrentUser, bulletin_id: int
+    request: Request, db: SessionDep, user: CurrentUser, bulletin_id: PathId
 ) -> BulletinPublic:
     return await _one(request, db, user, bulletin_id)
 
 
 @router.patch("/bulletins/{bulletin_id}", name="api_update_bulletin")
 async def update_bulletin(
-    request: Request, db: SessionDep, user: CuratorUser, bulletin_id: int, body: BulletinUpdate
+    request: Request, db: SessionDep, user: CuratorUser, bulletin_id: PathId, body: BulletinUpdate
 ) -> BulletinPublic:
     bulletin = await service.get_bulletin_for_edit(db, user, bulletin_id)
     data = _changes(body)
@@ -239,7 +240,7 @@ async def update_bulletin(
 
 @router.post("/bulletins/{bulletin_id}/publish", name="api_publish_bulletin")
 async def publish_bulletin(
-    request: Request, db: SessionDep, user: CuratorUser, bulletin_id: int
+    request: Request, db: SessionDep, user: CuratorUser, bulletin_id: PathId
 ) -> BulletinPublic:
     bulletin = await service.get_bulletin_for_edit(db, user, bulletin_id)
     await service.publish_now(db, user, bulletin)
@@ -247,7 +248,7 @@ async def publish_bulletin(
 
 
 @router.post("/bulletins/{bulletin_id}/read", name="api_read_bulletin")
-async def read_bulletin(db: SessionDep, user: CurrentUser, bulletin_id: int) -> ReadState:
+async def read_bulletin(db: SessionDep, user: CurrentUser, bulletin_id: PathId) -> ReadState:
     """Record that the caller opened the bulletin (the first time counts; idempotent)."""
     bulletin = await service.get_bulletin_for_view(db, user, bulletin_id)
     if bulletin.status != service.PUBLISHED:
@@ -259,7 +260,7 @@ async def read_bulletin(db: SessionDep, user: CurrentUser, bulletin_id: int) -> 
 
 @router.put("/bulletins/{bulletin_id}/items/{item_id}/rollout", name="api_answer_rollout")
 async def answer_rollout(
-    db: SessionDep, user: CurrentUser, bulletin_id: int, item_id: int, body: RolloutIn
+    db: SessionDep, user: CurrentUser, bulletin_id: PathId, item_id: PathId, body: RolloutIn
 ) -> RolloutPublic:
     bulletin = await service.get_bulletin_for_view(db, user, bulletin_id)
     saved = await service.answer_rollout(db, user, bulletin, item_id, body.answer)
@@ -273,7 +274,7 @@ async def answer_rollout(
 
 
 @router.get("/bulletins/{bulletin_id}/stats", name="api_bulletin_stats")
-async def bulletin_stats(db: SessionDep, user: CuratorUser, bulletin_id: int) -> BulletinStats:
+async def bulletin_stats(db: SessionDep, user: CuratorUser, bulletin_id: PathId) -> BulletinStats:
     bulletin = await service.get_bulletin_for_edit(db, user, bulletin_id)
     reads = await service.read_rates(db, bulletin)
     adoption = await service.adoption_by_region(db, bulletin)

@@ -11,8 +11,10 @@ from fastapi.responses import JSONResponse
 from pydantic import BaseModel, ConfigDict
 
 from app import i18n
+from app.api.schemas import Code, text
 from app.deps import AdminUser, CuratorUser, CurrentUser, SessionDep
 from app.fiscal import fiscal_year_of
+from app.inputs import PathId
 from app.models import ComplaintCategory, ComplaintStatus, ComplaintVoice
 from app.services import complaints as complaint_service
 from app.services import kpi, kpi_export
@@ -38,10 +40,10 @@ class ComplaintCreate(BaseModel):
     model_config = ConfigDict(extra="forbid")
 
     received_on: date
-    unit: str
+    unit: Code
     category: ComplaintCategory
     status: ComplaintStatus = ComplaintStatus.received
-    summary: str = ""
+    summary: Annotated[str, text(complaint_service.SUMMARY_MAX)] = ""
 
 
 class ComplaintUpdate(BaseModel):
@@ -50,8 +52,8 @@ class ComplaintUpdate(BaseModel):
     status: ComplaintStatus | None = None
     category: ComplaintCategory | None = None
     received_on: date | None = None
-    unit: str | None = None
-    summary: str | None = None
+    unit: Code | None = None
+    summary: Annotated[str, text(complaint_service.SUMMARY_MAX)] | None = None
 
 
 class ComplaintPublic(BaseModel):
@@ -148,13 +150,13 @@ async def create_complaint(
 
 
 @router.get("/complaints/{complaint_id}", name="api_get_complaint")
-async def get_complaint(db: SessionDep, user: CuratorUser, complaint_id: int) -> ComplaintPublic:
+async def get_complaint(db: SessionDep, user: CuratorUser, complaint_id: PathId) -> ComplaintPublic:
     return await _complaint_public(db, await complaint_service.get_complaint(db, complaint_id))
 
 
 @router.patch("/complaints/{complaint_id}", name="api_update_complaint")
 async def update_complaint(
-    db: SessionDep, user: CuratorUser, complaint_id: int, body: ComplaintUpdate
+    db: SessionDep, user: CuratorUser, complaint_id: PathId, body: ComplaintUpdate
 ) -> ComplaintPublic:
     complaint = await complaint_service.get_complaint(db, complaint_id)
     changes = body.model_dump(mode="json", exclude_none=True)

@@ -8,63 +8,68 @@ empty reason.
 from __future__ import annotations
 
 import json
-from datetime import date, datetime
+from datetime import datetime
 from typing import Annotated, Any
 
 from fastapi import APIRouter, HTTPException, Query, Request
-from pydantic import BaseModel, ConfigDict
+from pydantic import BaseModel, ConfigDict, Field
 
 from app.api.posts import comment_public, post_public
-from app.api.schemas import CommentPublic, Page, PersonRef, PostPublic
+from app.api.schemas import CommentPublic, Page, PersonRef, PostPublic, text
 from app.deps import CuratorUser, SessionDep
 from app.i18n import _
+from app.inputs import Day, PathId
 from app.models import FlagReason
 from app.permissions import get_comment_for_moderation, get_post_for_moderation
 from app.services import audit_log, feed, moderation
 from app.services import comments as comment_service
+from app.services import posts as post_rules
 from app.services.audit_log import AuditFilters
 
 router = APIRouter(tags=["moderation"])
 
 
+Reason = Annotated[str, text(moderation.REASON_MAX)]
+
+
 class ReasonIn(BaseModel):
     model_config = ConfigDict(extra="forbid")
 
-    reason: str
+    reason: Annotated[str, text(moderation.REASON_MAX, 1)]
 
 
 class OptionalReasonIn(BaseModel):
     model_config = ConfigDict(extra="forbid")
 
-    reason: str | None = None
+    reason: Reason | None = None
 
 
 class RedactPostIn(BaseModel):
     model_config = ConfigDict(extra="forbid")
 
-    title: str | None = None
-    body: str | None = None
-    reason: str | None = None
+    title: Annotated[str, text(post_rules.TITLE_MAX, 1)] | None = None
+    body: Annotated[str, text(post_rules.BODY_MAX, 1)] | None = None
+    reason: Reason | None = None
 
 
 class RedactCommentIn(BaseModel):
     model_config = ConfigDict(extra="forbid")
 
-    body: str
-    reason: str | None = None
+    body: Annotated[str, text(comment_service.COMMENT_MAX, 1)]
+    reason: Reason | None = None
 
 
 class FeatureIn(BaseModel):
     model_config = ConfigDict(extra="forbid")
 
-    note: str | None = None
+    note: Annotated[str, text(moderation.NOTE_MAX)] | None = None
 
 
 class DismissIn(BaseModel):
     model_config = ConfigDict(extra="forbid")
 
-    target: str  # "post:ID" or "comment:ID"
-    reason: str | None = None
+    target: Annotated[str, Field(json_schema_extra={"pattern": "^(post|comment):[0-9]+$"})]
+    reason: Reason | None = None
 
 
 class DismissResult(BaseModel):
@@ -159,7 +164,7 @@ async def list_flags(
 
 @router.post("/posts/{post_id}/hide", name="api_hide_post")
 async def hide_post(
-    request: Request, db: SessionDep, user: CuratorUser, post_id: int, body: ReasonIn
+    request: Request, db: SessionDep, user: CuratorUser, post_id: PathId, body: ReasonIn
 ) -> PostPublic:
     post = await get_post_for_moderation(db, user, post_id)
     await moderation.hide_post(db, user, post, body.reason)
@@ -171,7 +176,7 @@ async def restore_post(
     request: Request,
     db: SessionDep,
     user: CuratorUser,
-    post_id: int,
+    post_id: PathId,
     body: OptionalReasonIn | None = None,
 ) -> PostPublic:
     post = await get_post_for_moderation(db, user, post_id)
@@ -181,7 +186,7 @@ async def restore_post(
 
 @router.post("/posts/{post_id}/redact", name="api_redact_post")
 async def redact_post(
-    request: Request, db: SessionDep, user: CuratorUser, post_id: int, body: RedactPostIn
+    request: Request, db: SessionDep, user: CuratorUser, post_id: PathId, body: RedactPostIn
 ) -> PostPublic:
     """Replace title and/or body to remove personal data; the removed text is kept nowhere."""
     post = await get_post_for_moderation(db, user, post_id)
@@ -194,7 +199,7 @@ async def feature_post(
     request: Request,
     db: SessionDep,
     user: CuratorUser,
-    post_id: int,
+    post_id: PathId,
     body: FeatureIn | None = None,
 ) -> PostPublic:
     """Mark as good practice (好取組); again replaces the note."""
@@ -205,7 +210,7 @@ async def feature_post(
 
 @router.delete("/posts/{post_id}/feature", name="api_unfeature_post")
 async def unfeature_post(
-    request: Request, db: SessionDep, user: CuratorUser, post_id: int
+    request: Request, db: SessionDep, user: CuratorUser, post_id: PathId
 ) -> PostPublic:
     post = await get_post_for_moderation(db, user, post_id)
     await moderation.unfeature_post(db, user, post)
@@ -214,7 +219,7 @@ async def unfeature_post(
 
 @router.post("/comments/{comment_id}/hide", name="api_hide_comment")
 async def hide_comment(
-    db: SessionDep, user: CuratorUser, comment_id: int, body: ReasonIn
+    db: SessionDep, user: CuratorUser, comment_id: PathId, body: ReasonIn
 ) -> CommentPublic:
     comment = await get_comment_for_moderation(db, user, comment_id)
     await moderation.hide_comment(db, user, comment, body.reason)
@@ -223,7 +228,7 @@ async def hide_comment(
 
 @router.post("/comments/{comment_id}/restore", name="api_restore_comment")
 async def restore_comment(
-    db: SessionDep, user: CuratorUser, comment_id: int, body: OptionalReasonIn | None = None
+    db: SessionDep, user: CuratorUser, comment_id: PathId, body: OptionalReasonIn | None = None
 ) -> CommentPublic:
     comment = await get_comment_for_moderation(db, user, comment_id)
     await moderation.restore_comment(db, user, comment, body.reason if body else None)
@@ -232,7 +237,7 @@ async def restore_comment(
 
 @router.post("/comments/{comment_id}/redact", name="api_redact_comment")
 async def redact_comment(
-    db: SessionDep, user: CuratorUser, comment_id: int, body: RedactCommentIn
+    db: SessionDep, user: CuratorUser, comment_id: PathId, body: RedactCommentIn
 ) -> CommentPublic:
     comment = await get_comment_for_moderation(db, user, comment_id)
     await moderation.redact_comment(db, user, comment, body.body, body.reason)
@@ -278,8 +283,8 @@ async def list_audit(
     user: CuratorUser,
     actor: Annotated[str | None, Query(max_length=32)] = None,
     action: Annotated[str | None, Query(max_length=40)] = None,
-    date_from: Annotated[date | None, Query(alias="from")] = None,
-    date_to: Annotated[date | None, Query(alias="to")] = None,
+    date_from: Annotated[Day | None, Query(alias="from")] = None,
+    date_to: Annotated[Day | None, Query(alias="to")] = None,
     limit: Annotated[int, Query(ge=1, le=100)] = 20,
     cursor: Annotated[str | None, Query(max_length=200)] = None,
 ) -> Page[AuditEntryPublic]:

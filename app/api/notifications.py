@@ -11,6 +11,7 @@ from pydantic import BaseModel, ConfigDict, Field, model_validator
 
 from app.api.schemas import Page, PersonRef
 from app.deps import CurrentUser, SessionDep
+from app.inputs import Id
 from app.models.tables import users
 from app.services import notifications
 from app.services.notifications import NotificationView
@@ -70,7 +71,7 @@ class ReadIn(BaseModel):
 
     model_config = ConfigDict(extra="forbid")
 
-    ids: list[int] | None = Field(default=None, max_length=1000)
+    ids: list[Id] | None = Field(default=None, max_length=1000)
     all: bool = False
 
     @model_validator(mode="after")

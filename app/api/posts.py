@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-from datetime import date
 from typing import Annotated, Literal
 
 from fastapi import APIRouter, Query, Request, Response
@@ -25,6 +24,7 @@ from app.api.schemas import (
 )
 from app.deps import CurrentUser, SessionDep
 from app.i18n import _
+from app.inputs import Day, PathId
 from app.permissions import (
     get_comment_for_edit,
     get_comment_for_view,
@@ -115,8 +115,8 @@ async def list_posts(
     q: Annotated[str | None, Query(max_length=200)] = None,
     featured: bool | None = None,
     author: Annotated[str | None, Query(max_length=32)] = None,
-    date_from: Annotated[date | None, Query(alias="from")] = None,
-    date_to: Annotated[date | None, Query(alias="to")] = None,
+    date_from: Annotated[Day | None, Query(alias="from")] = None,
+    date_to: Annotated[Day | None, Query(alias="to")] = None,
     limit: Annotated[int, Query(ge=1, le=100)] = 20,
     cursor: Annotated[str | None, Query(max_length=200)] = None,
 ) -> Page[PostPublic]:
@@ -135,14 +135,16 @@ async def create_post(
 
 
 @router.get("/posts/{post_id}", name="api_get_post")
-async def get_post(request: Request, db: SessionDep, user: CurrentUser, post_id: int) -> PostPublic:
+async def get_post(
+    request: Request, db: SessionDep, user: CurrentUser, post_id: PathId
+) -> PostPublic:
     await get_post_for_view(db, user, post_id)
     return await _card(request, db, user, post_id)
 
 
 @router.patch("/posts/{post_id}", name="api_update_post")
 async def update_post(
-    request: Request, db: SessionDep, user: CurrentUser, post_id: int, body: PostUpdate
+    request: Request, db: SessionDep, user: CurrentUser, post_id: PathId, body: PostUpdate
 ) -> PostPublic:
     post = await get_post_for_edit(db, user, post_id)
     await post_service.update_post(db, user, post, body.model_dump(exclude_unset=True))
@@ -150,35 +152,35 @@ async def update_post(
 
 
 @router.delete("/posts/{post_id}", name="api_delete_post", status_code=204)
-async def delete_post(db: SessionDep, user: CurrentUser, post_id: int) -> Response:
+async def delete_post(db: SessionDep, user: CurrentUser, post_id: PathId) -> Response:
     post = await get_post_for_edit(db, user, post_id)
     await post_service.delete_post(db, post)
     return Response(status_code=204)
 
 
 @router.put("/posts/{post_id}/like", name="api_like_post")
-async def like_post(db: SessionDep, user: CurrentUser, post_id: int) -> LikeState:
+async def like_post(db: SessionDep, user: CurrentUser, post_id: PathId) -> LikeState:
     post = await get_post_for_interaction(db, user, post_id)
     liked, count = await likes.set_like(db, user, post, True)
     return LikeState(liked=liked, like_count=count)
 
 
 @router.delete("/posts/{post_id}/like", name="api_unlike_post")
-async def unlike_post(db: SessionDep, user: CurrentUser, post_id: int) -> LikeState:
+async def unlike_post(db: SessionDep, user: CurrentUser, post_id: PathId) -> LikeState:
     post = await get_post_for_view(db, user, post_id)
     liked, count = await likes.set_like(db, user, post, False)
     return LikeState(liked=liked, like_count=count)
 
 
 @router.get("/posts/{post_id}/likes", name="api_post_likes")
-async def post_likes(db: SessionDep, user: CurrentUser, post_id: int) -> Page[Liker]:
+async def post_likes(db: SessionDep, user: CurrentUser, post_id: PathId) -> Page[Liker]:
     await get_post_for_view(db, user, post_id)
     rows = await feed.likers(db, post_id)
     return Page(items=[Liker(code=c, name=n, unit=u) for c, n, u in rows])
 
 
 @router.get("/posts/{post_id}/comments", name="api_list_comments")
-async def list_comments(db: SessionDep, user: CurrentUser, post_id: int) -> Page[CommentPublic]:
+async def list_comments(db: SessionDep, user: CurrentUser, post_id: PathId) -> Page[CommentPublic]:
     await get_post_for_view(db, user, post_id)
     rows = await comment_service.list_comments(db, user, post_id, include_hidden=is_curator(user))
     return Page(items=[comment_public(c) for c in rows])
@@ -186,7 +188,7 @@ async def list_comments(db: SessionDep, user: CurrentUser, post_id: int) -> Page
 
 @router.post("/posts/{post_id}/comments", name="api_add_comment", status_code=201)
 async def add_comment(
-    db: SessionDep, user: CurrentUser, post_id: int, body: CommentIn
+    db: SessionDep, user: CurrentUser, post_id: PathId, body: CommentIn
 ) -> CommentPublic:
     post = await get_post_for_interaction(db, user, post_id)
     comment = await comment_service.add_comment(db, user, post, body.body)
@@ -196,7 +198,7 @@ async def add_comment(
 
 @router.patch("/comments/{comment_id}", name="api_edit_comment")
 async def edit_comment(
-    db: SessionDep, user: CurrentUser, comment_id: int, body: CommentIn
+    db: SessionDep, user: CurrentUser, comment_id: PathId, body: CommentIn
 ) -> CommentPublic:
     comment = await get_comment_for_edit(db, user, comment_id)
     await comment_service.edit_comment(db, comment, body.body)
@@ -204,7 +206,7 @@ async def edit_comment(
 
 
 @router.delete("/comments/{comment_id}", name="api_delete_comment", status_code=204)
-async def delete_comment(db: SessionDep, user: CurrentUser, comment_id: int) -> Response:
+async def delete_comment(db: SessionDep, user: CurrentUser, comment_id: PathId) -> Response:
     comment = await get_comment_for_edit(db, user, comment_id)
     await comment_service.delete_comment(db, comment)
     return Response(status_code=204)
@@ -222,7 +224,7 @@ def _conflict() -> HTTPException:
 
 
 @router.post("/posts/{post_id}/flags", name="api_flag_post", status_code=201)
-async def flag_post(db: SessionDep, user: CurrentUser, post_id: int, body: FlagIn) -> FlagPublic:
+async def flag_post(db: SessionDep, user: CurrentUser, post_id: PathId, body: FlagIn) -> FlagPublic:
     post = await get_post_for_interaction(db, user, post_id)
     try:
         return _flag_public(await flags.flag(db, user, post, None, body.reason, body.note))
@@ -232,7 +234,7 @@ async def flag_post(db: SessionDep, user: CurrentUser, post_id: int, body: FlagI
 
 @router.post("/comments/{comment_id}/flags", name="api_flag_comment", status_code=201)
 async def flag_comment(
-    db: SessionDep, user: CurrentUser, comment_id: int, body: FlagIn
+    db: SessionDep, user: CurrentUser, comment_id: PathId, body: FlagIn
 ) -> FlagPublic:
     comment = await get_comment_for_view(db, user, comment_id)
     post = await get_post_for_interaction(db, user, comment.post_id)

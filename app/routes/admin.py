@@ -18,6 +18,7 @@ from starlette.routing import NoMatchFound
 
 from app.deps import AdminUser, SessionDep
 from app.i18n import _
+from app.inputs import PathId
 from app.models import OrgUnit, Role, UnitKind, User
 from app.services import account, admin
 from app.services.admin import UserFilters
@@ -506,7 +507,7 @@ async def revoke_user_access(
 
 @router.post("/admin/tokens/{token_id}/revoke", name="revoke_user_token")
 async def revoke_user_token(
-    request: Request, db: SessionDep, user: AdminUser, token_id: int
+    request: Request, db: SessionDep, user: AdminUser, token_id: PathId
 ) -> Response:
     found = await admin.get_token(db, token_id)
     if found is None:

@@ -11,6 +11,7 @@ from fastapi import APIRouter
 from fastapi.responses import FileResponse, Response
 
 from app.deps import CurrentUser, SessionDep
+from app.inputs import PathId
 from app.models import Attachment
 from app.services.attachments import FILE_TYPES, IMAGE, attachment_not_found
 from app.services.attachments import get_attachment_for_view as _for_view
@@ -75,7 +76,7 @@ def _is_image(att: Attachment) -> bool:
 
 @router.get("/attachments/{attachment_id}/file", name="attachment_file")
 async def attachment_file(
-    attachment_id: int, db: SessionDep, user: CurrentUser, storage: StorageDep
+    attachment_id: PathId, db: SessionDep, user: CurrentUser, storage: StorageDep
 ) -> Response:
     att = await _for_view(db, user, attachment_id)
     # Images were re-encoded by us and may show in the browser; documents always download.
@@ -85,7 +86,7 @@ async def attachment_file(
 
 @router.get("/attachments/{attachment_id}/thumbnail", name="attachment_thumbnail")
 async def attachment_thumbnail(
-    attachment_id: int, db: SessionDep, user: CurrentUser, storage: StorageDep
+    attachment_id: PathId, db: SessionDep, user: CurrentUser, storage: StorageDep
 ) -> Response:
     att = await _for_view(db, user, attachment_id)
     if not att.thumbnail_key:

@@ -5,7 +5,6 @@ Read-only: there is no route that edits or deletes an audit row.
 
 from __future__ import annotations
 
-from datetime import date
 from typing import Annotated
 from urllib.parse import urlencode
 
@@ -14,6 +13,7 @@ from fastapi.responses import Response
 
 from app import i18n
 from app.deps import CuratorUser, SessionDep
+from app.inputs import FormDay
 from app.services import audit_log
 from app.services.audit_log import AuditFilters
 from app.templating import render
@@ -24,15 +24,15 @@ router = APIRouter(include_in_schema=False)
 def _filters(
     actor: Annotated[str | None, Query(max_length=32)] = None,
     action: Annotated[str | None, Query(max_length=40)] = None,
-    date_from: Annotated[date | str | None, Query(alias="from")] = None,
-    date_to: Annotated[date | str | None, Query(alias="to")] = None,
+    date_from: Annotated[FormDay, Query(alias="from")] = None,
+    date_to: Annotated[FormDay, Query(alias="to")] = None,
 ) -> AuditFilters:
     # Empty form fields arrive as "" and an unreadable date is ignored: they mean "no filter".
     return AuditFilters(
         actor=(actor or "").strip() or None,
         action=(action or "").strip() or None,
-        date_from=date_from if isinstance(date_from, date) else None,
-        date_to=date_to if isinstance(date_to, date) else None,
+        date_from=date_from,
+        date_to=date_to,
     )
 
 

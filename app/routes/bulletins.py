@@ -15,6 +15,7 @@ from fastapi.responses import RedirectResponse, Response
 from app import i18n
 from app.deps import CuratorUser, CurrentUser, SessionDep
 from app.i18n import _
+from app.inputs import PathId, parse_id
 from app.models import Bulletin, UnitKind, User
 from app.models.tables import units
 from app.permissions import is_curator
@@ -50,13 +51,6 @@ def _parse_local(text: str) -> datetime:
     if naive.tzinfo is not None:
         return naive
     return naive.replace(tzinfo=i18n.zone())
-
-
-def _int(value: str) -> int | None:
-    try:
-        return int(value)
-    except ValueError:
-        return None
 
 
 async def _audience_choices(db: SessionDep) -> list[tuple[str, str, str]]:
@@ -253,7 +247,7 @@ async def create_bulletin(request: Request, db: SessionDep, user: CuratorUser) -
 
 @router.get("/bulletins/{bulletin_id}", name="show_bulletin")
 async def show_bulletin(
-    request: Request, db: SessionDep, user: CurrentUser, bulletin_id: int
+    request: Request, db: SessionDep, user: CurrentUser, bulletin_id: PathId
 ) -> Response:
     """The bulletin; opening it records the reader's first read."""
     bulletin = await service.get_bulletin_for_view(db, user, bulletin_id)
@@ -267,7 +261,7 @@ async def show_bulletin(
 
 @router.get("/bulletins/{bulletin_id}/print", name="print_bulletin")
 async def print_bulletin(
-    request: Request, db: SessionDep, user: CurrentUser, bulletin_id: int
+    request: Request, db: SessionDep, user: CurrentUser, bulletin_id: PathId
 ) -> Response:
     bulletin = await service.get_bulletin_for_view(db, user, bulletin_id)
     return render(request, "bulletins/print.html", {"view": await service.view(db, user, bulletin)})
@@ -275,7 +269,7 @@ async def print_bulletin(
 
 @router.post("/bulletins/{bulletin_id}/items/{item_id}/rollout", name="answer_rollout")
 async def answer_rollout(
-    request: Request, db: SessionDep, user: CurrentUser, bulletin_id: int, item_id: int
+    request: Request, db: SessionDep, user: CurrentUser, bulletin_id: PathId, item_id: PathId
 ) -> Response:
     form = await read_form(request)
     bulletin = await service.get_bulletin_for_view(db, user, bulletin_id)
@@ -293,7 +287,7 @@ async def answer_rollout(
 
 @router.get("/bulletins/{bulletin_id}/stats", name="show_bulletin_stats")
 async def show_bulletin_stats(
-    request: Request, db: SessionDep, user: CuratorUser, bulletin_id: int
+    request: Request, db: SessionDep, user: CuratorUser, bulletin_id: PathId
 ) -> Response:
     bulletin = await service.get_bulletin_for_edit(db, user, bulletin_id)
     return render(
@@ -315,7 +309,7 @@ async def edit_bulletin(
     request: Request,
     db: SessionDep,
     user: CuratorUser,
-    bulletin_id: int,
+    bulletin_id: PathId,
     q: Annotated[str | None, Query(max_length=200)] = None,
 ) -> Response:
     bulletin = await service.get_bulletin_for_edit(db, user, bulletin_id)
@@ -324,7 +318,7 @@ async def edit_bulletin(
 
 @router.post("/bulletins/{bulletin_id}/edit", name="update_bulletin")
 async def update_bulletin(
-    request: Request, db: SessionDep, user: CuratorUser, bulletin_id: int
+    request: Request, db: SessionDep, user: CuratorUser, bulletin_id: PathId
 ) -> Response:
     form = await read_form(request)
     bulletin = await service.get_bulletin_for_edit(db, user, bulletin_id)
@@ -351,7 +345,7 @@ async def search_bulletin_posts(
     request: Request,
     db: SessionDep,
     user: CuratorUser,
-    bulletin_id: int,
+    bulletin_id: PathId,
     q: Annotated[str | None, Query(max_length=200)] = None,
 ) -> Response:
     """Type-ahead results for the editor; without HTMX, the editor page with them."""
@@ -366,13 +360,13 @@ async def search_bulletin_posts(
 
 @router.post("/bulletins/{bulletin_id}/items", name="add_bulletin_item")
 async def add_bulletin_item(
-    request: Request, db: SessionDep, user: CuratorUser, bulletin_id: int
+    request: Request, db: SessionDep, user: CuratorUser, bulletin_id: PathId
 ) -> Response:
     form = await read_form(request)
     bulletin = await service.get_bulletin_for_edit(db, user, bulletin_id)
     if (frozen := _when_frozen(request, bulletin)) is not None:
         return frozen
-    post_id = _int(form.get("post_id"))
+    post_id = parse_id(form.get("post_id"))
     q = form.get("q")
     try:
         await service.add_item(db, user, bulletin, post_id, form.get("comment"))
@@ -397,7 +391,7 @@ async def add_bulletin_item(
 
 @router.post("/bulletins/{bulletin_id}/items/{item_id}/remove", name="remove_bulletin_item")
 async def remove_bulletin_item(
-    request: Request, db: SessionDep, user: CuratorUser, bulletin_id: int, item_id: int
+    request: Request, db: SessionDep, user: CuratorUser, bulletin_id: PathId, item_id: PathId
 ) -> Response:
     bulletin = await service.get_bulletin_for_edit(db, user, bulletin_id)
     if (frozen := _when_frozen(request, bulletin)) is not None:
@@ -408,7 +402,7 @@ async def remove_bulletin_item(
 
 @router.post("/bulletins/{bulletin_id}/items/{item_id}/move", name="move_bulletin_item")
 async def move_bulletin_item(
-    request: Request, db: SessionDep, user: CuratorUser, bulletin_id: int, item_id: int
+    request: Request, db: SessionDep, user: CuratorUser, bulletin_id: PathId, item_id: PathId
 ) -> Response:
     form = await read_form(request)
     bulletin = await service.get_bulletin_for_edit(db, user, bulletin_id)
@@ -426,7 +420,7 @@ async def move_bulletin_item(
 
 @router.post("/bulletins/{bulletin_id}/items/{item_id}/comment", name="comment_bulletin_item")
 async def comment_bulletin_item(
-    request: Request, db: SessionDep, user: CuratorUser, bulletin_id: int, item_id: int
+    request: Request, db: SessionDep, user: CuratorUser, bulletin_id: PathId, item_id: PathId
 ) -> Response:
     form = await read_form(request)
     bulletin = await service.get_bulletin_for_edit(db, user, bulletin_id)
@@ -483,7 +477,7 @@ async def _panel_response(
 
 @router.post("/bulletins/{bulletin_id}/schedule", name="schedule_bulletin")
 async def schedule_bulletin(
-    request: Request, db: SessionDep, user: CuratorUser, bulletin_id: int
+    request: Request, db: SessionDep, user: CuratorUser, bulletin_id: PathId
 ) -> Response:
     form = await read_form(request)
     bulletin = await service.get_bulletin_for_edit(db, user, bulletin_id)
@@ -501,7 +495,7 @@ async def schedule_bulletin(
 
 @router.post("/bulletins/{bulletin_id}/unschedule", name="unschedule_bulletin")
 async def unschedule_bulletin(
-    request: Request, db: SessionDep, user: CuratorUser, bulletin_id: int
+    request: Request, db: SessionDep, user: CuratorUser, bulletin_id: PathId
 ) -> Response:
     bulletin = await service.get_bulletin_for_edit(db, user, bulletin_id)
     if (frozen := _when_frozen(request, bulletin)) is not None:
@@ -512,7 +506,7 @@ async def unschedule_bulletin(
 
 @router.post("/bulletins/{bulletin_id}/publish", name="publish_bulletin")
 async def publish_bulletin(
-    request: Request, db: SessionDep, user: CuratorUser, bulletin_id: int
+    request: Request, db: SessionDep, user: CuratorUser, bulletin_id: PathId
 ) -> Response:
     bulletin = await service.get_bulletin_for_edit(db, user, bulletin_id)
     if (frozen := _when_frozen(request, bulletin)) is not None:

@@ -7,6 +7,7 @@ from fastapi import APIRouter, HTTPException, Request
 from fastapi.responses import RedirectResponse, Response
 
 from app.deps import CurrentUser, SessionDep
+from app.inputs import PathId
 from app.models.tables import posts
 from app.permissions import (
     get_comment_for_edit,
@@ -35,7 +36,7 @@ async def _count(db: SessionDep, post_id: int) -> int:
 
 @router.post("/posts/{post_id}/comments", name="add_comment")
 async def add_comment(
-    request: Request, db: SessionDep, user: CurrentUser, post_id: int
+    request: Request, db: SessionDep, user: CurrentUser, post_id: PathId
 ) -> Response:
     form = await request.form()
     body = form.get("body")
@@ -70,7 +71,7 @@ async def add_comment(
 
 @router.get("/comments/{comment_id}/edit", name="edit_comment")
 async def edit_comment(
-    request: Request, db: SessionDep, user: CurrentUser, comment_id: int
+    request: Request, db: SessionDep, user: CurrentUser, comment_id: PathId
 ) -> Response:
     comment = await get_comment_for_edit(db, user, comment_id)
     return render(
@@ -82,7 +83,7 @@ async def edit_comment(
 
 @router.post("/comments/{comment_id}/edit", name="update_comment")
 async def update_comment(
-    request: Request, db: SessionDep, user: CurrentUser, comment_id: int
+    request: Request, db: SessionDep, user: CurrentUser, comment_id: PathId
 ) -> Response:
     comment = await get_comment_for_edit(db, user, comment_id)
     form = await request.form()
@@ -110,7 +111,7 @@ async def update_comment(
 
 @router.get("/comments/{comment_id}", name="show_comment")
 async def show_comment(
-    request: Request, db: SessionDep, user: CurrentUser, comment_id: int
+    request: Request, db: SessionDep, user: CurrentUser, comment_id: PathId
 ) -> Response:
     """One comment (the edit form's cancel swaps it back in)."""
     await get_comment_for_view(db, user, comment_id)
@@ -122,7 +123,7 @@ async def show_comment(
 
 @router.post("/comments/{comment_id}/delete", name="delete_comment")
 async def delete_comment(
-    request: Request, db: SessionDep, user: CurrentUser, comment_id: int
+    request: Request, db: SessionDep, user: CurrentUser, comment_id: PathId
 ) -> Response:
     comment = await get_comment_for_edit(db, user, comment_id)
     await comment_service.delete_comment(db, comment)
@@ -140,7 +141,7 @@ async def delete_comment(
 
 @router.get("/comments/{comment_id}/report", name="report_comment")
 async def report_comment(
-    request: Request, db: SessionDep, user: CurrentUser, comment_id: int
+    request: Request, db: SessionDep, user: CurrentUser, comment_id: PathId
 ) -> Response:
     """The report form for one comment, fetched on demand (a page without JavaScript)."""
     comment = await get_comment_for_view(db, user, comment_id)
@@ -157,7 +158,7 @@ async def report_comment(
 
 @router.post("/comments/{comment_id}/flags", name="flag_comment")
 async def flag_comment(
-    request: Request, db: SessionDep, user: CurrentUser, comment_id: int
+    request: Request, db: SessionDep, user: CurrentUser, comment_id: PathId
 ) -> Response:
     comment = await get_comment_for_view(db, user, comment_id)
     post = await get_post_for_interaction(db, user, comment.post_id)

@@ -2,13 +2,13 @@
 
 from __future__ import annotations
 
-from datetime import date
 from typing import Annotated, Literal
 
 from fastapi import APIRouter, Depends, Query, Request
 from fastapi.responses import Response
 
 from app.deps import CurrentUser, SessionDep
+from app.inputs import FormDay
 from app.routes.posts import page_urls
 from app.services import bulletins as bulletin_service
 from app.services import feed as feed_service
@@ -25,8 +25,8 @@ def _filters(
     q: Annotated[str | None, Query(max_length=200)] = None,
     featured: Annotated[str | None, Query(max_length=5)] = None,
     author: Annotated[str | None, Query(max_length=32)] = None,
-    date_from: Annotated[date | str | None, Query(alias="from")] = None,
-    date_to: Annotated[date | str | None, Query(alias="to")] = None,
+    date_from: Annotated[FormDay, Query(alias="from")] = None,
+    date_to: Annotated[FormDay, Query(alias="to")] = None,
 ) -> FeedFilters:
     # Empty form fields arrive as "": they mean "no filter", not an error.
     return FeedFilters(
@@ -36,8 +36,8 @@ def _filters(
         q=(q or "").strip() or None,
         featured=featured in ("1", "true", "on") or None,
         author=(author or "").strip() or None,
-        date_from=date_from if isinstance(date_from, date) else None,
-        date_to=date_to if isinstance(date_to, date) else None,
+        date_from=date_from,
+        date_to=date_to,
     )
 
 

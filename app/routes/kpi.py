@@ -17,6 +17,7 @@ from app.api.kpi import IMPORT_MAX
 from app.deps import AdminUser, CuratorUser, CurrentUser, SessionDep
 from app.fiscal import fiscal_year_months, fiscal_year_of
 from app.i18n import _
+from app.inputs import PathId
 from app.models import ComplaintStatus, Role, User
 from app.permissions import is_curator
 from app.routes.forms import read_form
@@ -308,7 +309,7 @@ def _fy_of_text(text: str) -> int | None:
 
 @router.post("/kpi/complaints/{complaint_id}/status", name="update_complaint_status")
 async def update_complaint_status(
-    request: Request, db: SessionDep, user: CuratorUser, complaint_id: int
+    request: Request, db: SessionDep, user: CuratorUser, complaint_id: PathId
 ) -> Response:
     form = await read_form(request)
     complaint = await complaint_service.get_complaint(db, complaint_id)

@@ -18,6 +18,7 @@ from fastapi.responses import RedirectResponse, Response
 
 from app.deps import CuratorUser, SessionDep
 from app.i18n import _
+from app.inputs import PathId
 from app.models import Comment, FlagReason, Post, User
 from app.permissions import get_comment_for_moderation, get_post_for_moderation
 from app.routes.posts import highlight, post_page_context
@@ -267,7 +268,9 @@ async def _post_action(
 
 
 @router.post("/posts/{post_id}/hide", name="hide_post")
-async def hide_post(request: Request, db: SessionDep, user: CuratorUser, post_id: int) -> Response:
+async def hide_post(
+    request: Request, db: SessionDep, user: CuratorUser, post_id: PathId
+) -> Response:
     async def call(post: Post, form: Form) -> None:
         await moderation.hide_post(db, user, post, form.text("reason"))
 
@@ -276,7 +279,7 @@ async def hide_post(request: Request, db: SessionDep, user: CuratorUser, post_id
 
 @router.post("/posts/{post_id}/restore", name="restore_post")
 async def restore_post(
-    request: Request, db: SessionDep, user: CuratorUser, post_id: int
+    request: Request, db: SessionDep, user: CuratorUser, post_id: PathId
 ) -> Response:
     async def call(post: Post, form: Form) -> None:
         await moderation.restore_post(db, user, post, form.text("reason") or None)
@@ -288,7 +291,7 @@ async def restore_post(
 
 @router.post("/posts/{post_id}/feature", name="feature_post")
 async def feature_post(
-    request: Request, db: SessionDep, user: CuratorUser, post_id: int
+    request: Request, db: SessionDep, user: CuratorUser, post_id: PathId
 ) -> Response:
     async def call(post: Post, form: Form) -> None:
         await moderation.feature_post(db, user, post, form.text("note"))
@@ -300,7 +303,7 @@ async def feature_post(
 
 @router.post("/posts/{post_id}/unfeature", name="unfeature_post")
 async def unfeature_post(
-    request: Request, db: SessionDep, user: CuratorUser, post_id: int
+    request: Request, db: SessionDep, user: CuratorUser, post_id: PathId
 ) -> Response:
     async def call(post: Post, form: Form) -> None:
         await moderation.unfeature_post(db, user, post)
@@ -339,7 +342,7 @@ async def _comment_action(
 
 @router.post("/comments/{comment_id}/hide", name="hide_comment")
 async def hide_comment(
-    request: Request, db: SessionDep, user: CuratorUser, comment_id: int
+    request: Request, db: SessionDep, user: CuratorUser, comment_id: PathId
 ) -> Response:
     async def call(comment: Comment, form: Form) -> None:
         await moderation.hide_comment(db, user, comment, form.text("reason"))
@@ -351,7 +354,7 @@ async def hide_comment(
 
 @router.post("/comments/{comment_id}/restore", name="restore_comment")
 async def restore_comment(
-    request: Request, db: SessionDep, user: CuratorUser, comment_id: int
+    request: Request, db: SessionDep, user: CuratorUser, comment_id: PathId
 ) -> Response:
     async def call(comment: Comment, form: Form) -> None:
         await moderation.restore_comment(db, user, comment, form.text("reason") or None)
@@ -429,7 +432,7 @@ def _redact_page(
 
 @router.get("/posts/{post_id}/redact", name="redact_post_form")
 async def redact_post_form(
-    request: Request, db: SessionDep, user: CuratorUser, post_id: int
+    request: Request, db: SessionDep, user: CuratorUser, post_id: PathId
 ) -> Response:
     post = await get_post_for_moderation(db, user, post_id)
     return _redact_page(
@@ -442,7 +445,7 @@ async def redact_post_form(
 
 @router.post("/posts/{post_id}/redact", name="redact_post")
 async def redact_post(
-    request: Request, db: SessionDep, user: CuratorUser, post_id: int
+    request: Request, db: SessionDep, user: CuratorUser, post_id: PathId
 ) -> Response:
     post = await get_post_for_moderation(db, user, post_id)
     form = await _form(request)
@@ -465,7 +468,7 @@ async def redact_post(
 
 @router.get("/comments/{comment_id}/redact", name="redact_comment_form")
 async def redact_comment_form(
-    request: Request, db: SessionDep, user: CuratorUser, comment_id: int
+    request: Request, db: SessionDep, user: CuratorUser, comment_id: PathId
 ) -> Response:
     comment = await get_comment_for_moderation(db, user, comment_id)
     return _redact_page(
@@ -478,7 +481,7 @@ async def redact_comment_form(
 
 @router.post("/comments/{comment_id}/redact", name="redact_comment")
 async def redact_comment(
-    request: Request, db: SessionDep, user: CuratorUser, comment_id: int
+    request: Request, db: SessionDep, user: CuratorUser, comment_id: PathId
 ) -> Response:
     comment = await get_comment_for_moderation(db, user, comment_id)
     form = await _form(request)

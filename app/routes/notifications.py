@@ -11,6 +11,7 @@ from fastapi.responses import RedirectResponse, Response
 
 from app.deps import CurrentUser, SessionDep
 from app.i18n import _
+from app.inputs import PathId
 from app.models import DigestFrequency
 from app.models.tables import users
 from app.routes.auth import safe_next
@@ -82,7 +83,7 @@ async def set_digest(request: Request, db: SessionDep, user: CurrentUser) -> Res
 
 @router.post("/notifications/{notification_id}/read", name="read_notification")
 async def read_notification(
-    request: Request, db: SessionDep, user: CurrentUser, notification_id: int
+    request: Request, db: SessionDep, user: CurrentUser, notification_id: PathId
 ) -> Response:
     await notifications.get_for(db, user, notification_id)  # 404 unless it is the user's
     await notifications.mark_read(db, user, [notification_id])
@@ -100,7 +101,7 @@ async def read_notification(
 
 @router.get("/notifications/{notification_id}", name="open_notification")
 async def open_notification(
-    request: Request, db: SessionDep, user: CurrentUser, notification_id: int
+    request: Request, db: SessionDep, user: CurrentUser, notification_id: PathId
 ) -> Response:
     """Following a notification marks it read and leads to what it is about."""
     item = await notifications.get_for(db, user, notification_id)

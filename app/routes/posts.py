@@ -11,6 +11,7 @@ from fastapi.responses import RedirectResponse, Response
 from app import i18n
 from app.deps import CurrentUser, SessionDep
 from app.i18n import _
+from app.inputs import PathId
 from app.models import Post, PostStatus, User
 from app.permissions import (
     ensure_visible,
@@ -39,15 +40,7 @@ def form_values(form: FormData) -> dict[str, Any]:
     """What the user typed, as the service's field names (kept on every error)."""
     values: dict[str, Any] = {k: form.get(k) for k in POST_FIELDS}
     values["praised"] = [c for c in form.getlist("praised") if c.strip()]
-    # One text box, separated by spaces or commas (Japanese ones too).
-    values["tags"] = [
-        t
-        for t in form.get("tags")
-        .replace("、", " ")
-        .replace(",", " ")
-        .replace("\u3000", " ")
-        .split()
-    ]
+    values["tags"] = post_service.split_tags(form.get("tags"))  # one text box
     values["status"] = form.get("status") or PostStatus.published.value
     return values
 
@@ -230,12 +223,16 @@ async def post_page_context(db: SessionDep, user: User, post_id: int) -> dict[st
 
 
 @router.get("/posts/{post_id}", name="show_post")
-async def show_post(request: Request, db: SessionDep, user: CurrentUser, post_id: int) -> Response:
+async def show_post(
+    request: Request, db: SessionDep, user: CurrentUser, post_id: PathId
+) -> Response:
     return render(request, "posts/detail.html", await post_page_context(db, user, post_id))
 
 
 @router.get("/posts/{post_id}/edit", name="edit_post")
-async def edit_post(request: Request, db: SessionDep, user: CurrentUser, post_id: int) -> Response:
+async def edit_post(
+    request: Request, db: SessionDep, user: CurrentUser, post_id: PathId
+) -> Response:
     post = await get_post_for_edit(db, user, post_id)
     tags, praised, _unit = await post_service.current_links(db, post)
     values = {
@@ -262,7 +259,7 @@ async def edit_post(request: Request, db: SessionDep, user: CurrentUser, post_id
 
 @router.post("/posts/{post_id}/edit", name="update_post")
 async def update_post(
-    request: Request, db: SessionDep, user: CurrentUser, post_id: int
+    request: Request, db: SessionDep, user: CurrentUser, post_id: PathId
 ) -> Response:
     post = await get_post_for_edit(db, user, post_id)
     _saved, values, error, pii = await _submit(request, db, user, post)
@@ -282,7 +279,7 @@ async def update_post(
 
 @router.post("/posts/{post_id}/delete", name="delete_post")
 async def delete_post(
-    request: Request, db: SessionDep, user: CurrentUser, post_id: int
+    request: Request, db: SessionDep, user: CurrentUser, post_id: PathId
 ) -> Response:
     post = await get_post_for_edit(db, user, post_id)
     await post_service.delete_post(db, post)
@@ -294,7 +291,7 @@ async def delete_post(
 
 @router.post("/posts/{post_id}/like", name="toggle_like")
 async def toggle_like(
-    request: Request, db: SessionDep, user: CurrentUser, post_id: int
+    request: Request, db: SessionDep, user: CurrentUser, post_id: PathId
 ) -> Response:
     """The button sends the state it wants (liked=1/0), so a double click stays correct."""
     form = await request.form()
@@ -347,7 +344,9 @@ async def submit_flag(
 
 
 @router.post("/posts/{post_id}/flags", name="flag_post")
-async def flag_post(request: Request, db: SessionDep, user: CurrentUser, post_id: int) -> Response:
+async def flag_post(
+    request: Request, db: SessionDep, user: CurrentUser, post_id: PathId
+) -> Response:
     post = await get_post_for_interaction(db, user, post_id)
     back = str(request.app.url_path_for("show_post", post_id=post_id))
     return await submit_flag(request, db, user, post, None, back)

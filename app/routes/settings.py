@@ -21,6 +21,7 @@ from app.deps import (
     SettingsDep,
 )
 from app.i18n import LOCALE_NAMES, _
+from app.inputs import PathId
 from app.models import DigestFrequency, User
 from app.security import MIN_PASSWORD_LENGTH
 from app.services import account
@@ -261,7 +262,7 @@ async def _own_token(db: SessionDep, user: User, token_id: int) -> account.Token
 
 @router.get("/settings/tokens/{token_id}/revoke", name="confirm_revoke_token")
 async def confirm_revoke_token(
-    request: Request, db: SessionDep, user: CurrentUser, token_id: int
+    request: Request, db: SessionDep, user: CurrentUser, token_id: PathId
 ) -> Response:
     """Ask before revoking (a form, so that it works without JavaScript)."""
     view = await _own_token(db, user, token_id)
@@ -273,7 +274,7 @@ async def confirm_revoke_token(
 
 @router.post("/settings/tokens/{token_id}/revoke", name="revoke_token")
 async def revoke_token(
-    request: Request, db: SessionDep, user: CurrentUser, token_id: int
+    request: Request, db: SessionDep, user: CurrentUser, token_id: PathId
 ) -> Response:
     await _own_token(db, user, token_id)
     await account.revoke_own_token(db, user, token_id)

@@ -8,6 +8,8 @@ from datetime import UTC, datetime, timedelta
 
 from fastapi import HTTPException
 
+from app.inputs import MAX_ID
+
 EPOCH = datetime(1970, 1, 1, tzinfo=UTC)
 MICRO = timedelta(microseconds=1)
 
@@ -24,7 +26,7 @@ def decode_cursor(cursor: str) -> tuple[datetime, int]:
         padded = cursor + "=" * (-len(cursor) % 4)
         micros_s, _sep, id_s = base64.urlsafe_b64decode(padded.encode()).decode().partition(".")
         micros, item_id = int(micros_s), int(id_s)
-        if item_id < 0 or micros < 0:
+        if not 0 <= item_id <= MAX_ID or micros < 0:  # an id no row can have
             raise ValueError
         return EPOCH + micros * MICRO, item_id
     except (ValueError, binascii.Error, UnicodeDecodeError, OverflowError, OSError) as exc:

@@ -24,6 +24,7 @@ from sqlmodel.ext.asyncio.session import AsyncSession
 
 from app import clock
 from app.i18n import _
+from app.inputs import parse_id
 from app.models import Comment, CommentStatus, Post, PostStatus, User
 from app.models.tables import comments, posts, units, users
 from app.models.tables import flags as flags_t
@@ -89,9 +90,10 @@ def clean_note(note: str | None) -> str | None:
 def parse_target(target: str | None) -> tuple[str, int] | None:
     """ "post:12" -> ("post", 12); anything else -> None."""
     kind, _sep, raw = (target or "").partition(":")
-    if kind not in ("post", "comment") or not raw.isdigit() or len(raw) > 18:
+    target_id = parse_id(raw)
+    if kind not in ("post", "comment") or target_id is None:
         return None
-    return kind, int(raw)
+    return kind, target_id
 
 
 # -- posts -----------------------------------------------------------------------------------

@@ -43,6 +43,15 @@ PRAISE_ONLY = ("received_on", "channel", "product", "praised")
 KNOWHOW_ONLY = ("category",)
 
 
+_TAG_SEPARATORS = str.maketrans(dict.fromkeys("、，,", " "))
+
+
+def split_tags(text: str) -> list[str]:
+    """The one tag tokenizer: tags are separated by spaces (full-width ones too) or commas
+    (Japanese ones too)."""
+    return text.translate(_TAG_SEPARATORS).split()
+
+
 def _clean_text(value: Any) -> Any:
     # NFC keeps Japanese as typed but joins decomposed kana; \r\n from browsers becomes \n.
     if isinstance(value, str):
@@ -131,17 +140,14 @@ class PostFields(BaseModel):
     @field_validator("tags", mode="before")
     @classmethod
     def _tags(cls, v: Any) -> Any:
-        if isinstance(v, str):  # a form field: "tag1, tag2" or "tag1 tag2"
-            v = (
-                v.replace("、", ",")
-                .replace("，", ",")
-                .replace("\u3000", ",")
-                .replace(" ", ",")
-                .split(",")
-            )
+        if isinstance(v, str):
+            v = split_tags(v)
         if not isinstance(v, list):
             return v
-        seen: list[str] = []
+        # Counted before any per-tag work, so a request with thousands of tags costs nothing.
+        if len(v) > TAGS_MAX:
+            raise ValueError(_("At most %(n)s tags.") % {"n": TAGS_MAX})
+        seen: dict[str, None] = {}  # ordered, and O(1) per look-up
         for raw in v:
             tag = _clean_text(raw) if isinstance(raw, str) else raw
             if not isinstance(tag, str):
@@ -151,11 +157,8 @@ class PostFields(BaseModel):
                 continue
             if len(tag) > TAG_MAX:
                 raise ValueError(_("A tag can be at most %(n)s characters.") % {"n": TAG_MAX})
-            if tag not in seen:
-                seen.append(tag)
-        if len(seen) > TAGS_MAX:
-            raise ValueError(_("At most %(n)s tags.") % {"n": TAGS_MAX})
-        return seen
+            seen.setdefault(tag)
+        return list(seen)
 
     @field_validator("praised", mode="before")
     @classmethod

@@ -14,6 +14,7 @@ from python_multipart.exceptions import MultipartParseError
 from python_multipart.multipart import MultipartParser, parse_options_header
 
 from app.i18n import _
+from app.inputs import allow_body, text_ok, text_refused
 
 if TYPE_CHECKING:
     from python_multipart.multipart import MultipartCallbacks
@@ -236,6 +237,8 @@ class _Reader:
             return
         if part.filename is None:
             value = part.text.decode("utf-8", errors="replace")
+            if not text_ok(value):
+                raise text_refused(part.name)
             self.form.fields.setdefault(part.name, []).append(value)
             return
         if part.writer is None:
@@ -281,6 +284,7 @@ async def read_multipart(
     if not boundary:
         raise HTTPException(400, _("The upload is malformed."))
     limit = body_limit(max_files, max_file_bytes)
+    allow_body(request.scope, limit)  # this reader streams and caps the body itself
     declared = request.headers.get("content-length")
     if declared is not None:
         try:
@@ -362,6 +366,7 @@ async def read_csv_body(request: Request, max_bytes: int) -> bytes:
         finally:
             await form.aclose()
     if ctype.startswith(("text/csv", "text/plain", "application/csv")):
+        allow_body(request.scope, max_bytes)  # capped while reading, below
         declared = request.headers.get("content-length", "")
         if declared.isdigit() and int(declared) > max_bytes:
             raise too_large(max_bytes)
