@@ -15,11 +15,11 @@ import sqlalchemy as sa
 from bs4 import BeautifulSoup
 from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
-from sqlmodel import select
+from sqlmodel import col, select
 from sqlmodel.ext.asyncio.session import AsyncSession
 
 from app.models import AuditEntry, OrgUnit, User
-from app.services.csvimport import ImportRejected
+from app.services.csvimport import ImportRejected, read_rows
 from app.services.users import import_users
 from tests.conftest import IS_PG
 from tests.factories import login, make_unit, make_user
@@ -404,6 +404,14 @@ async def test_text_csv_body_and_header_in_any_order_and_case(client, db):
         (b"code,name,email,unit,role,code\n", "code", 1),
         ('code,name,email,unit,role\nE1,"山田,\n太郎",,S,staff\n'.encode(), "改行", 2),
         (b"code,name,email,unit,role\nE1,a,,S,staff,extra\n", "ダブルクォーテーション", 2),
+        (b"code,name,email,unit,role\nE1,a,,S,staff\nE2,b,,S\n", "値は4個", 3),
+        (b"code,name,email,unit,role\nE1,a,,S,staff\nE2,b,,S,staff,\n", "値は6個", 3),
+        (
+            'code,name,email,unit,role\nE1,a,,S,staff\nE2,"佐藤,,S,staff\nE3,c,,S,staff\n'.encode(),
+            "閉じられていません",
+            3,
+        ),
+        (b'code,name,email,unit,role\nE1,"a"b,,S,staff\n', "2つ重ねて", 2),
     ],
     ids=[
         "shift-jis",
@@ -414,6 +422,10 @@ async def test_text_csv_body_and_header_in_any_order_and_case(client, db):
         "column-twice",
         "line-break",
         "extra-value",
+        "value-missing",
+        "empty-extra-value",
+        "unclosed-quote",
+        "text-after-quote",
     ],
 )
 async def test_bad_files_get_a_clear_reason_and_write_nothing(client, db, data, needle, line):
@@ -425,6 +437,63 @@ async def test_bad_files_get_a_clear_reason_and_write_nothing(client, db, data, 
         [error] = [e for e in r.json()["errors"] if e["line"] == line]
         assert needle in error["message"]  # in the admin's language, Japanese by default
     assert await count(db, User) == before
+
+
+async def test_units_short_row_and_second_root_are_named_and_nothing_is_written(client, db):
+    """A row one value short once came in as a unit without a parent, and a second company
+    as a second root: both split every KPI view. Now each is its line's error."""
+    csrf = await as_admin(client, db)
+    root = (await db.exec(select(OrgUnit).where(col(OrgUnit.parent_id).is_(None)))).first()
+    assert root is not None
+    before = await count(db, OrgUnit)
+    data = (
+        UNITS_HEADER
+        + f"RL-B5,関東支店,branch,{root.code}\n"  # 2: good
+        + "RL-B6,セル不足,branch\n"  # 3: one value short
+        + "RL-HQ2,第二本社,company,\n"  # 4: a second root
+    )
+    for dry_run in (True, False):
+        r = await api(client, csrf, "units", data, dry_run=dry_run)
+        assert r.status_code == 422, r.text
+        errors = {e["line"]: (e["code"], e["message"]) for e in r.json()["errors"]}
+        assert set(errors) == {3, 4}
+        assert errors[3] == (
+            "RL-B6",
+            "この行の値は3個ですが、見出し行の列は4列です（値が足りません。空の値もコンマで区切って空欄にしてください）",
+        )
+        assert errors[4][0] == "RL-HQ2" and root.code in errors[4][1] and "1つだけ" in errors[4][1]
+    assert await count(db, OrgUnit) == before
+
+    # Within one file too: the first unit of an empty tree is the root, a second is refused.
+    # (The page reports the same rows.)
+    r = await check_on_page(client, "units", data)
+    assert r.status_code == 422
+    assert set(bad_rows(soup(r), "units")) == {3, 4}
+    assert await count(db, OrgUnit) == before
+
+
+async def test_page_names_an_unclosed_quote(client, db):
+    await as_admin(client, db)
+    before = await count(db, OrgUnit)
+    data = UNITS_HEADER + 'RL-A,"東京,branch,\nRL-B,店,shop,RL-A\n'
+    r = await check_on_page(client, "units", data)
+    assert r.status_code == 422
+    page = soup(r).select_one("#import-units-report")
+    assert page is not None
+    text = page.get_text(" ", strip=True)
+    assert "2" in text and "閉じられていません" in text and "kind" not in text
+    assert await count(db, OrgUnit) == before
+
+
+def test_every_import_shares_the_row_shape_rule():
+    """read_rows (the complaints import) and read_table (units, users) alike."""
+    with pytest.raises(ImportRejected) as short:
+        read_rows("received_on,unit\n2024-05-01,S\n2024-05-02\n", ("received_on", "unit"))
+    assert [e.line for e in short.value.errors] == [3]
+    with pytest.raises(ImportRejected) as quote:
+        read_rows('received_on,unit\n2024-05-01,"S\n', ("received_on", "unit"))
+    assert [e.line for e in quote.value.errors] == [2]
+    assert "never closed" in str(quote.value) or "閉じられていません" in str(quote.value)
 
 
 async def test_api_upload_limits_and_types(client, db):
@@ -565,7 +634,11 @@ UNIT_ROW_KINDS = ["good", "unknown_parent", "closed_parent", "taken", "bad_kind"
     deadline=None,
     suppress_health_check=[HealthCheck.function_scoped_fixture, HealthCheck.too_slow],
 )
-@given(kinds=st.lists(st.sampled_from([*UNIT_ROW_KINDS, "repeat"]), min_size=1, max_size=12))
+@given(
+    kinds=st.lists(
+        st.sampled_from([*UNIT_ROW_KINDS, "repeat", "short", "root"]), min_size=1, max_size=12
+    )
+)
 async def test_random_unit_files_errors_are_exactly_the_bad_lines(client, db, kinds):
     csrf = await _admin_once(client, db)
     prefix = f"HU{next(_seq)}x"
@@ -593,12 +666,16 @@ async def test_random_unit_files_errors_are_exactly_the_bad_lines(client, db, ki
             parent = code
         elif kind == "no_name":
             name = ""
+        elif kind == "root":  # a second company at the top: the database has a root
+            unit_kind, parent = "company", ""
         if kind in ("good",) or (kind == "repeat" and not codes):
             good.append(code)
         else:
             bad.add(line)
-        codes.append(code)
-        lines.append(f"{code},{name},{unit_kind},{parent}")
+        if kind != "short":  # a short row is no unit: a later row with its code is the first
+            codes.append(code)
+        row = f"{code},{name},{unit_kind},{parent}"
+        lines.append(row.rsplit(",", 1)[0] if kind == "short" else row)
     data = UNITS_HEADER + "\n".join(lines) + "\n"
     units_before = await count(db, OrgUnit)
 
@@ -621,7 +698,7 @@ async def _admin_once(client: httpx.AsyncClient, db: AsyncSession) -> str:
     csrf = client.headers.get("X-CSRF-Token")
     if csrf:
         return csrf
-    csrf = await as_admin(client, db)
+    csrf = await as_admin(client, db)  # its unit, made first without a parent, is the root
     await make_unit(db, code="HY-OPEN", name="営業中の店")
     await make_unit(db, code="HY-CLOSED", name="閉店した店", active=False)
     await make_user(db, code="HY-TAKEN")

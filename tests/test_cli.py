@@ -91,6 +91,58 @@ def test_bad_units_file_names_every_bad_row_and_writes_nothing(cli_db, tmp_path)
     assert count("org_units") == 0
 
 
+@pytest.mark.parametrize(
+    ("csv", "needles"),
+    [
+        (  # one value short: once a unit without a parent
+            "code,name,kind,parent\nCO,会社,company,\nRL-B6,セル不足,branch\n",
+            ("line 3", "the row has 3 values but the header has 4 columns"),
+        ),
+        (  # a second root
+            "code,name,kind,parent\nCO,会社,company,\nCO2,第二会社,company,\n",
+            ("line 3", "CO is the root unit, there can be only one"),
+        ),
+        (  # an unclosed quote: once "kind is required"
+            'code,name,kind,parent\nCO,会社,company,\nR1,"関東,region,CO\nS1,店,shop,R1\n',
+            ("line 3", "a double quote opens a value that is never closed"),
+        ),
+    ],
+    ids=["short-row", "second-root", "unclosed-quote"],
+)
+def test_misshapen_units_file_is_one_line_error_and_writes_nothing(cli_db, tmp_path, csv, needles):
+    run("db", "upgrade")
+    f = tmp_path / "units.csv"
+    f.write_text(csv, encoding="utf-8")
+    r = run("units", "import", str(f))
+    assert r.exit_code == 2
+    lines = r.output.strip().splitlines()
+    assert len(lines) == 1 and lines[0].startswith("error: nothing imported, 1 bad row(s)")
+    for needle in needles:
+        assert needle in lines[0]
+    assert "kind is required" not in lines[0]
+    assert count("org_units") == 0
+
+
+def test_second_root_against_the_database_and_short_user_row(cli_db, tmp_path):
+    run("db", "upgrade")
+    f = tmp_path / "units.csv"
+    f.write_text(UNITS_CSV, encoding="utf-8")
+    assert run("units", "import", str(f)).exit_code == 0
+    f.write_text("code,name,kind,parent\nHQ2,第二本社,company,\n", encoding="utf-8")
+    r = run("units", "import", str(f))
+    assert r.exit_code == 2 and len(r.output.strip().splitlines()) == 1
+    assert "line 2" in r.output and "CO is the root unit" in r.output
+    assert count("org_units") == 4
+    users = tmp_path / "users.csv"
+    users.write_text(
+        "code,name,email,unit,role\nE1,山田,,S1,staff\nE2,佐藤,,S1\n", encoding="utf-8"
+    )
+    r = run("users", "import", str(users))
+    assert r.exit_code == 2 and len(r.output.strip().splitlines()) == 1
+    assert "line 3: the row has 4 values but the header has 5 columns" in r.output
+    assert count("users") == 0
+
+
 def test_users_add_and_import_and_tokens(cli_db, tmp_path):
     run("db", "upgrade")
     f = tmp_path / "units.csv"

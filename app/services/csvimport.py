@@ -90,18 +90,22 @@ def _has_control_chars(value: str, multiline: bool) -> bool:
 def read_table(data: bytes | str, columns: tuple[str, ...], *, multiline: bool = False) -> Table:
     """Parse a CSV file into (line, row) pairs, `line` being where the row starts.
 
-    A file that cannot be read at all (not UTF-8, empty, missing columns, broken quoting)
-    raises ImportRejected; a row that cannot be used (more values than columns, control
-    characters; line breaks only where `multiline`) is reported in `errors` and left out of
-    `rows`. Header names are matched
-    without case or surrounding spaces; extra columns are ignored; blank lines are skipped.
+    A file that cannot be read at all (not UTF-8, empty, missing columns, broken quoting such
+    as a quote never closed) raises ImportRejected naming the line; a row that cannot be used
+    (not exactly as many values as the header has columns, control characters; line breaks
+    only where `multiline`) is reported in `errors` and left out of `rows`: a short row would
+    otherwise be read with its last columns empty (a unit without a parent, say). Header names
+    are matched without case or surrounding spaces; extra columns are ignored; blank lines
+    are skipped.
     """
     text = _decode(data)
     if not text.strip():
         raise ImportRejected([RowError(1, _("the file is empty"))])
-    reader = csv.reader(io.StringIO(text, newline=""))
+    # strict: a quote left open is an error, not the rest of the file read into one value.
+    reader = csv.reader(io.StringIO(text, newline=""), strict=True)
     rows: list[tuple[int, dict[str, str]]] = []
     errors: list[RowError] = []
+    line = 1  # where the row being read starts
     try:
         header = [h.strip().lower() for h in next(reader)]
         missing = [c for c in columns if c not in header]
@@ -122,17 +126,9 @@ def read_table(data: bytes | str, columns: tuple[str, ...], *, multiline: bool =
             if not any(cells):
                 continue
             row = {c: cells[i] if i < len(cells) else "" for c, i in index.items()}
-            if len(cells) > len(header) and any(cells[len(header) :]):
-                errors.append(
-                    RowError(
-                        start,
-                        _(
-                            "the row has more values than the header has columns (a value "
-                            "with a comma needs double quotes)"
-                        ),
-                        row.get("code", ""),
-                    )
-                )
+            if len(cells) != len(header):
+                problem = _shape_problem(len(cells), len(header))
+                errors.append(RowError(start, problem, row.get("code", "")))
             elif any(_has_control_chars(v, multiline) for v in row.values()):
                 errors.append(
                     RowError(
@@ -144,17 +140,38 @@ def read_table(data: bytes | str, columns: tuple[str, ...], *, multiline: bool =
             else:
                 rows.append((start, row))
     except csv.Error as exc:
-        raise ImportRejected(
-            [
-                RowError(
-                    reader.line_num or 1,
-                    _("the file cannot be read as CSV (%(problem)s)") % {"problem": str(exc)},
-                )
-            ]
-        ) from exc
+        # At `line` starts the row being read: where an unclosed quote opened.
+        raise ImportRejected([RowError(line, _quote_problem(exc))]) from exc
     if not rows and not errors:
         raise ImportRejected([RowError(1, _("the file has no rows below the header"))])
     return Table(rows, errors)
+
+
+def _shape_problem(values: int, columns: int) -> str:
+    if values > columns:
+        return _(
+            "the row has %(values)s values but the header has %(columns)s columns (a value "
+            "with a comma needs double quotes)"
+        ) % {"values": values, "columns": columns}
+    return _(
+        "the row has %(values)s values but the header has %(columns)s columns (a value is "
+        "missing: leave it empty between two commas)"
+    ) % {"values": values, "columns": columns}
+
+
+def _quote_problem(exc: csv.Error) -> str:
+    problem = str(exc)
+    if problem == "unexpected end of data":
+        return _(
+            "a double quote opens a value that is never closed (the rest of the file was read "
+            "into it)"
+        )
+    if problem.startswith("',' expected after"):
+        return _(
+            "a quoted value goes on after its closing double quote (inside a quoted value, "
+            'write a double quote as "")'
+        )
+    return _("the file cannot be read as CSV (%(problem)s)") % {"problem": problem}
 
 
 def read_rows(

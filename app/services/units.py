@@ -49,9 +49,16 @@ async def check_units(db: AsyncSession, data: bytes | str) -> ImportReport:
         table = read_table(data, UNIT_COLUMNS)
     except ImportRejected as exc:
         return exc.report
-    existing: dict[str, bool] = dict(
-        (await db.exec(sa.select(OrgUnit.code, OrgUnit.active))).all()  # type: ignore[call-overload]
-    )
+    existing: dict[str, bool] = {}
+    root: str | None = None  # the unit without a parent; the tree has one (SPEC §2)
+    for code, active, parent_id in (
+        await db.exec(
+            sa.select(OrgUnit.code, OrgUnit.active, OrgUnit.parent_id).order_by(OrgUnit.id)  # type: ignore[call-overload]
+        )
+    ).all():
+        existing[code] = active
+        if parent_id is None and root is None:
+            root = code
     kinds = ", ".join(k.value for k in UnitKind)
     first: dict[str, int] = {}  # a new code -> the line that creates it
     parents: dict[str, str] = {}  # a new code -> its parent's code
@@ -82,6 +89,16 @@ async def check_units(db: AsyncSession, data: bytes | str) -> ImportReport:
             problems.append(
                 _("kind must be one of %(values)s, not %(kind)s") % {"values": kinds, "kind": kind}
             )
+        new_code = bool(code) and code not in existing
+        if not parent and new_code and root is not None and root != code:
+            # Another root would split every KPI view in two (and a short row used to
+            # come in as one): only the first unit of all may go without a parent.
+            problems.append(
+                _("parent is required: %(root)s is the root unit, there can be only one")
+                % {"root": root}
+            )
+        elif not parent and new_code:
+            root = code
         if parent and parent == code:
             problems.append(_("a unit cannot be its own parent"))
         elif parent and parent in existing:
