@@ -124,7 +124,6 @@ async def get_session(request: Request) -> AsyncIterator[AsyncSession]:
         yield session
 
 
-
 # Retry-After for a database that is away (a fast restart takes a second or two).
 UNAVAILABLE_RETRY_AFTER_S = 2
 

@@ -181,8 +181,8 @@ class Hub:
                     raise
                 await asyncio.sleep(1)
         for post_id, author_id in new:
-            if post_id in self._announced:
-                continue
+            if post_id in self._announced or post_id in self._caught_up:
+                continue  # said live, or by an earlier catch-up (the listener may flap)
             await self._announce(post_id, author_id)
             self._remember(self._caught_up, post_id)
         for post_id, like_count in liked:

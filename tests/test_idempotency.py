@@ -134,3 +134,13 @@ async def test_concurrent_duplicates_make_one_post(committed):  # noqa: F811
     async with committed() as db:
         made = await count(db, "SELECT count(*) FROM posts WHERE title = :t", t=PRAISE["title"])
     assert made == 1
+
+
+async def test_an_answer_lost_after_the_commit_is_made_again_from_the_row(api, db):
+    # The database went away between the create's commit and the stored answer.
+    key = {"Idempotency-Key": "lost-answer"}
+    first = await api.post("/api/v1/posts", json=PRAISE, headers=key)
+    await db.execute(sa.text("UPDATE idempotency_keys SET status_code = NULL, body = NULL"))
+    again = await api.post("/api/v1/posts", json=PRAISE, headers=key)
+    assert again.status_code == 201 and again.json()["id"] == first.json()["id"]
+    assert await count(db, "SELECT count(*) FROM posts") == 1

@@ -26,7 +26,7 @@ from app.api.schemas import (
 )
 from app.deps import CurrentUser, SessionDep
 from app.i18n import _
-from app.models import IdempotencyKey
+from app.models import Comment, IdempotencyKey, Post
 from app.permissions import (
     get_comment_for_edit,
     get_comment_for_view,
@@ -139,24 +139,28 @@ IdempotencyHeader = Annotated[
 
 
 async def _claim(
-    request: Request, db: SessionDep, user: CurrentUser, raw_key: str | None, content: Any
-) -> idempotency.Answer | IdempotencyKey | None:
-    """None without a key; else the first answer to replay or the key claimed for this one."""
+    request: Request,
+    db: SessionDep,
+    user: CurrentUser,
+    raw_key: str | None,
+    content: Any,
+    creates: type[Any],
+) -> idempotency.Answer | idempotency.Made | IdempotencyKey | None:
+    """None without a key; else the first answer to replay, the row made by a first request
+    whose answer was lost, or the key claimed for this request."""
     key = idempotency.parse_key(raw_key)
     if key is None:
         return None
     assert user.id is not None
     fp = idempotency.fingerprint(request.method, request.url.path, content)
-    return await idempotency.begin(db, user.id, key, fp)
+    return await idempotency.begin(db, user.id, key, fp, creates)
 
 
-async def _answer(
-    db: SessionDep, claimed: IdempotencyKey | None, public: BaseModel
-) -> Response:
-    body = public.model_dump_json()
-    if claimed is not None:
-        await idempotency.remember(db, claimed, idempotency.Answer(201, body, "application/json"))
-    return Response(body, 201, media_type="application/json")
+async def _answer(db: SessionDep, key_id: int | None, public: BaseModel) -> Response:
+    answer = idempotency.Answer.created(public.model_dump_json())
+    if key_id is not None:
+        await idempotency.remember(db, key_id, answer)
+    return answer.response()
 
 
 @router.post("/posts", name="api_create_post", status_code=201, response_model=PostPublic)
@@ -168,12 +172,17 @@ async def create_post(
     idempotency_key: IdempotencyHeader = None,
 ) -> Response:
     data = body.model_dump(exclude_unset=True)
-    claimed = await _claim(request, db, user, idempotency_key, body.model_dump(mode="json"))
+    content = body.model_dump(mode="json")
+    claimed = await _claim(request, db, user, idempotency_key, content, Post)
     if isinstance(claimed, idempotency.Answer):
         return claimed.response()
+    if isinstance(claimed, idempotency.Made):
+        card = await _card(request, db, user, claimed.resource_id)
+        return await _answer(db, claimed.key_id, card)
     post = await post_service.create_post(db, user, data)
     assert post.id is not None
-    return await _answer(db, claimed, await _card(request, db, user, post.id))
+    key_id = claimed.id if claimed is not None else None
+    return await _answer(db, key_id, await _card(request, db, user, post.id))
 
 
 @router.get("/posts/{post_id}", name="api_get_post")
@@ -241,13 +250,17 @@ async def add_comment(
     idempotency_key: IdempotencyHeader = None,
 ) -> Response:
     post = await get_post_for_interaction(db, user, post_id)
-    claimed = await _claim(request, db, user, idempotency_key, body.model_dump(mode="json"))
+    content = body.model_dump(mode="json")
+    claimed = await _claim(request, db, user, idempotency_key, content, Comment)
     if isinstance(claimed, idempotency.Answer):
         return claimed.response()
+    if isinstance(claimed, idempotency.Made):
+        made = comment_public(await comment_service.comment_view(db, claimed.resource_id))
+        return await _answer(db, claimed.key_id, made)
     comment = await comment_service.add_comment(db, user, post, body.body)
     assert comment.id is not None
     public = comment_public(await comment_service.comment_view(db, comment.id))
-    return await _answer(db, claimed, public)
+    return await _answer(db, claimed.id if claimed is not None else None, public)
 
 
 @router.patch("/comments/{comment_id}", name="api_edit_comment")

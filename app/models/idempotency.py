@@ -14,7 +14,7 @@ class IdempotencyKey(SQLModel, table=True):
     """One per (user, key): the unique constraint makes a concurrent duplicate impossible.
 
     The row is written in the create's own transaction (so it exists exactly when the
-    created row does); the answer is added right after.
+    created row does, and names it); the answer is added right after.
     """
 
     __tablename__ = "idempotency_keys"
@@ -25,6 +25,8 @@ class IdempotencyKey(SQLModel, table=True):
     key: str = Field(max_length=255)
     # SHA-256 of the method, the path and the request's content.
     fingerprint: str = Field(max_length=64)
+    # The created row's id, written with it: the answer can be made again if it was lost.
+    resource_id: int | None = Field(default=None)
     status_code: int | None = Field(default=None)
     body: str | None = Field(default=None, sa_type=sa.Text)
     media_type: str | None = Field(default=None, max_length=100)

@@ -18,6 +18,7 @@ from typing import Any
 
 import sqlalchemy as sa
 from fastapi.responses import Response
+from sqlalchemy.orm.attributes import set_committed_value
 from sqlmodel.ext.asyncio.session import AsyncSession
 
 from app.i18n import _
@@ -41,6 +42,10 @@ class Answer:
     body: str
     media_type: str
     location: str | None = None
+
+    @classmethod
+    def created(cls, body: str) -> Answer:
+        return cls(201, body, "application/json")
 
     def response(self) -> Response:
         headers = {"Location": self.location} if self.location else None
@@ -72,10 +77,21 @@ def fingerprint(method: str, path: str, content: Any) -> str:
     return hashlib.sha256(text.encode()).hexdigest()
 
 
-async def _stored(db: AsyncSession, user_id: int, key: str, fp: str) -> Answer | None:
+@dataclass(frozen=True)
+class Made:
+    """The create committed but its answer was lost (the database went away in between):
+    the caller answers again from the row it made."""
+
+    resource_id: int
+    key_id: int
+
+
+async def _stored(db: AsyncSession, user_id: int, key: str, fp: str) -> Answer | Made | None:
     row = (
         await db.execute(
             sa.select(
+                _table.c.id,
+                _table.c.resource_id,
                 _table.c.fingerprint,
                 _table.c.status_code,
                 _table.c.body,
@@ -100,13 +116,18 @@ async def _stored(db: AsyncSession, user_id: int, key: str, fp: str) -> Answer |
                 }
             ]
         )
+    if row.status_code is None and row.resource_id is not None:
+        return Made(row.resource_id, row.id)
     if row.status_code is None:
         raise Conflict(_("A request with this Idempotency-Key is still being processed."))
     return Answer(row.status_code, row.body or "", row.media_type or "", row.location)
 
 
-async def begin(db: AsyncSession, user_id: int, key: str, fp: str) -> Answer | IdempotencyKey:
-    """The first answer to replay, or the claimed key (committed with the create)."""
+async def begin(
+    db: AsyncSession, user_id: int, key: str, fp: str, creates: type[Any]
+) -> Answer | Made | IdempotencyKey:
+    """The first answer to replay, or the claimed key: committed with the create, and
+    naming the first `creates` row (Post, Comment) the session inserts."""
     # Old keys go lazily, this user's only: a key may be used again after 24 hours.
     await db.execute(
         sa.delete(_table).where(_table.c.user_id == user_id, _table.c.created_at <= utcnow() - KEPT)
@@ -126,14 +147,28 @@ async def begin(db: AsyncSession, user_id: int, key: str, fp: str) -> Answer | I
                 _("A request with this Idempotency-Key is still being processed.")
             ) from None
         return found
+
+    def note_created(session: Any, _context: Any) -> None:
+        if claimed.resource_id is None:
+            made = [obj for obj in session.new if isinstance(obj, creates)]
+            if made:
+                # Written in the flush's own transaction (an attribute set here is not saved).
+                set_committed_value(claimed, "resource_id", made[0].id)
+                session.connection().execute(
+                    sa.update(_table)
+                    .where(_table.c.id == claimed.id)
+                    .values(resource_id=claimed.resource_id)
+                )
+
+    sa.event.listen(db.sync_session, "after_flush", note_created)
     return claimed
 
 
-async def remember(db: AsyncSession, claimed: IdempotencyKey, answer: Answer) -> None:
-    """Keep the answer of the create that committed with `claimed`."""
+async def remember(db: AsyncSession, key_id: int, answer: Answer) -> None:
+    """Keep the answer of the create that committed with the key."""
     await db.execute(
         sa.update(_table)
-        .where(_table.c.id == claimed.id)
+        .where(_table.c.id == key_id)
         .values(
             status_code=answer.status_code,
             body=answer.body,
