@@ -61,7 +61,8 @@ def own_postgres() -> Iterator[str]:
         if os.environ.get("CI") == "true":
             pytest.fail(f"cannot run a PostgreSQL of the test's own: {exc}")
         pytest.skip(f"cannot run a PostgreSQL of the test's own: {exc}")
-    admin = sa.create_engine(ADMIN_URL, isolation_level="AUTOCOMMIT")
+    # No pool: the restarts below end every pooled connection.
+    admin = sa.create_engine(ADMIN_URL, isolation_level="AUTOCOMMIT", poolclass=sa.pool.NullPool)
     with admin.connect() as conn:
         conn.execute(sa.text(f'DROP DATABASE IF EXISTS "{DB_NAME}" WITH (FORCE)'))
         conn.execute(sa.text(f'CREATE DATABASE "{DB_NAME}"'))
