@@ -144,3 +144,31 @@ async def test_an_answer_lost_after_the_commit_is_made_again_from_the_row(api, d
     again = await api.post("/api/v1/posts", json=PRAISE, headers=key)
     assert again.status_code == 201 and again.json()["id"] == first.json()["id"]
     assert await count(db, "SELECT count(*) FROM posts") == 1
+
+
+async def test_the_composer_form_submitted_twice_is_one_post(client, db):
+    from bs4 import BeautifulSoup
+
+    from tests.factories import login
+
+    csrf = await login(client, await make_user(db))
+    page = BeautifulSoup((await client.get("/posts/new")).text, "html.parser")
+    field = page.select_one("form input[name=idempotency_key]")
+    assert field is not None and len(field["value"]) >= 20
+    form = {
+        "kind": "praise",
+        "title": "二度押しでも一件",
+        "body": "本文",
+        "channel": "phone",
+        "status": "published",
+        "csrf_token": csrf,
+        "idempotency_key": field["value"],
+    }
+    first = await client.post("/posts", data=form)
+    again = await client.post("/posts", data=form)
+    assert first.status_code == again.status_code == 303
+    assert again.headers["location"] == first.headers["location"]
+    assert await count(db, "SELECT count(*) FROM posts") == 1
+    # Each rendering of the composer carries a fresh key.
+    other = BeautifulSoup((await client.get("/posts/new")).text, "html.parser")
+    assert other.select_one("input[name=idempotency_key]")["value"] != field["value"]
