@@ -10,6 +10,8 @@ from __future__ import annotations
 import asyncio
 import contextlib
 import json
+import time
+from collections import deque
 from collections.abc import AsyncIterator
 from dataclasses import dataclass
 from typing import Any, Protocol
@@ -19,6 +21,13 @@ from app.logging import get_logger
 
 CHANNEL = "arigato_events"
 QUEUE_SIZE = 1000
+# Delivered to this process's subscribers when the listener is back after losing its
+# connection: {"since": epoch seconds}, from a while before the connection was lost (a row
+# committed then may have been announced while nobody listened). Subscribers catch up.
+RECONNECTED = "broker.reconnected"
+CATCH_UP_MARGIN_S = 30.0
+# Events that could not be sent while the database was away, sent once it is back.
+PENDING_MAX = 1000
 log = get_logger("arigato.broker")
 
 
@@ -82,7 +91,9 @@ class LocalBroker:
 class PostgresBroker(LocalBroker):
     """LISTEN on one connection per process, NOTIFY to publish; local fan-out as above.
 
-    The listening connection reconnects by itself when the database restarts.
+    The listening connection reconnects by itself when the database restarts; then what
+    could not be published meanwhile is sent, and subscribers are told to catch up on what
+    others published while nobody listened (RECONNECTED).
     """
 
     def __init__(self, dsn: str) -> None:
@@ -93,10 +104,16 @@ class PostgresBroker(LocalBroker):
         self._ready = asyncio.Event()
         # asyncpg runs one query at a time per connection: publishers take turns on it.
         self._publish_lock = asyncio.Lock()
+        self._pending: deque[str] = deque(maxlen=PENDING_MAX)
+
+    @property
+    def listening(self) -> bool:
+        return self._ready.is_set()
 
     async def _listen(self) -> None:
         import asyncpg
 
+        lost_at: float | None = None  # when the last connection was lost (None: never)
         while True:
             try:
                 conn = await asyncpg.connect(self._dsn)
@@ -105,13 +122,32 @@ class PostgresBroker(LocalBroker):
                 self._listener = conn
                 await conn.add_listener(CHANNEL, self._on_notify)
                 self._ready.set()
+                if lost_at is not None:
+                    await self._send_pending()
+                    self.deliver(Event(RECONNECTED, {"since": lost_at - CATCH_UP_MARGIN_S}))
+                    log.info("broker listener back", pending=len(self._pending))
+                lost_at = None
                 await lost.wait()
             except asyncio.CancelledError:
                 raise
             except Exception as exc:  # log and retry, never die
                 log.warning("broker listener lost; reconnecting", error=type(exc).__name__)
             self._ready.clear()
+            if lost_at is None:
+                lost_at = time.time()
             await asyncio.sleep(1)
+
+    async def _send_pending(self) -> None:
+        while self._pending:
+            payload = self._pending[0]
+            try:
+                async with self._publish_lock:
+                    await self._listener.execute("SELECT pg_notify($1, $2)", CHANNEL, payload)
+            except Exception:
+                if self._listener.is_closed():
+                    raise  # lost again: kept for the next connection
+                log.warning("broker pending event refused; dropped")
+            self._pending.popleft()
 
     def _on_notify(self, _conn: Any, _pid: int, _channel: str, payload: str) -> None:
         try:
@@ -135,11 +171,17 @@ class PostgresBroker(LocalBroker):
             if self._listener is None:
                 conn = await asyncpg.connect(self._dsn)
                 await conn.execute("SELECT pg_notify($1, $2)", CHANNEL, payload)
+            elif not self.listening:
+                self._pending.append(payload)  # reconnecting: sent when the listener is back
             else:
                 async with self._publish_lock:
                     await self._listener.execute("SELECT pg_notify($1, $2)", CHANNEL, payload)
-        except Exception as exc:  # a lost event is logged, never a 500
-            log.warning("broker publish failed", error=type(exc).__name__)
+        except Exception as exc:  # never a 500; kept if the listener's connection died
+            if self._listener is not None and (not self.listening or self._listener.is_closed()):
+                self._pending.append(payload)  # sent by the listener once it is back
+                log.warning("broker publish deferred", error=type(exc).__name__)
+            else:
+                log.warning("broker publish failed", error=type(exc).__name__)
         finally:
             if conn is not None:
                 await conn.close()

@@ -122,3 +122,42 @@ async def get_session(request: Request) -> AsyncIterator[AsyncSession]:
         )
     async with maker() as session:
         yield session
+
+
+# Retry-After for a database that is away (a fast restart takes a second or two).
+UNAVAILABLE_RETRY_AFTER_S = 2
+
+
+def _driver_unavailable_errors() -> tuple[type[Exception], ...]:
+    """asyncpg's errors for a server that is gone, shutting down or not accepting yet."""
+    import asyncpg
+
+    return (
+        asyncpg.PostgresConnectionError,  # class 08: the connection is lost or refused
+        asyncpg.OperatorInterventionError,  # class 57: shutting down, cannot connect now
+        asyncpg.InterfaceError,  # "connection is closed" and the like
+    )
+
+
+def unavailable_errors() -> tuple[type[Exception], ...]:
+    """What a request can raise while the database is away: connecting raises the driver's
+    or the socket's error as is, a statement on a connection that died raises a DBAPIError
+    whose connection_invalidated is set, and the pool raises its own two."""
+    return (
+        sa.exc.DBAPIError,
+        sa.exc.DisconnectionError,
+        sa.exc.TimeoutError,
+        ConnectionError,
+        TimeoutError,
+        *_driver_unavailable_errors(),
+    )
+
+
+def database_unavailable(exc: BaseException) -> bool:
+    """True if `exc` says the database cannot be reached now (not that a statement is wrong:
+    an IntegrityError is a DBAPIError too, and stays a bug)."""
+    if isinstance(exc, sa.exc.DBAPIError):
+        return exc.connection_invalidated
+    if isinstance(exc, sa.exc.DisconnectionError | sa.exc.TimeoutError):
+        return True
+    return isinstance(exc, (ConnectionError, TimeoutError, *_driver_unavailable_errors()))

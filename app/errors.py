@@ -9,8 +9,10 @@ from fastapi import FastAPI, HTTPException, Request
 from fastapi.exception_handlers import http_exception_handler
 from fastapi.responses import JSONResponse, RedirectResponse, Response
 
+from app import db
 from app.deps import NotAuthenticated
 from app.i18n import _
+from app.logging import get_logger
 from app.services.auth import LoginThrottled
 from app.services.errors import Conflict, InvalidInput
 from app.templating import is_htmx, render
@@ -102,9 +104,28 @@ async def conflict(request: Request, exc: Exception) -> Response:
     return await http_error(request, HTTPException(409, str(exc)))
 
 
+async def database_away(request: Request, exc: Exception) -> Response:
+    """The database is restarting or out of reach: 503 with Retry-After, never a 500 (one
+    handler for every route; any other database error is re-raised, a bug stays a 500)."""
+    if not db.database_unavailable(exc):
+        raise exc
+    get_logger("arigato.db").warning("database unavailable", error=type(exc).__name__)
+    message = _("The database is unavailable for a moment. Please try again in a few seconds.")
+    headers = {"Retry-After": str(db.UNAVAILABLE_RETRY_AFTER_S)}
+    if wants_json(request):
+        return JSONResponse({"detail": message}, status_code=503, headers=headers)
+    return await http_error(request, HTTPException(503, message, headers=headers))
+
+
+def install_database_away(app: FastAPI) -> None:
+    for error in db.unavailable_errors():
+        app.add_exception_handler(error, database_away)
+
+
 def install(app: FastAPI) -> None:
     app.add_exception_handler(InvalidInput, invalid_input)
     app.add_exception_handler(NotAuthenticated, not_authenticated)
     app.add_exception_handler(HTTPException, http_error)
     app.add_exception_handler(LoginThrottled, throttled)
     app.add_exception_handler(Conflict, conflict)
+    install_database_away(app)

@@ -11,6 +11,7 @@ from __future__ import annotations
 
 import asyncio
 import contextlib
+from collections import OrderedDict
 from collections.abc import AsyncIterator
 from dataclasses import dataclass, field
 from datetime import UTC, datetime
@@ -22,13 +23,13 @@ from sqlalchemy.ext.asyncio import async_sessionmaker
 from sqlmodel.ext.asyncio.session import AsyncSession
 
 from app import i18n
-from app.broker import Event, LocalBroker, get_broker
+from app.broker import RECONNECTED, Event, LocalBroker, get_broker
 from app.db import get_engine
 from app.events import Topics
 from app.i18n import _
 from app.logging import get_logger
 from app.models import PostStatus, User
-from app.models.tables import posts
+from app.models.tables import likes, posts
 from app.permissions import PostLike, can_view_post
 from app.services import notifications
 from app.services.feed import CARD_FROM, FeedFilters, apply_filters
@@ -37,6 +38,9 @@ HEARTBEAT_SECONDS = 20.0
 QUEUE_SIZE = 200  # events waiting for one slow browser; beyond that it is dropped
 RETRY_MS = 3000  # how soon a browser reconnects after the stream ends
 CHECK_CHUNK = 50  # filter signatures per query
+ANNOUNCED_KEPT = 5000  # post ids remembered, so that a catch-up announces none twice
+CATCH_UP_CAP = 500  # posts (and liked posts) a catch-up after a reconnect looks at
+CATCH_UP_TRIES = 5  # a second apart: the database may answer the listener before queries
 log = get_logger("arigato.live")
 
 
@@ -86,6 +90,11 @@ class Hub:
         self.by_user: dict[int, set[Listener]] = {}
         self.feeds: dict[FilterKey, tuple[FeedFilters, set[Listener]]] = {}
         self._maker: async_sessionmaker[AsyncSession] | None = None
+        # New posts announced live, and those a catch-up announced: neither path repeats
+        # what the other already said (a post published while the listener was away may
+        # also arrive late, when its publisher's broker sends what it had to hold back).
+        self._announced: OrderedDict[int, None] = OrderedDict()
+        self._caught_up: OrderedDict[int, None] = OrderedDict()
 
     @property
     def listeners(self) -> int:
@@ -149,6 +158,58 @@ class Hub:
             await self._liked(int(event.data["post_id"]), int(event.data["like_count"]))
         elif event.name == Topics.notifications_changed:
             await self._bells(event.data)
+        elif event.name == RECONNECTED:
+            await self._catch_up(float(event.data["since"]))
+
+    @staticmethod
+    def _remember(seen: OrderedDict[int, None], post_id: int) -> None:
+        seen[post_id] = None
+        if len(seen) > ANNOUNCED_KEPT:
+            seen.popitem(last=False)
+
+    async def _catch_up(self, since: float) -> None:
+        """After the broker's listener was away: what every open stream missed, as the
+        events it would have had (the same rows a reconnecting browser's `since` counts)."""
+        for attempt in range(CATCH_UP_TRIES):
+            try:
+                new, liked = await self._missed(datetime.fromtimestamp(since, tz=UTC))
+                break
+            except Exception:  # the database may still be coming back
+                if attempt == CATCH_UP_TRIES - 1:
+                    raise
+                await asyncio.sleep(1)
+        for post_id, author_id in new:
+            if post_id in self._announced or post_id in self._caught_up:
+                continue  # said live, or by an earlier catch-up (the listener may flap)
+            await self._announce(post_id, author_id)
+            self._remember(self._caught_up, post_id)
+        for post_id, like_count in liked:
+            await self.dispatch(
+                Event(Topics.post_liked, {"post_id": post_id, "like_count": like_count})
+            )
+        await self.dispatch(Event(Topics.notifications_changed, {"all": True}))
+
+    async def _missed(self, after: datetime) -> tuple[list[Any], list[Any]]:
+        """Posts published since `after`, and the like counts of posts liked since then."""
+        async with self._session() as db:
+            new = (
+                await db.execute(
+                    sa.select(posts.c.id, posts.c.author_id)
+                    .where(posts.c.status == PostStatus.published.value, posts.c.created_at > after)
+                    .order_by(posts.c.id)
+                    .limit(CATCH_UP_CAP)
+                )
+            ).all()
+            liked = (
+                await db.execute(
+                    sa.select(posts.c.id, posts.c.like_count)
+                    .where(
+                        posts.c.id.in_(sa.select(likes.c.post_id).where(likes.c.created_at > after))
+                    )
+                    .limit(CATCH_UP_CAP)
+                )
+            ).all()
+        return list(new), list(liked)
 
     async def _liked(self, post_id: int, count: int) -> None:
         """A like count goes only to the streams that may see the post (app.permissions):
@@ -175,6 +236,13 @@ class Hub:
 
     async def _post_created(self, data: dict[str, Any]) -> None:
         post_id, author_id = int(data["post_id"]), int(data["author_id"])
+        if post_id in self._caught_up:
+            del self._caught_up[post_id]
+            return  # a catch-up announced it already
+        self._remember(self._announced, post_id)
+        await self._announce(post_id, author_id)
+
+    async def _announce(self, post_id: int, author_id: int) -> None:
         matched: list[set[Listener]] = []
         filtered: list[tuple[FeedFilters, set[Listener]]] = []
         for key, (filters, listeners) in self.feeds.items():

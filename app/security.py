@@ -5,14 +5,21 @@ from __future__ import annotations
 import hashlib
 import hmac
 import secrets
+from functools import cache
 
 from argon2 import PasswordHasher
 from argon2.exceptions import InvalidHashError, VerificationError
 
 # argon2-cffi's defaults are the RFC 9106 "low memory" argon2id profile.
 _hasher = PasswordHasher()
-# A hash to verify against when the account does not exist, so that timing does not tell.
-_DUMMY_HASH = _hasher.hash("arigato-dummy-password")
+
+
+@cache
+def _dummy_hash() -> str:
+    """A hash to verify against when the account does not exist, so that timing does not
+    tell; made on first use, not at import (an argon2 hash is a fifth of a worker's start)."""
+    return _hasher.hash("arigato-dummy-password")
+
 
 MIN_PASSWORD_LENGTH = 10
 
@@ -23,7 +30,9 @@ def hash_password(password: str) -> str:
 
 def verify_password(password_hash: str | None, password: str) -> bool:
     try:
-        return _hasher.verify(password_hash or _DUMMY_HASH, password) and password_hash is not None
+        return (
+            _hasher.verify(password_hash or _dummy_hash(), password) and password_hash is not None
+        )
     except (VerificationError, InvalidHashError):
         return False
 

@@ -2,10 +2,11 @@
 
 from __future__ import annotations
 
-from typing import Annotated, Literal
+from typing import Annotated, Any, Literal
 
-from fastapi import APIRouter, Query, Request, Response
+from fastapi import APIRouter, Header, Query, Request, Response
 from fastapi.exceptions import HTTPException
+from pydantic import BaseModel
 
 from app.api.schemas import (
     AttachmentPublic,
@@ -25,6 +26,7 @@ from app.api.schemas import (
 from app.deps import CurrentUser, SessionDep
 from app.i18n import _
 from app.inputs import Day, PathId
+from app.models import Comment, IdempotencyKey, Post
 from app.permissions import (
     get_comment_for_edit,
     get_comment_for_view,
@@ -34,7 +36,7 @@ from app.permissions import (
     is_curator,
 )
 from app.services import comments as comment_service
-from app.services import feed, flags, likes
+from app.services import feed, flags, idempotency, likes
 from app.services import posts as post_service
 from app.services.comments import CommentView
 from app.services.feed import FeedFilters, PostCard
@@ -125,13 +127,62 @@ async def list_posts(
     return Page(items=[post_public(request, c) for c in cards], next_cursor=next_cursor)
 
 
-@router.post("/posts", name="api_create_post", status_code=201)
+IdempotencyHeader = Annotated[
+    str | None,
+    Header(
+        alias=idempotency.HEADER,
+        max_length=300,
+        description="Send the same key again (within 24 h) to get the first answer, not a "
+        "second post: for a retry after a lost answer.",
+    ),
+]
+
+
+async def _claim(
+    request: Request,
+    db: SessionDep,
+    user: CurrentUser,
+    raw_key: str | None,
+    content: Any,
+    creates: type[Any],
+) -> idempotency.Answer | idempotency.Made | IdempotencyKey | None:
+    """None without a key; else the first answer to replay, the row made by a first request
+    whose answer was lost, or the key claimed for this request."""
+    key = idempotency.parse_key(raw_key)
+    if key is None:
+        return None
+    assert user.id is not None
+    fp = idempotency.fingerprint(request.method, request.url.path, content)
+    return await idempotency.begin(db, user.id, key, fp, creates)
+
+
+async def _answer(db: SessionDep, key_id: int | None, public: BaseModel) -> Response:
+    answer = idempotency.Answer.created(public.model_dump_json())
+    if key_id is not None:
+        await idempotency.remember(db, key_id, answer)
+    return answer.response()
+
+
+@router.post("/posts", name="api_create_post", status_code=201, response_model=PostPublic)
 async def create_post(
-    request: Request, db: SessionDep, user: CurrentUser, body: PostCreate
-) -> PostPublic:
-    post = await post_service.create_post(db, user, body.model_dump(exclude_unset=True))
+    request: Request,
+    db: SessionDep,
+    user: CurrentUser,
+    body: PostCreate,
+    idempotency_key: IdempotencyHeader = None,
+) -> Response:
+    data = body.model_dump(exclude_unset=True)
+    content = body.model_dump(mode="json")
+    claimed = await _claim(request, db, user, idempotency_key, content, Post)
+    if isinstance(claimed, idempotency.Answer):
+        return claimed.response()
+    if isinstance(claimed, idempotency.Made):
+        card = await _card(request, db, user, claimed.resource_id)
+        return await _answer(db, claimed.key_id, card)
+    post = await post_service.create_post(db, user, data)
     assert post.id is not None
-    return await _card(request, db, user, post.id)
+    key_id = claimed.id if claimed is not None else None
+    return await _answer(db, key_id, await _card(request, db, user, post.id))
 
 
 @router.get("/posts/{post_id}", name="api_get_post")
@@ -186,14 +237,32 @@ async def list_comments(db: SessionDep, user: CurrentUser, post_id: PathId) -> P
     return Page(items=[comment_public(c) for c in rows])
 
 
-@router.post("/posts/{post_id}/comments", name="api_add_comment", status_code=201)
+@router.post(
+    "/posts/{post_id}/comments",
+    name="api_add_comment",
+    status_code=201,
+    response_model=CommentPublic,
+)
 async def add_comment(
-    db: SessionDep, user: CurrentUser, post_id: PathId, body: CommentIn
-) -> CommentPublic:
+    request: Request,
+    db: SessionDep,
+    user: CurrentUser,
+    post_id: PathId,
+    body: CommentIn,
+    idempotency_key: IdempotencyHeader = None,
+) -> Response:
     post = await get_post_for_interaction(db, user, post_id)
+    content = body.model_dump(mode="json")
+    claimed = await _claim(request, db, user, idempotency_key, content, Comment)
+    if isinstance(claimed, idempotency.Answer):
+        return claimed.response()
+    if isinstance(claimed, idempotency.Made):
+        made = comment_public(await comment_service.comment_view(db, claimed.resource_id))
+        return await _answer(db, claimed.key_id, made)
     comment = await comment_service.add_comment(db, user, post, body.body)
     assert comment.id is not None
-    return comment_public(await comment_service.comment_view(db, comment.id))
+    public = comment_public(await comment_service.comment_view(db, comment.id))
+    return await _answer(db, claimed.id if claimed is not None else None, public)
 
 
 @router.patch("/comments/{comment_id}", name="api_edit_comment")

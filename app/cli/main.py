@@ -104,6 +104,12 @@ def demo() -> None:
         click.echo(f"  {code}\t{role}\t{name}")
 
 
+# Seconds a fresh worker has to import the app and answer uvicorn's health check before it is
+# killed and replaced: uvicorn's 5 s is too short on a busy machine, where one worker after
+# another was killed while importing and the site went without a worker for 20 s.
+WORKER_HEALTHCHECK_S = 30
+
+
 @cli.command()
 @click.option("--host", default="127.0.0.1", show_default=True)
 @click.option("--port", default=8000, show_default=True, type=int)
@@ -132,6 +138,7 @@ def serve(host: str, port: int, workers: int) -> None:
         access_log=False,
         # Open SSE streams would otherwise hold a restart until every browser leaves.
         timeout_graceful_shutdown=5,
+        timeout_worker_healthcheck=WORKER_HEALTHCHECK_S,
     )
 
 

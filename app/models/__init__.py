@@ -18,6 +18,7 @@ from app.models.board import (
     Product,
     Tag,
 )
+from app.models.idempotency import IdempotencyKey
 from app.models.kpi import (
     ComplaintCategory,
     ComplaintStatus,
@@ -59,6 +60,7 @@ __all__ = [
     "DigestFrequency",
     "Flag",
     "FlagReason",
+    "IdempotencyKey",
     "KnowhowCategory",
     "KpiMonthClose",
     "KpiPraiseMonthly",

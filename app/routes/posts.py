@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import secrets
 from typing import Any
 from urllib.parse import urlencode
 
@@ -12,7 +13,7 @@ from app import i18n
 from app.deps import CurrentUser, SessionDep
 from app.i18n import _
 from app.inputs import PathId
-from app.models import Post, PostStatus, User
+from app.models import IdempotencyKey, Post, PostStatus, User
 from app.permissions import (
     ensure_visible,
     get_post_for_edit,
@@ -24,7 +25,7 @@ from app.routes.auth import safe_next
 from app.routes.forms import FormData, read_form
 from app.services import attachments as attachment_service
 from app.services import comments as comment_service
-from app.services import feed, flags, likes
+from app.services import feed, flags, idempotency, likes
 from app.services import posts as post_service
 from app.services.errors import InvalidInput
 from app.services.pii import find_personal_data
@@ -99,7 +100,25 @@ def composer_context(
         "today": i18n.today().isoformat(),
         "kind_locked": post is not None,
         "flash": flash,
+        # One key per rendered form: a double submit or a retry of it is one post.
+        "idempotency_key": secrets.token_urlsafe(18),
     }
+
+
+async def _claim_form(
+    request: Request, db: SessionDep, user: User, form: FormData, values: dict[str, Any]
+) -> Post | IdempotencyKey | None:
+    """The post a second submit of the same form made already, or the claimed key."""
+    key = idempotency.parse_key(form.get(idempotency.FORM_FIELD) or None)
+    if key is None:
+        return None
+    assert user.id is not None
+    fp = idempotency.fingerprint(request.method, request.url.path, values)
+    claimed = await idempotency.begin(db, user.id, key, fp, Post)
+    if isinstance(claimed, IdempotencyKey):
+        return claimed
+    made = claimed.resource_id if isinstance(claimed, idempotency.Made) else int(claimed.body)
+    return await db.get(Post, made)
 
 
 async def _attach_files(db: SessionDep, user: User, post: Post, form: FormData) -> None:
@@ -154,9 +173,16 @@ async def _submit(
             data["confirm_personal_data"] = True
         try:
             if post is None:
+                claimed = await _claim_form(request, db, user, form, values)
+                if isinstance(claimed, Post):
+                    return claimed, values, None, False
                 _check_files(form)
                 saved = await post_service.create_post(db, user, data)
                 await _attach_files(db, user, saved, form)
+                if claimed is not None:
+                    assert claimed.id is not None and saved.id is not None
+                    done = idempotency.Answer(303, str(saved.id), "text/plain")
+                    await idempotency.remember(db, claimed.id, done)
             else:
                 saved = await post_service.update_post(db, user, post, data)
             return saved, values, None, False

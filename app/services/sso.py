@@ -15,13 +15,10 @@ import json
 import secrets
 import time
 from dataclasses import dataclass
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 import httpx2
 import sqlalchemy as sa
-from authlib.integrations.base_client import OAuthError
-from authlib.integrations.httpx_client import AsyncOAuth2Client
-from authlib.oidc.core import CodeIDToken
 from joserfc import jwt
 from joserfc.errors import InvalidKeyIdError, JoseError
 from joserfc.jwk import KeySet
@@ -35,6 +32,9 @@ from app.logging import get_logger
 from app.models import OrgUnit, Role, User
 from app.services import audit
 from app.services.users import get_by_code, validate_fields
+
+if TYPE_CHECKING:
+    from authlib.integrations.httpx_client import AsyncOAuth2Client
 
 FLOW_COOKIE = "arigato_sso"
 FLOW_MAX_AGE = 600  # seconds a person has to sign in at the provider
@@ -196,6 +196,9 @@ def forget_provider_cache() -> None:
 
 
 def _client(settings: Settings, metadata: dict[str, Any], redirect_uri: str) -> AsyncOAuth2Client:
+    # Authlib is imported where a login uses it: it is a twentieth of a worker's start-up.
+    from authlib.integrations.httpx_client import AsyncOAuth2Client
+
     supported = metadata.get("token_endpoint_auth_methods_supported") or ["client_secret_basic"]
     if not settings.oidc_client_secret:
         method = "none"  # a public client: PKCE alone proves it
@@ -252,6 +255,8 @@ async def finish(settings: Settings, flow: Flow, params: dict[str, str]) -> Iden
     iss_required = metadata.get("authorization_response_iss_parameter_supported") is True
     if ("iss" in params or iss_required) and params.get("iss") != metadata["issuer"]:
         raise SsoFailed("the answer names another issuer or none")
+    from authlib.integrations.base_client import OAuthError
+
     async with _client(settings, metadata, flow.redirect_uri) as client:
         try:
             token = await client.fetch_token(
@@ -287,6 +292,8 @@ async def _checked_id_token(
     offered = metadata.get("id_token_signing_alg_values_supported") or ["RS256"]
     algorithms = [a for a in offered if a in ID_TOKEN_ALGORITHMS] or ["RS256"]
     registry = JWSRegistry(algorithms=algorithms, strict_check_header=False)
+    from authlib.oidc.core import CodeIDToken
+
     try:
         try:
             decoded = jwt.decode(token["id_token"], await _key_set(metadata), registry=registry)
@@ -320,6 +327,8 @@ async def _checked_id_token(
 async def _userinfo(
     client: AsyncOAuth2Client, metadata: dict[str, Any], subject: str
 ) -> dict[str, Any]:
+    from authlib.integrations.base_client import OAuthError
+
     try:
         response = await client.get(metadata["userinfo_endpoint"])
         response.raise_for_status()
