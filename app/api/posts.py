@@ -8,6 +8,7 @@ from typing import Annotated, Literal
 from fastapi import APIRouter, Query, Request, Response
 from fastapi.exceptions import HTTPException
 
+from app.api.docs import conflict
 from app.api.schemas import (
     AttachmentPublic,
     CommentIn,
@@ -156,7 +157,9 @@ async def delete_post(db: SessionDep, user: CurrentUser, post_id: int) -> Respon
     return Response(status_code=204)
 
 
-@router.put("/posts/{post_id}/like", name="api_like_post")
+@router.put(
+    "/posts/{post_id}/like", name="api_like_post", responses=conflict("The post is not published.")
+)
 async def like_post(db: SessionDep, user: CurrentUser, post_id: int) -> LikeState:
     post = await get_post_for_interaction(db, user, post_id)
     liked, count = await likes.set_like(db, user, post, True)
@@ -184,7 +187,12 @@ async def list_comments(db: SessionDep, user: CurrentUser, post_id: int) -> Page
     return Page(items=[comment_public(c) for c in rows])
 
 
-@router.post("/posts/{post_id}/comments", name="api_add_comment", status_code=201)
+@router.post(
+    "/posts/{post_id}/comments",
+    name="api_add_comment",
+    status_code=201,
+    responses=conflict("The post is not published."),
+)
 async def add_comment(
     db: SessionDep, user: CurrentUser, post_id: int, body: CommentIn
 ) -> CommentPublic:
@@ -221,7 +229,12 @@ def _conflict() -> HTTPException:
     return HTTPException(409, _("You have already reported this. Head office will look at it."))
 
 
-@router.post("/posts/{post_id}/flags", name="api_flag_post", status_code=201)
+@router.post(
+    "/posts/{post_id}/flags",
+    name="api_flag_post",
+    status_code=201,
+    responses=conflict("Already reported by you, or the post is not published."),
+)
 async def flag_post(db: SessionDep, user: CurrentUser, post_id: int, body: FlagIn) -> FlagPublic:
     post = await get_post_for_interaction(db, user, post_id)
     try:
@@ -230,7 +243,12 @@ async def flag_post(db: SessionDep, user: CurrentUser, post_id: int, body: FlagI
         raise _conflict() from exc
 
 
-@router.post("/comments/{comment_id}/flags", name="api_flag_comment", status_code=201)
+@router.post(
+    "/comments/{comment_id}/flags",
+    name="api_flag_comment",
+    status_code=201,
+    responses=conflict("Already reported by you, or the post is not published."),
+)
 async def flag_comment(
     db: SessionDep, user: CurrentUser, comment_id: int, body: FlagIn
 ) -> FlagPublic:
