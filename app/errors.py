@@ -3,11 +3,17 @@ redirect to /login when anonymous."""
 
 from __future__ import annotations
 
+import json
+import math
+from collections.abc import Mapping
+from typing import Any
 from urllib.parse import quote
 
 from fastapi import FastAPI, HTTPException, Request
 from fastapi.exception_handlers import http_exception_handler
+from fastapi.exceptions import RequestValidationError
 from fastapi.responses import JSONResponse, RedirectResponse, Response
+from starlette.exceptions import HTTPException as StarletteHTTPException
 
 from app import db
 from app.deps import NotAuthenticated
@@ -122,6 +128,89 @@ def install_database_away(app: FastAPI) -> None:
         app.add_exception_handler(error, database_away)
 
 
+# How much of a rejected request a 422 repeats back: FastAPI's own handler echoes each
+# `input` whole (a 1 MB body came back twice over), and one error per item of a long list.
+ECHO_MAX_CHARS = 200
+ERRORS_MAX = 50
+_DROP = object()
+
+
+def _text(value: str) -> str:
+    """A string JSON and UTF-8 can carry (a lone surrogate is spelled out), cut short."""
+    safe = value.encode("utf-8", "backslashreplace").decode("utf-8")
+    return safe if len(safe) <= ECHO_MAX_CHARS else safe[:ECHO_MAX_CHARS] + "…"
+
+
+def _plain(value: Any) -> Any:
+    """`value` with every part JSON can carry: NaN and infinities, which FastAPI's JSON reader
+    accepts but a JSON answer may not hold, are sent as the words JSON text uses for them."""
+    if isinstance(value, str):
+        return _text(value)
+    if isinstance(value, float) and not math.isfinite(value):
+        return json.dumps(value)  # "NaN", "Infinity", "-Infinity"
+    if value is None or isinstance(value, bool | int | float):
+        return value
+    if isinstance(value, Mapping):
+        return {_text(str(k)): _plain(v) for k, v in value.items()}
+    if isinstance(value, list | tuple):
+        return [_plain(v) for v in value]
+    return _text(str(value))
+
+
+def _echo(value: Any) -> Any:
+    """The rejected input as the 422 may repeat it: a string cut to ECHO_MAX_CHARS, anything
+    else only while its JSON is that short (_DROP otherwise)."""
+    if isinstance(value, str):
+        return _text(value)
+    try:
+        size = len(json.dumps(value, default=str))
+    except (ValueError, TypeError, RecursionError):
+        return _DROP
+    return _plain(value) if size <= ECHO_MAX_CHARS else _DROP
+
+
+def _validation_error(error: Mapping[str, Any]) -> dict[str, Any]:
+    out: dict[str, Any] = {
+        "type": str(error.get("type", "")),
+        "loc": [_plain(part) for part in error.get("loc", ())],
+        "msg": _text(str(error.get("msg", ""))),
+    }
+    if out["type"] == "json_invalid":
+        out["msg"] = _("The request body is not valid JSON.")
+    if "input" in error and (echo := _echo(error["input"])) is not _DROP:
+        out["input"] = echo
+    if ctx := error.get("ctx"):
+        out["ctx"] = _plain(ctx)
+    return out
+
+
+async def request_invalid(request: Request, exc: Exception) -> Response:
+    """A request FastAPI's validation refused: its 422 `detail` list, bounded (ECHO_MAX_CHARS,
+    ERRORS_MAX) and always encodable (FastAPI's handler answered NaN or a lone surrogate in the
+    input with a 500)."""
+    assert isinstance(exc, RequestValidationError)
+    errors = exc.errors()
+    return JSONResponse(
+        {"detail": [_validation_error(e) for e in errors[:ERRORS_MAX]]}, status_code=422
+    )
+
+
+async def unreadable_body(request: Request, exc: Exception) -> Response:
+    """SPEC §4 has no 400: a JSON body FastAPI cannot even decode (not UTF-8, nested too
+    deep), for which it raises Starlette's HTTPException 400, is a 422 in the `detail` shape
+    like JSON with a syntax error. Starlette's other HTTPExceptions (404 for no route, 405)
+    keep FastAPI's handler; the app's own HTTPException (a subclass) goes to http_error."""
+    assert isinstance(exc, StarletteHTTPException)
+    if exc.status_code == 400 and isinstance(exc.__cause__, ValueError | RecursionError):
+        error = {
+            "type": "json_invalid",
+            "loc": ["body"],
+            "msg": _("The request body is not valid JSON."),
+        }
+        return JSONResponse({"detail": [error]}, status_code=422)
+    return await http_exception_handler(request, exc)
+
+
 def install(app: FastAPI) -> None:
     app.add_exception_handler(InvalidInput, invalid_input)
     app.add_exception_handler(NotAuthenticated, not_authenticated)
@@ -129,3 +218,5 @@ def install(app: FastAPI) -> None:
     app.add_exception_handler(LoginThrottled, throttled)
     app.add_exception_handler(Conflict, conflict)
     install_database_away(app)
+    app.add_exception_handler(RequestValidationError, request_invalid)
+    app.add_exception_handler(StarletteHTTPException, unreadable_body)

@@ -11,6 +11,7 @@ from fastapi import Depends, FastAPI
 from fastapi.staticfiles import StaticFiles
 
 from app import errors, templating
+from app.api import docs as api_docs
 from app.api import router as api_router
 from app.broker import close_broker
 from app.config import get_settings
@@ -56,6 +57,7 @@ def create_app() -> FastAPI:
     app.add_middleware(InputGuard)
     app.add_middleware(RequestContextMiddleware)
     errors.install(app)
+    api_docs.install(app)
     app.mount("/static", StaticFiles(directory=STATIC_DIR), name="static")
     app.include_router(pages_router)
     app.include_router(api_router)

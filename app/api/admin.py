@@ -15,6 +15,7 @@ from fastapi import APIRouter, HTTPException, Query, Response
 from pydantic import BaseModel, ConfigDict
 
 from app.api import account as account_api
+from app.api.docs import conflict
 from app.api.schemas import CODE_MAX, Code, Page, UnitRef, text
 from app.deps import AdminUser, SessionDep
 from app.i18n import _
@@ -209,7 +210,12 @@ async def list_units(db: SessionDep, user: AdminUser) -> Page[AdminUnit]:
     return Page(items=[_unit(n) for n in tree.nodes])
 
 
-@router.post("/admin/units", name="api_create_unit", status_code=201)
+@router.post(
+    "/admin/units",
+    name="api_create_unit",
+    status_code=201,
+    responses=conflict("The code is taken."),
+)
 async def create_unit(db: SessionDep, user: AdminUser, body: UnitCreate) -> AdminUnit:
     """Add a unit under an active parent (`parent` may be empty only for the first unit)."""
     unit = await admin.create_unit(
@@ -224,7 +230,11 @@ async def get_unit(db: SessionDep, user: AdminUser, code: str) -> AdminUnit:
     return await _unit_answer(db, unit.code)
 
 
-@router.patch("/admin/units/{code}", name="api_update_unit")
+@router.patch(
+    "/admin/units/{code}",
+    name="api_update_unit",
+    responses=conflict("The unit is still in use, or the unit above it is inactive."),
+)
 async def update_unit(db: SessionDep, user: AdminUser, code: str, body: UnitUpdate) -> AdminUnit:
     """Rename (`name`, `kind`), move (`parent`: a code), deactivate or reactivate (`active`)."""
     unit = await _unit_or_404(db, code)
@@ -259,7 +269,12 @@ async def list_users(
     return Page(items=[_user(u, un) for u, un in rows], next_cursor=next_cursor)
 
 
-@router.post("/admin/users", name="api_create_user", status_code=201)
+@router.post(
+    "/admin/users",
+    name="api_create_user",
+    status_code=201,
+    responses=conflict("The code is taken, or passwords are off (single sign-on only)."),
+)
 async def create_user(db: SessionDep, user: AdminUser, body: UserCreate) -> UserCreated:
     created, password = await admin.create_user(
         db,
@@ -280,7 +295,11 @@ async def get_user(db: SessionDep, user: AdminUser, code: str) -> AdminUserPubli
     return _user(*await _user_or_404(db, code))
 
 
-@router.patch("/admin/users/{code}", name="api_update_user")
+@router.patch(
+    "/admin/users/{code}",
+    name="api_update_user",
+    responses=conflict("Not on yourself (role, deactivation), or the unit is inactive."),
+)
 async def update_user(
     db: SessionDep, user: AdminUser, code: str, body: UserUpdate
 ) -> AdminUserPublic:
@@ -297,7 +316,11 @@ async def update_user(
     return _user(*await _user_or_404(db, code))
 
 
-@router.post("/admin/users/{code}/password", name="api_reset_user_password")
+@router.post(
+    "/admin/users/{code}/password",
+    name="api_reset_user_password",
+    responses=conflict("Not your own, or passwords are off (single sign-on only)."),
+)
 async def reset_user_password(db: SessionDep, user: AdminUser, code: str) -> OneTimePassword:
     """Set a random one-time password, answered only here; the user must change it first.
 
@@ -308,7 +331,11 @@ async def reset_user_password(db: SessionDep, user: AdminUser, code: str) -> One
     return OneTimePassword(user=_user(*await _user_or_404(db, code)), one_time_password=password)
 
 
-@router.post("/admin/users/{code}/revoke-access", name="api_revoke_user_access")
+@router.post(
+    "/admin/users/{code}/revoke-access",
+    name="api_revoke_user_access",
+    responses=conflict("Not your own: log out instead."),
+)
 async def revoke_user_access(db: SessionDep, user: AdminUser, code: str) -> AccessRevoked:
     """End every session and revoke every API token of the user."""
     target, _unit_row = await _user_or_404(db, code)

@@ -8,6 +8,7 @@ from typing import Annotated, Any, Literal
 from fastapi import APIRouter, HTTPException, Query, Request
 from pydantic import AwareDatetime, BaseModel, ConfigDict
 
+from app.api.docs import conflict
 from app.api.posts import post_public
 from app.api.schemas import Code, Page, PersonRef, PostPublic, UnitRef, text
 from app.deps import CuratorUser, CurrentUser, SessionDep
@@ -200,7 +201,12 @@ async def list_bulletins(
     return Page(items=[bulletin_public(request, v) for v in shown], next_cursor=next_cursor)
 
 
-@router.post("/bulletins", name="api_create_bulletin", status_code=201)
+@router.post(
+    "/bulletins",
+    name="api_create_bulletin",
+    status_code=201,
+    responses=conflict("A post is in the bulletin twice."),
+)
 async def create_bulletin(
     request: Request, db: SessionDep, user: CuratorUser, body: BulletinCreate
 ) -> BulletinPublic:
@@ -222,7 +228,11 @@ async def get_bulletin(
     return await _one(request, db, user, bulletin_id)
 
 
-@router.patch("/bulletins/{bulletin_id}", name="api_update_bulletin")
+@router.patch(
+    "/bulletins/{bulletin_id}",
+    name="api_update_bulletin",
+    responses=conflict("Already published, changed meanwhile, or a post twice in it."),
+)
 async def update_bulletin(
     request: Request, db: SessionDep, user: CuratorUser, bulletin_id: PathId, body: BulletinUpdate
 ) -> BulletinPublic:
@@ -238,7 +248,11 @@ async def update_bulletin(
     return await _one(request, db, user, bulletin_id)
 
 
-@router.post("/bulletins/{bulletin_id}/publish", name="api_publish_bulletin")
+@router.post(
+    "/bulletins/{bulletin_id}/publish",
+    name="api_publish_bulletin",
+    responses=conflict("Already published, or changed meanwhile."),
+)
 async def publish_bulletin(
     request: Request, db: SessionDep, user: CuratorUser, bulletin_id: PathId
 ) -> BulletinPublic:
@@ -247,7 +261,9 @@ async def publish_bulletin(
     return await _one(request, db, user, bulletin_id)
 
 
-@router.post("/bulletins/{bulletin_id}/read", name="api_read_bulletin")
+@router.post(
+    "/bulletins/{bulletin_id}/read", name="api_read_bulletin", responses=conflict("Not published.")
+)
 async def read_bulletin(db: SessionDep, user: CurrentUser, bulletin_id: PathId) -> ReadState:
     """Record that the caller opened the bulletin (the first time counts; idempotent)."""
     bulletin = await service.get_bulletin_for_view(db, user, bulletin_id)
@@ -258,7 +274,11 @@ async def read_bulletin(db: SessionDep, user: CurrentUser, bulletin_id: PathId) 
     return ReadState(bulletin_id=bulletin_id, read=state.read, read_at=state.read_at)
 
 
-@router.put("/bulletins/{bulletin_id}/items/{item_id}/rollout", name="api_answer_rollout")
+@router.put(
+    "/bulletins/{bulletin_id}/items/{item_id}/rollout",
+    name="api_answer_rollout",
+    responses=conflict("Not published."),
+)
 async def answer_rollout(
     db: SessionDep, user: CurrentUser, bulletin_id: PathId, item_id: PathId, body: RolloutIn
 ) -> RolloutPublic:

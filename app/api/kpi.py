@@ -11,6 +11,7 @@ from fastapi.responses import JSONResponse
 from pydantic import BaseModel, ConfigDict
 
 from app import i18n
+from app.api.docs import conflict
 from app.api.schemas import Code, text
 from app.deps import AdminUser, CuratorUser, CurrentUser, SessionDep
 from app.fiscal import fiscal_year_of
@@ -27,6 +28,16 @@ IMPORT_MAX = 5 * 1024 * 1024
 FiscalYear = Annotated[int | None, Query(ge=2000, le=2100, description="default: this year")]
 Depth = Annotated[int, Query(ge=1, le=kpi.MAX_DEPTH)]
 ExportFormat = Annotated[Literal["json", "csv", "xlsx"], Query()]
+EXPORTS: dict[int | str, dict[str, Any]] = {
+    200: {
+        "description": "The table as JSON, or with `format=csv` or `xlsx` as a download of "
+        "the same table (CSV in UTF-8 with BOM)",
+        "content": {
+            "text/csv": {"schema": {"type": "string"}},
+            kpi_export.CONTENT_TYPES["xlsx"]: {"schema": {"type": "string", "format": "binary"}},
+        },
+    }
+}
 
 
 class MonthClosePublic(BaseModel):
@@ -75,7 +86,11 @@ def _fy(fy: int | None) -> int:
     return fy if fy is not None else fiscal_year_of(i18n.today())
 
 
-@router.get("/kpi/praise", name="api_praise_kpi")
+@router.get(
+    "/kpi/praise",
+    name="api_praise_kpi",
+    responses={**EXPORTS, 404: {"description": "No unit with this code."}},
+)
 async def praise_kpi(
     db: SessionDep,
     user: CurrentUser,
@@ -93,7 +108,7 @@ async def praise_kpi(
     return JSONResponse(kpi.matrix_json(matrix))
 
 
-@router.get("/kpi/voices", name="api_voices_kpi")
+@router.get("/kpi/voices", name="api_voices_kpi", responses=EXPORTS)
 async def voices_kpi(
     db: SessionDep, user: CuratorUser, fy: FiscalYear = None, format: ExportFormat = "json"
 ) -> Any:
@@ -115,13 +130,19 @@ def _close_public(close: kpi.MonthClose) -> MonthClosePublic:
     )
 
 
-@router.post("/kpi/months/{month}/close", name="api_close_kpi_month")
+@router.post(
+    "/kpi/months/{month}/close",
+    name="api_close_kpi_month",
+    responses=conflict("Already closed, or not over yet."),
+)
 async def close_kpi_month(db: SessionDep, user: CuratorUser, month: str) -> MonthClosePublic:
     """Freeze the month's counts (409 when already closed or not over yet)."""
     return _close_public(await kpi.close_month(db, user, kpi.parse_month(month)))
 
 
-@router.post("/kpi/months/{month}/reopen", name="api_reopen_kpi_month")
+@router.post(
+    "/kpi/months/{month}/reopen", name="api_reopen_kpi_month", responses=conflict("Not closed.")
+)
 async def reopen_kpi_month(db: SessionDep, user: AdminUser, month: str) -> MonthClosePublic:
     """Admins only: the month shows live figures again (409 when it is not closed)."""
     return _close_public(await kpi.reopen_month(db, user, kpi.parse_month(month)))
@@ -172,12 +193,18 @@ async def update_complaint(
 )
 async def import_complaints(request: Request, db: SessionDep, user: CuratorUser) -> Any:
     """CSV `received_on,unit,category,status,summary` (UTF-8, with or without BOM); all rows
-    or none. A bad file answers 422 with `{"detail": [{"line", "msg"}, ...]}`."""
+    or none. A bad file answers 422 with FastAPI's `detail` list, a `line` in each error."""
     data = await read_csv_body(request, IMPORT_MAX)
     try:
         n = await complaint_service.import_complaints(db, user, data)
     except ImportRejected as exc:
         return JSONResponse(
-            {"detail": [{"line": e.line, "msg": e.message} for e in exc.errors]}, status_code=422
+            {
+                "detail": [
+                    {"loc": ["body", "file"], "msg": e.message, "type": "csv_row", "line": e.line}
+                    for e in exc.errors
+                ]
+            },
+            status_code=422,
         )
     return ImportResult(imported=n)

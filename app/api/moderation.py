@@ -14,6 +14,7 @@ from typing import Annotated, Any
 from fastapi import APIRouter, HTTPException, Query, Request
 from pydantic import BaseModel, ConfigDict, Field
 
+from app.api.docs import conflict, not_found
 from app.api.posts import comment_public, post_public
 from app.api.schemas import CommentPublic, Page, PersonRef, PostPublic, text
 from app.deps import CuratorUser, SessionDep
@@ -162,7 +163,9 @@ async def list_flags(
     return Page(items=items, next_cursor=next_cursor)
 
 
-@router.post("/posts/{post_id}/hide", name="api_hide_post")
+@router.post(
+    "/posts/{post_id}/hide", name="api_hide_post", responses=conflict("Already hidden, or deleted.")
+)
 async def hide_post(
     request: Request, db: SessionDep, user: CuratorUser, post_id: PathId, body: ReasonIn
 ) -> PostPublic:
@@ -171,7 +174,7 @@ async def hide_post(
     return await _post_answer(request, db, user, post_id)
 
 
-@router.post("/posts/{post_id}/restore", name="api_restore_post")
+@router.post("/posts/{post_id}/restore", name="api_restore_post", responses=conflict("Not hidden."))
 async def restore_post(
     request: Request,
     db: SessionDep,
@@ -184,7 +187,11 @@ async def restore_post(
     return await _post_answer(request, db, user, post_id)
 
 
-@router.post("/posts/{post_id}/redact", name="api_redact_post")
+@router.post(
+    "/posts/{post_id}/redact",
+    name="api_redact_post",
+    responses=conflict("The post can no longer be changed."),
+)
 async def redact_post(
     request: Request, db: SessionDep, user: CuratorUser, post_id: PathId, body: RedactPostIn
 ) -> PostPublic:
@@ -194,7 +201,9 @@ async def redact_post(
     return await _post_answer(request, db, user, post_id)
 
 
-@router.put("/posts/{post_id}/feature", name="api_feature_post")
+@router.put(
+    "/posts/{post_id}/feature", name="api_feature_post", responses=conflict("Not published.")
+)
 async def feature_post(
     request: Request,
     db: SessionDep,
@@ -208,7 +217,11 @@ async def feature_post(
     return await _post_answer(request, db, user, post_id)
 
 
-@router.delete("/posts/{post_id}/feature", name="api_unfeature_post")
+@router.delete(
+    "/posts/{post_id}/feature",
+    name="api_unfeature_post",
+    responses=conflict("Not marked as good practice."),
+)
 async def unfeature_post(
     request: Request, db: SessionDep, user: CuratorUser, post_id: PathId
 ) -> PostPublic:
@@ -217,7 +230,11 @@ async def unfeature_post(
     return await _post_answer(request, db, user, post_id)
 
 
-@router.post("/comments/{comment_id}/hide", name="api_hide_comment")
+@router.post(
+    "/comments/{comment_id}/hide",
+    name="api_hide_comment",
+    responses=conflict("Already hidden, or deleted."),
+)
 async def hide_comment(
     db: SessionDep, user: CuratorUser, comment_id: PathId, body: ReasonIn
 ) -> CommentPublic:
@@ -226,7 +243,9 @@ async def hide_comment(
     return await _comment_answer(db, comment_id)
 
 
-@router.post("/comments/{comment_id}/restore", name="api_restore_comment")
+@router.post(
+    "/comments/{comment_id}/restore", name="api_restore_comment", responses=conflict("Not hidden.")
+)
 async def restore_comment(
     db: SessionDep, user: CuratorUser, comment_id: PathId, body: OptionalReasonIn | None = None
 ) -> CommentPublic:
@@ -235,7 +254,11 @@ async def restore_comment(
     return await _comment_answer(db, comment_id)
 
 
-@router.post("/comments/{comment_id}/redact", name="api_redact_comment")
+@router.post(
+    "/comments/{comment_id}/redact",
+    name="api_redact_comment",
+    responses=conflict("The comment can no longer be changed."),
+)
 async def redact_comment(
     db: SessionDep, user: CuratorUser, comment_id: PathId, body: RedactCommentIn
 ) -> CommentPublic:
@@ -244,7 +267,11 @@ async def redact_comment(
     return await _comment_answer(db, comment_id)
 
 
-@router.post("/flags/dismiss", name="api_dismiss_flags")
+@router.post(
+    "/flags/dismiss",
+    name="api_dismiss_flags",
+    responses={**conflict("No open reports on the target."), **not_found("No such target.")},
+)
 async def dismiss_flags(db: SessionDep, user: CuratorUser, body: DismissIn) -> DismissResult:
     """Close every open flag on one target as "dismissed"."""
     if not await moderation.target_exists(db, body.target):

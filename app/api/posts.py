@@ -8,6 +8,7 @@ from fastapi import APIRouter, Header, Query, Request, Response
 from fastapi.exceptions import HTTPException
 from pydantic import BaseModel
 
+from app.api.docs import conflict
 from app.api.schemas import (
     AttachmentPublic,
     CommentIn,
@@ -209,7 +210,9 @@ async def delete_post(db: SessionDep, user: CurrentUser, post_id: PathId) -> Res
     return Response(status_code=204)
 
 
-@router.put("/posts/{post_id}/like", name="api_like_post")
+@router.put(
+    "/posts/{post_id}/like", name="api_like_post", responses=conflict("The post is not published.")
+)
 async def like_post(db: SessionDep, user: CurrentUser, post_id: PathId) -> LikeState:
     post = await get_post_for_interaction(db, user, post_id)
     liked, count = await likes.set_like(db, user, post, True)
@@ -242,6 +245,7 @@ async def list_comments(db: SessionDep, user: CurrentUser, post_id: PathId) -> P
     name="api_add_comment",
     status_code=201,
     response_model=CommentPublic,
+    responses=conflict("The post is not published."),
 )
 async def add_comment(
     request: Request,
@@ -292,7 +296,12 @@ def _conflict() -> HTTPException:
     return HTTPException(409, _("You have already reported this. Head office will look at it."))
 
 
-@router.post("/posts/{post_id}/flags", name="api_flag_post", status_code=201)
+@router.post(
+    "/posts/{post_id}/flags",
+    name="api_flag_post",
+    status_code=201,
+    responses=conflict("Already reported by you, or the post is not published."),
+)
 async def flag_post(db: SessionDep, user: CurrentUser, post_id: PathId, body: FlagIn) -> FlagPublic:
     post = await get_post_for_interaction(db, user, post_id)
     try:
@@ -301,7 +310,12 @@ async def flag_post(db: SessionDep, user: CurrentUser, post_id: PathId, body: Fl
         raise _conflict() from exc
 
 
-@router.post("/comments/{comment_id}/flags", name="api_flag_comment", status_code=201)
+@router.post(
+    "/comments/{comment_id}/flags",
+    name="api_flag_comment",
+    status_code=201,
+    responses=conflict("Already reported by you, or the post is not published."),
+)
 async def flag_comment(
     db: SessionDep, user: CurrentUser, comment_id: PathId, body: FlagIn
 ) -> FlagPublic:
