@@ -44,11 +44,14 @@ def _git(*args: str) -> str:
 
 
 def _earlier_states() -> tuple[list[str], str | None]:
-    """Commits whose migrations/versions differ from the working tree's, newest first, or
-    why they cannot be listed."""
+    """Commits of this branch's own line (first parents) whose migrations/versions differ
+    from the working tree's, newest first, or why they cannot be listed."""
     try:
         shallow = _git("rev-parse", "--is-shallow-repository").strip()
-        commits = _git("log", "--format=%H", "HEAD", "--", "migrations/versions").split()
+        # First parents only: the states main has been in, not a merged branch's steps.
+        commits = _git(
+            "log", "--first-parent", "--format=%H", "HEAD", "--", "migrations/versions"
+        ).split()
         files = sorted(
             p.relative_to(ROOT).as_posix() for p in ROOT.glob("migrations/versions/*.py")
         )
