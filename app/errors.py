@@ -20,8 +20,8 @@ from app.deps import NotAuthenticated
 from app.i18n import _
 from app.logging import get_logger
 from app.services.auth import LoginThrottled
-from app.services.errors import Conflict, InvalidInput
-from app.templating import is_htmx, render
+from app.services.errors import Conflict, InvalidInput, generic_message
+from app.templating import TOAST_SWAP, is_htmx, render
 
 
 def wants_json(request: Request) -> bool:
@@ -44,17 +44,6 @@ async def not_authenticated(request: Request, exc: Exception) -> Response:
     if is_htmx(request):
         return Response(status_code=401, headers={"HX-Redirect": url})
     return RedirectResponse(url, status_code=303)
-
-
-# An HTMX request's error goes into the toast region of base.html, whatever element asked
-# and whatever it would have swapped: a page inside a fragment would repeat the site header.
-# static/js/app.js lets htmx swap any status aimed at #toasts; it never enters the history.
-TOAST_SWAP = {
-    "HX-Retarget": "#toasts",
-    "HX-Reswap": "beforeend",
-    "HX-Reselect": ".toast",
-    "HX-Push-Url": "false",
-}
 
 
 async def http_error(request: Request, exc: Exception) -> Response:
@@ -190,6 +179,10 @@ async def request_invalid(request: Request, exc: Exception) -> Response:
     input with a 500)."""
     assert isinstance(exc, RequestValidationError)
     errors = exc.errors()
+    if not wants_json(request):  # a page's query or form FastAPI refused: a page, or a toast
+        kind = str(errors[0].get("type", "")) if errors else ""
+        message = generic_message(kind) or _("Enter a valid value.")
+        return await http_error(request, HTTPException(422, message))
     return JSONResponse(
         {"detail": [_validation_error(e) for e in errors[:ERRORS_MAX]]}, status_code=422
     )

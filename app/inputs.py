@@ -21,7 +21,7 @@ from pydantic import AfterValidator, BeforeValidator, Field, WithJsonSchema
 from starlette.datastructures import Headers
 from starlette.types import ASGIApp, Message, Receive, Scope, Send
 
-from app import i18n
+from app import i18n, templating
 from app.i18n import _
 
 # Ids: PostgreSQL's `integer` (int4) is the smaller bound of the two databases.
@@ -318,11 +318,17 @@ def _replay(body: bytes, receive: Receive) -> Receive:
 
 async def _answer(scope: Scope, send: Send, status: int, detail: str | list[Any]) -> None:
     """JSON `{"detail": ...}` for the API, a short page otherwise; in the caller's language."""
+    extra: list[tuple[bytes, bytes]] = []
+    message = detail if isinstance(detail, str) else str(detail[0]["msg"])
     if scope["path"].startswith("/api/"):
         content = json.dumps({"detail": detail}, ensure_ascii=False).encode()
         ctype = b"application/json"
+    elif Headers(scope=scope).get("hx-request") == "true":
+        # An HTMX request's error goes to the toast region, as errors.http_error sends it.
+        content = templating.toast_html(message).encode()
+        ctype = b"text/html; charset=utf-8"
+        extra = [(k.lower().encode(), v.encode()) for k, v in templating.TOAST_SWAP.items()]
     else:
-        message = detail if isinstance(detail, str) else str(detail[0]["msg"])
         title = {404: _("Page not found"), 413: _("The request is too large.")}.get(
             status, _("Something went wrong")
         )
@@ -343,6 +349,7 @@ async def _answer(scope: Scope, send: Send, status: int, detail: str | list[Any]
                 (b"content-type", ctype),
                 (b"content-length", str(len(content)).encode()),
                 (b"connection", b"close"),
+                *extra,
             ],
         }
     )

@@ -169,11 +169,29 @@ env.globals["fragment"] = fragment
 # The live stream's `since` (ms since the epoch): posts after it count as new on the feed.
 env.globals["now_ms"] = lambda: int(clock.now().timestamp() * 1000)
 env.globals["label"] = labels.label
+# A new Idempotency-Key for each rendered create form (services/idempotency.py).
+env.globals["form_key"] = lambda: secrets.token_urlsafe(18)
 env.globals["labels"] = labels.LABELS
 
 
 def is_htmx(request: Request) -> bool:
     return request.headers.get("HX-Request") == "true"
+
+
+# An HTMX request's error goes into the toast region of base.html, whatever element asked
+# and whatever it would have swapped: a page inside a fragment would repeat the site header.
+# static/js/app.js lets htmx swap any status aimed at #toasts; it never enters the history.
+TOAST_SWAP = {
+    "HX-Retarget": "#toasts",
+    "HX-Reswap": "beforeend",
+    "HX-Reselect": ".toast",
+    "HX-Push-Url": "false",
+}
+
+
+def toast_html(message: str) -> str:
+    """The toast partial for answers made outside a route (the ASGI input guard)."""
+    return env.get_template("errors/_toast.html").render(message=message)
 
 
 def render(

@@ -14,12 +14,11 @@ from __future__ import annotations
 import asyncio
 import json
 import os
-import re
 import socket
 import subprocess
 import sys
 import time
-from collections.abc import AsyncIterator, Callable
+from collections.abc import AsyncIterator
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
@@ -210,30 +209,6 @@ def findings_of(ndjson: Path) -> list[Finding]:
     return list(found.values())
 
 
-def _server_error_on(pattern: str) -> Callable[[Finding], bool]:
-    """A 500 for a request that carries `pattern` (its URL decoded, its JSON body as sent)."""
-    rx = re.compile(pattern)
-    return lambda f: f.answer.startswith("500") and rx.search(f.request) is not None
-
-
-# Findings another branch of issue 12 fixes (input validation, item 6), each told apart by
-# what the request carries. Remove the list once that branch is in.
-KNOWN_ELSEWHERE: dict[str, Callable[[Finding], bool]] = {
-    "id out of range": _server_error_on(r"(?<![\d.])-?\d{10,}(?![\d.])"),
-    "NUL or C0 control": _server_error_on(r"[\x00-\x08\x0b-\x1f]|\\u00(0[0-8b-fB-F]|1[0-9a-fA-F])"),
-    "lone surrogate": _server_error_on(r"\\u[dD][89a-fA-F][0-9a-fA-F]{2}|\\x[eE]d|\ufffd"),
-    "NaN or Infinity": _server_error_on(r"\bNaN\b|\bInfinity\b"),
-    "extreme date": _server_error_on(r"\b(0\d{3}|9999)-\d\d-\d\d"),
-}
-
-
-def known_elsewhere(finding: Finding) -> str | None:
-    for reason, matches in KNOWN_ELSEWHERE.items():
-        if matches(finding):
-            return reason
-    return None
-
-
 @pytest.mark.parametrize("role", ROLES)
 async def test_schemathesis_finds_nothing(fuzz_server: FuzzServer, role: str, tmp_path: Path):
     report = tmp_path / "report.ndjson"
@@ -266,15 +241,9 @@ async def test_schemathesis_finds_nothing(fuzz_server: FuzzServer, role: str, tm
     keep = Path(os.environ.get("ARIGATO_FUZZ_FINDINGS_DIR", tmp_path))
     (keep / f"schemathesis-{role}.txt").write_bytes(output)
     (keep / f"findings-{role}.txt").write_text("\n\n".join(str(f) for f in findings))
-    new = [f for f in findings if known_elsewhere(f) is None]
-    known = [f for f in findings if known_elsewhere(f) is not None]
-    if known:
-        print(f"{len(known)} findings fixed in another branch (KNOWN_ELSEWHERE):")
-        for f in known:
-            print(f"  [{known_elsewhere(f)}] {f}")
     server_log = fuzz_server.log.read_text(errors="replace")[-4000:]
-    assert not new, (
-        f"schemathesis as {role}: {len(new)} findings\n\n"
-        + "\n\n".join(str(f) for f in new)
+    assert not findings, (
+        f"schemathesis as {role}: {len(findings)} findings\n\n"
+        + "\n\n".join(str(f) for f in findings)
         + f"\n\nserver log (end):\n{server_log}"
     )

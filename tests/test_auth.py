@@ -268,10 +268,13 @@ async def test_switching_language_is_remembered_for_the_user(client, db):
     assert user.locale == "en"
 
 
-@pytest.mark.parametrize("bad", ["é", "ありがとう", "0" * 63 + "é", "\u0000"])
-async def test_a_non_ascii_csrf_token_is_a_403_not_a_500(client, db, bad):
+@pytest.mark.parametrize(
+    ("bad", "status"), [("é", 403), ("ありがとう", 403), ("0" * 63 + "é", 403), ("\u0000", 422)]
+)
+async def test_a_non_ascii_csrf_token_is_a_403_not_a_500(client, db, bad, status):
     user = await make_user(db)
     await login(client, user)
     r = await client.post("/logout", data={"csrf_token": bad})
-    assert r.status_code == 403
+    # A NUL breaks the text rule every input obeys (app/inputs.py) before the CSRF check.
+    assert r.status_code == status
     assert (await client.get("/")).status_code == 200  # still signed in

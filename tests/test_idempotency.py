@@ -172,3 +172,36 @@ async def test_the_composer_form_submitted_twice_is_one_post(client, db):
     # Each rendering of the composer carries a fresh key.
     other = BeautifulSoup((await client.get("/posts/new")).text, "html.parser")
     assert other.select_one("input[name=idempotency_key]")["value"] != field["value"]
+
+
+@pytest.mark.parametrize("htmx", [False, True])
+async def test_the_comment_form_submitted_twice_is_one_comment(client, db, htmx):
+    from bs4 import BeautifulSoup
+
+    from tests.factories import login
+
+    author = await make_user(db)
+    post = await make_post(db, author)
+    csrf = await login(client, await make_user(db))
+    page = BeautifulSoup((await client.get(f"/posts/{post.id}")).text, "html.parser")
+    field = page.select_one("#comment-form input[name=idempotency_key]")
+    assert field is not None and len(field["value"]) >= 20
+    form = {"body": "二度押しでも一件", "csrf_token": csrf, "idempotency_key": field["value"]}
+    headers = {"HX-Request": "true"} if htmx else {}
+    first = await client.post(f"/posts/{post.id}/comments", data=form, headers=headers)
+    again = await client.post(f"/posts/{post.id}/comments", data=form, headers=headers)
+    assert first.status_code == again.status_code == (200 if htmx else 303)
+    if htmx:  # the second answer shows the first comment and the count of one, not two
+        shown = BeautifulSoup(again.text, "html.parser")
+        assert "二度押しでも一件" in shown.get_text()
+        fresh = shown.select_one("#comment-form input[name=idempotency_key]")["value"]
+        assert fresh != field["value"]  # the next comment gets a key of its own
+    else:
+        assert again.headers["location"] == first.headers["location"]
+    assert await count(db, "SELECT count(*) FROM comments") == 1
+    assert await count(db, f"SELECT comment_count FROM posts WHERE id = {post.id}") == 1
+    # The same key with other text is refused and writes nothing.
+    other = {**form, "body": "別の文"}
+    r = await client.post(f"/posts/{post.id}/comments", data=other, headers=headers)
+    assert r.status_code == 422
+    assert await count(db, "SELECT count(*) FROM comments") == 1

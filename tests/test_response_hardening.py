@@ -200,3 +200,26 @@ async def test_every_page_has_the_toast_region_and_its_template(client, db):
     assert region["data-error-text"] == "エラーが発生しました。もう一度お試しください。"
     template = page.select_one("body > template#toast-template")
     assert template.select_one(".toast[role=alert] .toast-text").get_text() == ""
+
+
+async def test_a_page_query_fastapi_refuses_is_a_page_or_a_toast_never_json(client, db):
+    await login(client, await make_user(db))
+    r = await client.get("/kpi?depth=deep", headers=HX)
+    assert r.status_code == 422
+    assert _toast(r) == "正しい値を入力してください。"
+    r = await client.get("/kpi?depth=deep")
+    assert r.status_code == 422 and r.headers["content-type"].startswith("text/html")
+    page = BeautifulSoup(r.text, "html.parser")
+    assert len(page.select("header.site-header")) == 1
+    assert "正しい値を入力してください。" in page.select_one("main").get_text()
+
+
+async def test_text_the_input_guard_refuses_by_htmx_is_a_toast(client, db):
+    csrf = await login(client, await make_user(db))
+    headers = {**HX, "X-CSRF-Token": csrf}
+    r = await client.post("/posts", data={"kind": "praise", "title": "a\x00b"}, headers=headers)
+    assert r.status_code == 422
+    assert _toast(r) == "制御文字（NUL など）や壊れた文字は入力できません。"
+    r = await client.post("/posts", data={"kind": "praise", "title": "x" * (2 * 1024 * 1024)}, headers=headers)
+    assert r.status_code == 413
+    assert _toast(r) == "リクエストが大きすぎます。"

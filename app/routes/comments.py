@@ -5,9 +5,11 @@ from __future__ import annotations
 import sqlalchemy as sa
 from fastapi import APIRouter, HTTPException, Request
 from fastapi.responses import RedirectResponse, Response
+from starlette.datastructures import FormData
 
 from app.deps import CurrentUser, SessionDep
 from app.inputs import PathId
+from app.models import Comment, IdempotencyKey, User
 from app.models.tables import posts
 from app.permissions import (
     get_comment_for_edit,
@@ -16,6 +18,7 @@ from app.permissions import (
 )
 from app.routes.posts import submit_flag
 from app.services import comments as comment_service
+from app.services import idempotency
 from app.services.errors import InvalidInput
 from app.templating import is_htmx, render
 
@@ -40,11 +43,14 @@ async def add_comment(
 ) -> Response:
     form = await request.form()
     body = form.get("body")
+    text = body if isinstance(body, str) else None
     post = await get_post_for_interaction(db, user, post_id)
+    key = idempotency.parse_key(_field(form, idempotency.FORM_FIELD))
+    claimed = await _claim(request, db, user, key, text)
+    if isinstance(claimed, int):  # the same form sent again: its first comment, not a second
+        return await _added(request, db, post_id, claimed)
     try:
-        comment = await comment_service.add_comment(
-            db, user, post, body if isinstance(body, str) else None
-        )
+        comment = await comment_service.add_comment(db, user, post, text)
     except InvalidInput as exc:
         error = exc.by_field().get("body", "")
         if not is_htmx(request):
@@ -52,18 +58,46 @@ async def add_comment(
         return render(
             request,
             "comments/_form.html",
-            {"post_id": post_id, "body": body or "", "error": error},
+            {"post_id": post_id, "body": body or "", "error": error, "idempotency_key": key},
             status_code=422,
         )
-    if not is_htmx(request):
-        return _back(request, post_id, f"comment-{comment.id}")
     assert comment.id is not None
+    if claimed is not None:
+        assert claimed.id is not None
+        await idempotency.remember(
+            db, claimed.id, idempotency.Answer(303, str(comment.id), "text/plain")
+        )
+    return await _added(request, db, post_id, comment.id)
+
+
+def _field(form: FormData, name: str) -> str | None:
+    value = form.get(name)
+    return value if isinstance(value, str) and value else None
+
+
+async def _claim(
+    request: Request, db: SessionDep, user: User, key: str | None, body: str | None
+) -> int | IdempotencyKey | None:
+    """The id of the comment a second submit of the same form made already, or the key."""
+    if key is None:
+        return None
+    assert user.id is not None
+    fp = idempotency.fingerprint(request.method, request.url.path, {"body": body})
+    claimed = await idempotency.begin(db, user.id, key, fp, Comment)
+    if isinstance(claimed, IdempotencyKey):
+        return claimed
+    return claimed.resource_id if isinstance(claimed, idempotency.Made) else int(claimed.body)
+
+
+async def _added(request: Request, db: SessionDep, post_id: int, comment_id: int) -> Response:
+    if not is_htmx(request):
+        return _back(request, post_id, f"comment-{comment_id}")
     return render(
         request,
         "comments/_added.html",
         {
             "post_id": post_id,
-            "comment": await comment_service.comment_view(db, comment.id),
+            "comment": await comment_service.comment_view(db, comment_id),
             "comment_count": await _count(db, post_id),
         },
     )

@@ -10,7 +10,7 @@ from pydantic import ValidationError
 from app.i18n import _
 
 
-def _generic_message(error_type: str) -> str | None:
+def generic_message(error_type: str) -> str | None:
     """Pydantic's own messages are English: say the common ones in the user's language."""
     if error_type == "missing":
         return _("This field is required.")
@@ -44,7 +44,7 @@ class InvalidInput(Exception):
         errors = []
         for e in exc.errors(include_url=False):
             ctx = {k: v for k, v in (e.get("ctx") or {}).items() if isinstance(v, str | int)}
-            msg = _generic_message(e["type"]) or str(e["msg"]).removeprefix("Value error, ")
+            msg = generic_message(e["type"]) or str(e["msg"]).removeprefix("Value error, ")
             error: dict[str, Any] = {"loc": ["body", *e["loc"]], "msg": msg, "type": e["type"]}
             if ctx:
                 error["ctx"] = ctx
