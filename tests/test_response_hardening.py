@@ -220,6 +220,8 @@ async def test_text_the_input_guard_refuses_by_htmx_is_a_toast(client, db):
     r = await client.post("/posts", data={"kind": "praise", "title": "a\x00b"}, headers=headers)
     assert r.status_code == 422
     assert _toast(r) == "制御文字（NUL など）や壊れた文字は入力できません。"
-    r = await client.post("/posts", data={"kind": "praise", "title": "x" * (2 * 1024 * 1024)}, headers=headers)
+    r = await client.post(
+        "/posts", data={"kind": "praise", "title": "x" * (2 * 1024 * 1024)}, headers=headers
+    )
     assert r.status_code == 413
     assert _toast(r) == "リクエストが大きすぎます。"
