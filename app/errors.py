@@ -11,7 +11,7 @@ from fastapi.responses import JSONResponse, RedirectResponse, Response
 from app.deps import NotAuthenticated
 from app.i18n import _
 from app.services.auth import LoginThrottled
-from app.services.errors import Conflict, InvalidInput
+from app.services.errors import Conflict, InsufficientStorage, InvalidInput
 from app.templating import is_htmx, render
 
 
@@ -83,9 +83,19 @@ async def conflict(request: Request, exc: Exception) -> Response:
     return await http_error(request, HTTPException(409, str(exc)))
 
 
+async def insufficient_storage(request: Request, exc: Exception) -> Response:
+    """The disk for uploads is full (services.errors.InsufficientStorage): 507."""
+    message = _(
+        "There is no room left on the server to store files, so nothing was saved. "
+        "Try again later, or tell an administrator."
+    )
+    return await http_error(request, HTTPException(507, message))
+
+
 def install(app: FastAPI) -> None:
     app.add_exception_handler(InvalidInput, invalid_input)
     app.add_exception_handler(NotAuthenticated, not_authenticated)
     app.add_exception_handler(HTTPException, http_error)
     app.add_exception_handler(LoginThrottled, throttled)
     app.add_exception_handler(Conflict, conflict)
+    app.add_exception_handler(InsufficientStorage, insufficient_storage)
