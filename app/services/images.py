@@ -26,9 +26,11 @@ Image.MAX_IMAGE_PIXELS = MAX_PIXELS
 # RGBA) plus decoder buffers. The pipeline holds at most about two images of this size at
 # once, and SPEC §8 gives a whole worker 200 MB.
 DECODE_MAX_BYTES = 48 * 1024 * 1024
-# The stored image's long edge: enough for any screen, and what lets a JPEG be decoded at
-# 1/2, 1/4 or 1/8 scale (Image.draft) instead of in full.
+# The stored image's long edge at most: enough for any screen.
 MAIN_MAX_EDGE = 4096
+# A JPEG is decoded at the smallest scale that keeps this long edge: a 24 MP photo at 1/2
+# (3000 px, 24 MB) instead of whole (96 MB).
+DRAFT_EDGE = MAIN_MAX_EDGE // 2
 THUMBNAIL_SIZE = 480
 JPEG_QUALITY = 85
 WEBP_QUALITY = 85
@@ -81,7 +83,7 @@ def decode_cost(img: Image.Image) -> int:
     extra = 0
     if img.format == "JPEG":
         if max(full_w, full_h) > MAIN_MAX_EDGE:
-            img.draft(None, _fit(full_w, full_h, MAIN_MAX_EDGE))
+            img.draft(None, _fit(full_w, full_h, DRAFT_EDGE))
         if img.info.get("progressive") or img.info.get("progression"):
             # libjpeg keeps every DCT coefficient (2 bytes each) of a progressive file at
             # full resolution, whatever the output scale.
