@@ -20,7 +20,7 @@ from app.deps import NotAuthenticated
 from app.i18n import _
 from app.logging import get_logger
 from app.services.auth import LoginThrottled
-from app.services.errors import Conflict, InvalidInput, generic_message
+from app.services.errors import Conflict, InsufficientStorage, InvalidInput, generic_message
 from app.templating import TOAST_SWAP, is_htmx, render
 
 
@@ -204,6 +204,15 @@ async def unreadable_body(request: Request, exc: Exception) -> Response:
     return await http_exception_handler(request, exc)
 
 
+async def insufficient_storage(request: Request, exc: Exception) -> Response:
+    """The disk for uploads is full (services.errors.InsufficientStorage): 507."""
+    message = _(
+        "There is no room left on the server to store files, so nothing was saved. "
+        "Try again later, or tell an administrator."
+    )
+    return await http_error(request, HTTPException(507, message))
+
+
 def install(app: FastAPI) -> None:
     app.add_exception_handler(InvalidInput, invalid_input)
     app.add_exception_handler(NotAuthenticated, not_authenticated)
@@ -213,3 +222,4 @@ def install(app: FastAPI) -> None:
     install_database_away(app)
     app.add_exception_handler(RequestValidationError, request_invalid)
     app.add_exception_handler(StarletteHTTPException, unreadable_body)
+    app.add_exception_handler(InsufficientStorage, insufficient_storage)

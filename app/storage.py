@@ -2,11 +2,13 @@
 
 from __future__ import annotations
 
+import errno
 import os
 import re
 import shutil
 import tempfile
 import uuid
+from dataclasses import dataclass
 from pathlib import Path
 from typing import Annotated, Protocol
 
@@ -14,9 +16,14 @@ import anyio.to_thread
 from fastapi import Depends
 
 from app.config import get_settings
+from app.services.errors import InsufficientStorage
 
 # Keys are made by the app only (never from user input): "ab/cd/<32 hex>.<ext>".
 _KEY_RE = re.compile(r"^[0-9a-f]{2}/[0-9a-f]{2}/[0-9a-f]{32}(?:\.[a-z0-9]{1,8})?$")
+
+
+def disk_full(exc: BaseException) -> bool:
+    return isinstance(exc, OSError) and exc.errno in (errno.ENOSPC, errno.EDQUOT)
 
 
 def new_key(extension: str) -> str:
@@ -71,8 +78,10 @@ class LocalStorage:
             with os.fdopen(fd, "wb") as out, source_path.open("rb") as src:
                 shutil.copyfileobj(src, out, 1024 * 1024)
             os.replace(tmp_name, target)
-        except BaseException:
+        except BaseException as exc:
             Path(tmp_name).unlink(missing_ok=True)
+            if disk_full(exc):
+                raise InsufficientStorage() from exc
             raise
 
     async def delete(self, key: str) -> None:
@@ -81,6 +90,25 @@ class LocalStorage:
     @staticmethod
     def _delete(target: Path) -> None:
         target.unlink(missing_ok=True)
+
+
+@dataclass(frozen=True)
+class DiskSpace:
+    total: int
+    free: int
+
+    @property
+    def free_percent(self) -> float:
+        return 100 * self.free / self.total if self.total else 0.0
+
+
+def upload_disk_space() -> DiskSpace | None:
+    """Free space where uploads are stored (None while the folder does not exist yet)."""
+    try:
+        usage = shutil.disk_usage(get_settings().upload_dir)
+    except OSError:
+        return None
+    return DiskSpace(usage.total, usage.free)
 
 
 def get_storage() -> Storage:

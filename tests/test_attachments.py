@@ -579,7 +579,8 @@ async def test_upload_refuses_decompression_bomb(
     assert len(buf.getvalue()) < 100_000
     before = stored_files(upload_dir)
     response = await upload(client, csrf, post.id, "bomb.png", buf.getvalue(), "image/png")
-    assert response.status_code == 415
+    assert response.status_code == 413
+    assert "10000 × 5000" in response.json()["detail"]
     assert stored_files(upload_dir) == before
 
 

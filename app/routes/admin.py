@@ -12,6 +12,7 @@ from __future__ import annotations
 from typing import Annotated, Any
 from urllib.parse import urlencode
 
+import anyio.to_thread
 from fastapi import APIRouter, HTTPException, Query, Request
 from fastapi.responses import RedirectResponse, Response
 from starlette.routing import NoMatchFound
@@ -23,6 +24,7 @@ from app.models import OrgUnit, Role, UnitKind, User
 from app.services import account, admin
 from app.services.admin import UserFilters
 from app.services.errors import Conflict, InvalidInput
+from app.storage import upload_disk_space
 from app.templating import is_htmx
 from app.templating import render as render_page
 
@@ -113,7 +115,11 @@ async def admin_home(request: Request, db: SessionDep, user: AdminUser) -> Respo
     return render(
         request,
         "admin/index.html",
-        {"stats": await admin.overview(db), "role_labels": role_labels()},
+        {
+            "stats": await admin.overview(db),
+            "role_labels": role_labels(),
+            "upload_space": await anyio.to_thread.run_sync(upload_disk_space),
+        },
     )
 
 

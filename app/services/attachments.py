@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-import io
 import logging
 import re
 import shutil
@@ -15,7 +14,6 @@ from pathlib import Path
 import anyio
 import anyio.to_thread
 from fastapi import HTTPException
-from PIL import Image, ImageCms, ImageOps
 from sqlalchemy import func
 from sqlmodel import col, select
 from sqlmodel.ext.asyncio.session import AsyncSession
@@ -23,8 +21,10 @@ from sqlmodel.ext.asyncio.session import AsyncSession
 from app.i18n import _
 from app.models import Attachment, Post, User
 from app.permissions import get_post_for_edit, get_post_for_view
+from app.services import images
+from app.services.errors import InsufficientStorage
 from app.services.uploads import UploadedFile
-from app.storage import Storage, new_key
+from app.storage import Storage, disk_full, new_key
 
 log = logging.getLogger("arigato.attachments")
 
@@ -35,13 +35,6 @@ UPLOAD_MAX = max(IMAGE_MAX, DOCUMENT_MAX)  # the streaming limit, before the typ
 ATTACHMENTS_PER_POST = 10
 FILENAME_MAX = 255
 
-# Decompression bombs: a small file that decodes to gigabytes. Pillow refuses twice this
-# outright; between this and twice it only warns, so `_open_image` also checks explicitly.
-MAX_PIXELS = 40_000_000
-Image.MAX_IMAGE_PIXELS = MAX_PIXELS
-JPEG_QUALITY = 85
-WEBP_QUALITY = 85
-THUMBNAIL_SIZE = 480
 
 # Zip-based Office files: only the entry list and [Content_Types].xml are ever read.
 ZIP_MAX_ENTRIES = 10_000
@@ -194,111 +187,37 @@ def sanitize_filename(raw: str, content_type: str) -> str:
 
 
 # ---------------------------------------------------------------------------------------
-# Images
-
-
-class _Refused(Exception):
-    """The image cannot be decoded safely; answered with 415."""
-
-
-@dataclass
-class _Processed:
-    main: Path
-    thumbnail: Path
-    thumbnail_ext: str
-    width: int
-    height: int
-    size: int
-
-
-_SRGB = ImageCms.createProfile("sRGB")
-
-
-def _to_srgb(img: Image.Image) -> Image.Image:
-    """Apply an embedded colour profile (e.g. Display P3 from phones), so dropping it keeps
-    the colours; an unusable profile is just dropped."""
-    icc = img.info.get("icc_profile")
-    if not icc or img.mode not in ("RGB", "RGBA", "CMYK"):
-        return img
-    try:
-        converted = ImageCms.profileToProfile(
-            img,
-            ImageCms.ImageCmsProfile(io.BytesIO(icc)),
-            _SRGB,
-            outputMode="RGBA" if img.mode == "RGBA" else "RGB",
-        )
-    except (ImageCms.PyCMSError, OSError, ValueError):
-        return img
-    return converted if converted is not None else img
-
-
-def _normalise_mode(img: Image.Image, pil_format: str) -> Image.Image:
-    has_alpha = img.mode in ("RGBA", "LA", "PA") or "transparency" in img.info
-    if pil_format == "JPEG":
-        return img if img.mode in ("RGB", "L") else img.convert("RGB")
-    if pil_format == "PNG":
-        if has_alpha and img.mode not in ("RGBA", "LA"):
-            return img.convert("RGBA")  # palette or colour-key transparency lives in info
-        if img.mode in ("1", "L", "LA", "P", "RGB", "RGBA", "I", "I;16"):
-            return img
-        return img.convert("RGB")
-    return img.convert("RGBA" if has_alpha else "RGB")  # WebP
-
-
-def _process_image(source: Path, file_type: FileType, workdir: Path) -> _Processed:
-    """Decode, rotate upright, and write a fresh file and a thumbnail with no metadata."""
-    assert file_type.pil_format is not None
-    fmt = file_type.pil_format
-    try:
-        with Image.open(source, formats=[fmt]) as opened:
-            width, height = opened.size
-            if width * height > MAX_PIXELS or opened.format != fmt:
-                raise _Refused()
-            try:
-                img = ImageOps.exif_transpose(opened)
-            except (SyntaxError, ValueError, KeyError, TypeError):  # unreadable EXIF
-                img = opened.copy()
-        img = _normalise_mode(_to_srgb(img), fmt)
-        # Nothing of the original's metadata survives: EXIF (with GPS), XMP, ICC, comments,
-        # PNG text chunks. Pillow only writes what is in `info` or passed to save().
-        img.info.clear()
-        main = workdir / f"main.{file_type.extensions[0]}"
-        if fmt == "JPEG":
-            img.save(main, "JPEG", quality=JPEG_QUALITY, optimize=True, progressive=True)
-        elif fmt == "PNG":
-            img.save(main, "PNG")
-        else:
-            img.save(main, "WEBP", quality=WEBP_QUALITY, method=4)
-        width, height = img.size
-
-        thumb = img
-        if max(width, height) > THUMBNAIL_SIZE:
-            scale = THUMBNAIL_SIZE / max(width, height)
-            box = (max(1, round(width * scale)), max(1, round(height * scale)))
-            thumb = img.resize(box, Image.Resampling.LANCZOS, reducing_gap=3.0)
-        # Transparent images get a WebP thumbnail (keeps the alpha), the rest a JPEG.
-        if thumb.mode in ("RGBA", "LA"):
-            thumb_ext = "webp"
-            thumb = thumb.convert("RGBA")
-            thumb.info.clear()
-            thumb_path = workdir / "thumb.webp"
-            thumb.save(thumb_path, "WEBP", quality=80, method=4)
-        else:
-            thumb_ext = "jpg"
-            thumb = thumb.convert("RGB")
-            thumb.info.clear()
-            thumb_path = workdir / "thumb.jpg"
-            thumb.save(thumb_path, "JPEG", quality=80, optimize=True)
-        return _Processed(main, thumb_path, thumb_ext, width, height, main.stat().st_size)
-    except _Refused:
-        raise
-    except Exception as exc:  # DecompressionBombError, UnidentifiedImageError, truncated...
-        log.info("image refused: %s: %s", type(exc).__name__, exc)
-        raise _Refused() from exc
-
-
-# ---------------------------------------------------------------------------------------
 # Adding and removing
+
+
+def too_many_pixels(width: int, height: int) -> HTTPException:
+    size = _(" (%(width)s × %(height)s)") % {"width": width, "height": height} if width else ""
+    return HTTPException(
+        413,
+        _("This image has too many pixels to process%(size)s. Make it smaller and try again.")
+        % {"size": size},
+    )
+
+
+async def _process_image(source: Path, file_type: FileType, workdir: Path) -> images.Processed:
+    assert file_type.pil_format is not None
+    try:
+        return await anyio.to_thread.run_sync(
+            images.process_image,
+            source,
+            file_type.pil_format,
+            file_type.extensions[0],
+            workdir,
+            limiter=images.DECODE_LIMITER,
+        )
+    except images.Refused:
+        raise unsupported_type() from None
+    except images.TooManyPixels as exc:
+        raise too_many_pixels(exc.width, exc.height) from None
+    except OSError as exc:
+        if disk_full(exc):
+            raise InsufficientStorage() from exc
+        raise
 
 
 async def count_attachments(db: AsyncSession, post_id: int) -> int:
@@ -364,12 +283,7 @@ async def add_attachment(
         thumbnail_key: str | None = None
         width = height = None
         if file_type.kind == IMAGE:
-            try:
-                processed = await anyio.to_thread.run_sync(
-                    _process_image, upload.path, file_type, workdir
-                )
-            except _Refused:
-                raise unsupported_type() from None
+            processed = await _process_image(upload.path, file_type, workdir)
             key = new_key(file_type.extensions[0])
             await storage.save(key, processed.main)
             stored.append(key)

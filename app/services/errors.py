@@ -70,3 +70,7 @@ class Conflict(Exception):
         super().__init__(message)
         self.message = message
         self.field = field
+
+
+class InsufficientStorage(Exception):
+    """The disk that files are written to is full; nothing was kept (507, errors.install)."""

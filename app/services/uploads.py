@@ -4,6 +4,8 @@ from __future__ import annotations
 
 import os
 import tempfile
+from collections.abc import Iterator
+from contextlib import contextmanager, suppress
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import TYPE_CHECKING, Any, BinaryIO
@@ -15,6 +17,8 @@ from python_multipart.multipart import MultipartParser, parse_options_header
 
 from app.i18n import _
 from app.inputs import allow_body, text_ok, text_refused
+from app.services.errors import InsufficientStorage
+from app.storage import disk_full
 
 if TYPE_CHECKING:
     from python_multipart.multipart import MultipartCallbacks
@@ -83,10 +87,22 @@ class _TempWriter:
         self.fh: BinaryIO = os.fdopen(fd, "wb")
 
     def write(self, chunks: list[bytes]) -> None:
-        self.fh.writelines(chunks)
+        with _full_disk_is_insufficient_storage():
+            self.fh.writelines(chunks)
 
     def close(self) -> None:
-        self.fh.close()
+        with _full_disk_is_insufficient_storage():
+            self.fh.close()
+
+
+@contextmanager
+def _full_disk_is_insufficient_storage() -> Iterator[None]:
+    try:
+        yield
+    except OSError as exc:
+        if disk_full(exc):
+            raise InsufficientStorage() from exc
+        raise
 
 
 @dataclass
@@ -257,8 +273,10 @@ class _Reader:
     def abort(self) -> None:
         """Close what is open and remove every temp file made so far (synchronous on purpose:
         it also runs when the request is cancelled)."""
-        if self.part is not None and self.part.writer is not None:
-            self.part.writer.close()
+        # A close that fails (a full disk again) must not keep the temp files.
+        with suppress(Exception):
+            if self.part is not None and self.part.writer is not None:
+                self.part.writer.close()
         _discard(self.temp_paths)
 
 
