@@ -149,6 +149,28 @@ async def test_a_wrong_file_type_writes_nothing(client, db):
     assert await count(db, "posts") == 0 and await count(db, "attachments") == 0
 
 
+async def test_an_image_over_the_decode_budget_writes_no_post(client, db):
+    import io
+
+    from PIL import Image
+
+    csrf = await login(client, await make_user(db))
+    buf = io.BytesIO()
+    Image.new("RGBA", (6300, 6300)).save(buf, "PNG")  # ~160 MB decoded, a few kB sent
+    files = [("files", ("大きい.png", buf.getvalue(), "image/png"))]
+    r = await client.post(
+        "/posts",
+        data=PRAISE_FORM,
+        files=files,
+        headers={"HX-Request": "true", "X-CSRF-Token": csrf},
+    )
+    assert r.status_code == 422
+    error = soup(r).select_one("#err-files").get_text()
+    assert "大きい.png は画素数が多すぎて処理できません" in error
+    assert soup(r).select_one("input[name=title]")["value"] == PRAISE_FORM["title"]  # kept
+    assert await count(db, "posts") == 0 and await count(db, "attachments") == 0
+
+
 async def test_multipart_without_csrf_is_refused(client, db):
     await login(client, await make_user(db))
     r = await client.post(

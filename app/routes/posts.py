@@ -153,6 +153,13 @@ def _check_files(form: FormData) -> None:
             raise InvalidInput.field(
                 "files", _("%(name)s is too large.") % {"name": upload.filename}
             )
+        # Checked here, from the header, so that the post is not saved without its image.
+        if found[1] == "image" and attachment_service.image_too_large(upload.path, found[0]):
+            raise InvalidInput.field(
+                "files",
+                _("%(name)s has too many pixels to process. Make it smaller and try again.")
+                % {"name": upload.filename},
+            )
 
 
 async def _submit(

@@ -199,6 +199,21 @@ def too_many_pixels(width: int, height: int) -> HTTPException:
     )
 
 
+def image_too_large(path: Path, content_type: str) -> tuple[int, int] | None:
+    """(width, height) of an image whose decode would pass the memory budget, read from its
+    header alone; None when it can be taken (or is not an image of ours)."""
+    file_type = FILE_TYPES.get(content_type)
+    if file_type is None or file_type.pil_format is None:
+        return None
+    try:
+        images.check_decodable(path, file_type.pil_format)
+    except images.TooManyPixels as exc:
+        return exc.width, exc.height
+    except (images.Refused, OSError, SyntaxError, ValueError):
+        return None  # refused with its own message when it is processed
+    return None
+
+
 async def _process_image(source: Path, file_type: FileType, workdir: Path) -> images.Processed:
     assert file_type.pil_format is not None
     try:

@@ -117,6 +117,12 @@ def _open(source: Path, fmt: str) -> Image.Image:
     return img
 
 
+def check_decodable(source: Path, fmt: str) -> None:
+    """Raise TooManyPixels (or Refused) from the header alone, before anything is written:
+    no pixel is decoded."""
+    _open(source, fmt).close()
+
+
 _SRGB = ImageCms.createProfile("sRGB")
 
 
