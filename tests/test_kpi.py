@@ -462,6 +462,17 @@ async def test_close_and_reopen_from_the_page(client, make_client, db, org, peop
     assert "<html" not in r.text and not BeautifulSoup(r.text, "html.parser").select("th.closed")
 
 
+@pytest.mark.parametrize("fy", ["99999", "1", "２０２４", "-1"])
+async def test_a_tampered_fiscal_year_in_the_close_form_falls_back_not_500(
+    client, db, org, people, fy
+):
+    token = await login(client, people["curator"])
+    form = {"csrf_token": token, "fy": fy, "depth": "1"}
+    r = await client.post("/kpi/months/2024-06/close", data=form, headers={"HX-Request": "true"})
+    assert r.status_code == 200  # the panel of the current fiscal year, the month closed
+    assert BeautifulSoup(r.text, "html.parser").select(".month-closes")
+
+
 # Exports ----------------------------------------------------------------------------------------
 
 

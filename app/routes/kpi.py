@@ -31,7 +31,8 @@ from app.web import CSRF_FIELD, csrf_token
 
 router = APIRouter(include_in_schema=False)
 
-FiscalYear = Annotated[int | None, Query(ge=2000, le=2100)]
+FY_MIN, FY_MAX = 2000, 2100  # the fiscal years a page may ask for
+FiscalYear = Annotated[int | None, Query(ge=FY_MIN, le=FY_MAX)]
 UnitCode = Annotated[str | None, Query(max_length=32)]
 Depth = Annotated[int, Query(ge=1, le=kpi.MAX_DEPTH)]
 MonthKey = Annotated[str | None, Query(max_length=7)]
@@ -179,7 +180,7 @@ async def _after_close(
     fy = form.get("fy")
     unit = form.get("unit") or None
     depth = form.get("depth") or "1"
-    fy_int = int(fy) if fy.isdigit() else None
+    fy_int = int(fy) if fy.isascii() and fy.isdigit() and FY_MIN <= int(fy) <= FY_MAX else None
     depth_int = int(depth) if depth.isdigit() and 1 <= int(depth) <= kpi.MAX_DEPTH else 1
     error = None
     try:
