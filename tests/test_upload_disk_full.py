@@ -7,7 +7,6 @@ import io
 import subprocess
 from collections.abc import Iterator
 from pathlib import Path
-from typing import Any
 
 import httpx
 import pytest
@@ -15,13 +14,14 @@ from bs4 import BeautifulSoup
 from sqlmodel import select
 from sqlmodel.ext.asyncio.session import AsyncSession
 
+from app.config import get_settings
 from app.models import Attachment
 from tests.factories import login, make_post, make_user
 from tests.test_attachments import PDF, jpeg_with_gps
 
 
 @pytest.fixture
-def full_disk(tmp_path: Path, settings: Any, monkeypatch: pytest.MonkeyPatch) -> Iterator[Path]:
+def full_disk(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> Iterator[Path]:
     mount = tmp_path / "uploads"
     mount.mkdir()
     done = subprocess.run(["mount", "-t", "tmpfs", "-o", "size=2m", "tmpfs", str(mount)])
@@ -35,7 +35,8 @@ def full_disk(tmp_path: Path, settings: Any, monkeypatch: pytest.MonkeyPatch) ->
                     fh.flush()
             except OSError:
                 pass
-        monkeypatch.setattr(settings, "upload_dir", mount)
+        # The settings the app reads now (other tests may have built them again).
+        monkeypatch.setattr(get_settings(), "upload_dir", mount)
         yield mount
     finally:
         subprocess.run(["umount", str(mount)], check=True)
