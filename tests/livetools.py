@@ -49,6 +49,13 @@ def demo_database(name: str, tmp_dir: str) -> Iterator[str]:
 @contextmanager
 def app_server(database_url: str) -> Iterator[str]:
     """One `arigato serve` process on a free port; its base URL."""
+    with app_process(database_url) as (base, _pid):
+        yield base
+
+
+@contextmanager
+def app_process(database_url: str, start_tries: int = 300) -> Iterator[tuple[str, int]]:
+    """`arigato serve` with one worker (the process itself) on a free port; its URL and pid."""
     env = {**os.environ, "DATABASE_URL": database_url, "ARIGATO_ENV": "test"}
     port = free_port()
     proc = subprocess.Popen(
@@ -59,7 +66,7 @@ def app_server(database_url: str) -> Iterator[str]:
     )
     base = f"http://127.0.0.1:{port}"
     try:
-        for _ in range(150):
+        for _ in range(start_tries):
             try:
                 if httpx.get(base + "/healthz").status_code == 200:
                     break
@@ -67,7 +74,7 @@ def app_server(database_url: str) -> Iterator[str]:
                 time.sleep(0.1)
         else:
             raise RuntimeError("the server did not start")
-        yield base
+        yield base, proc.pid
     finally:
         proc.terminate()
         try:

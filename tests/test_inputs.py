@@ -8,10 +8,8 @@ import io
 import json
 import os
 import re
-import subprocess
 import time
 from collections.abc import AsyncIterator, Iterator
-from contextlib import contextmanager
 from pathlib import Path
 from typing import Any
 
@@ -31,7 +29,7 @@ from app.main import create_app
 from app.services.auth import issue_token
 from tests.conftest import RUN_DB
 from tests.factories import login, make_post, make_user
-from tests.livetools import ARIGATO, demo_database, free_port
+from tests.livetools import app_process, demo_database
 
 PRAISE: dict[str, Any] = {
     "kind": "praise",
@@ -562,7 +560,7 @@ async def test_four_40_mb_bodies_at_once_leave_the_worker_under_250_mb(tmp_path)
         writer.close()
         return int(status_line.split()[1])
 
-    with demo_database(f"{RUN_DB}_mem", str(tmp_path)) as url, _server(url) as (base, pid):
+    with demo_database(f"{RUN_DB}_mem", str(tmp_path)) as url, app_process(url) as (base, pid):
         port = int(base.rsplit(":", 1)[1])
         statuses = await asyncio.gather(*(send(port, declared=i % 2 == 0) for i in range(4)))
         assert statuses == [413] * 4
@@ -570,34 +568,3 @@ async def test_four_40_mb_bodies_at_once_leave_the_worker_under_250_mb(tmp_path)
             assert (await client.get("/healthz")).status_code == 200
         peak = _peak_rss_mb(pid)
         assert peak < 250, f"peak RSS {peak:.0f} MB"
-
-
-@contextmanager
-def _server(database_url: str) -> Iterator[tuple[str, int]]:
-    """`arigato serve` with one worker (the process itself); its URL and pid."""
-    env = {**os.environ, "DATABASE_URL": database_url, "ARIGATO_ENV": "test"}
-    port = free_port()
-    proc = subprocess.Popen(
-        [*ARIGATO, "serve", "--port", str(port)],
-        env=env,
-        stdout=subprocess.DEVNULL,
-        stderr=subprocess.DEVNULL,
-    )
-    base = f"http://127.0.0.1:{port}"
-    try:
-        for _ in range(300):
-            try:
-                if httpx.get(base + "/healthz").status_code == 200:
-                    break
-            except httpx.HTTPError:
-                time.sleep(0.1)
-        else:
-            raise RuntimeError("the server did not start")
-        yield base, proc.pid
-    finally:
-        proc.terminate()
-        try:
-            proc.wait(10)
-        except subprocess.TimeoutExpired:
-            proc.kill()
-            proc.wait(10)
