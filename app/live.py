@@ -40,7 +40,8 @@ RETRY_MS = 3000  # how soon a browser reconnects after the stream ends
 CHECK_CHUNK = 50  # filter signatures per query
 ANNOUNCED_KEPT = 5000  # post ids remembered, so that a catch-up announces none twice
 CATCH_UP_CAP = 500  # posts (and liked posts) a catch-up after a reconnect looks at
-CATCH_UP_TRIES = 5  # a second apart: the database may answer the listener before queries
+DISPATCH_TRIES = 10  # the database may answer the listener before it answers queries
+DISPATCH_RETRY_S = 1.0
 log = get_logger("arigato.live")
 
 
@@ -80,6 +81,8 @@ class Listener:
             self.queue.put_nowait((kind, value))
         except asyncio.QueueFull:
             # Too slow to keep up: end its stream; the browser reconnects and catches up.
+            if not self.overflowed:
+                log.warning("live listener too slow; its stream ends", user_id=self.user_id)
             self.overflowed = True
 
 
@@ -135,14 +138,29 @@ class Hub:
     async def _run(self, subscription: AsyncIterator[Event]) -> None:
         try:
             async for event in subscription:
-                try:
-                    await self.dispatch(event)
-                except Exception:  # one bad event must not stop the live updates
-                    log.exception("live event failed", event=event.name)
+                await self._dispatch_retrying(event)
         finally:
             aclose = getattr(subscription, "aclose", None)
             if aclose is not None:
                 await aclose()
+
+    async def _dispatch_retrying(self, event: Event) -> None:
+        """One event, retried while the database is away (a restart also ends the pooled
+        connections, which the pool replaces on the next try); one bad event never stops
+        the live updates. Safe to retry: dispatching reads first and pushes after."""
+        for attempt in range(DISPATCH_TRIES):
+            try:
+                await self.dispatch(event)
+                return
+            except sa.exc.DBAPIError as exc:
+                if attempt == DISPATCH_TRIES - 1:
+                    log.exception("live event failed", event_name=event.name)
+                    return
+                log.warning("live event waits for the database", error=type(exc).__name__)
+                await asyncio.sleep(DISPATCH_RETRY_S)
+            except Exception:
+                log.exception("live event failed", event_name=event.name)
+                return
 
     def _session(self) -> AsyncSession:
         if self._maker is None:
@@ -170,14 +188,7 @@ class Hub:
     async def _catch_up(self, since: float) -> None:
         """After the broker's listener was away: what every open stream missed, as the
         events it would have had (the same rows a reconnecting browser's `since` counts)."""
-        for attempt in range(CATCH_UP_TRIES):
-            try:
-                new, liked = await self._missed(datetime.fromtimestamp(since, tz=UTC))
-                break
-            except Exception:  # the database may still be coming back
-                if attempt == CATCH_UP_TRIES - 1:
-                    raise
-                await asyncio.sleep(1)
+        new, liked = await self._missed(datetime.fromtimestamp(since, tz=UTC))
         for post_id, author_id in new:
             if post_id in self._announced or post_id in self._caught_up:
                 continue  # said live, or by an earlier catch-up (the listener may flap)
@@ -236,9 +247,8 @@ class Hub:
 
     async def _post_created(self, data: dict[str, Any]) -> None:
         post_id, author_id = int(data["post_id"]), int(data["author_id"])
-        if post_id in self._caught_up:
-            del self._caught_up[post_id]
-            return  # a catch-up announced it already
+        if post_id in self._caught_up or post_id in self._announced:
+            return  # announced already: by a catch-up, or this event came twice
         self._remember(self._announced, post_id)
         await self._announce(post_id, author_id)
 

@@ -58,11 +58,11 @@ def app_process(database_url: str, start_tries: int = 300) -> Iterator[tuple[str
     """`arigato serve` with one worker (the process itself) on a free port; its URL and pid."""
     env = {**os.environ, "DATABASE_URL": database_url, "ARIGATO_ENV": "test"}
     port = free_port()
+    # ARIGATO_TEST_SERVER_LOGS=<folder>: each server's output goes to <folder>/<port>.log
+    logs = os.environ.get("ARIGATO_TEST_SERVER_LOGS")
+    out = open(f"{logs}/{port}.log", "wb") if logs else subprocess.DEVNULL
     proc = subprocess.Popen(
-        [*ARIGATO, "serve", "--port", str(port)],
-        env=env,
-        stdout=subprocess.DEVNULL,
-        stderr=subprocess.DEVNULL,
+        [*ARIGATO, "serve", "--port", str(port)], env=env, stdout=out, stderr=subprocess.STDOUT
     )
     base = f"http://127.0.0.1:{port}"
     try:
@@ -82,6 +82,8 @@ def app_process(database_url: str, start_tries: int = 300) -> Iterator[tuple[str
         except subprocess.TimeoutExpired:
             proc.kill()
             proc.wait(10)
+        if logs:
+            out.close()  # type: ignore[union-attr]
 
 
 async def browser_login(base: str, code: str, password: str = DEMO_PASSWORD) -> httpx.AsyncClient:

@@ -5,11 +5,13 @@ LISTEN/NOTIFY."""
 
 from __future__ import annotations
 
+import asyncio
 import time
 from collections import namedtuple
 
 import httpx
 import pytest
+import sqlalchemy as sa
 from bs4 import BeautifulSoup
 
 from app import live
@@ -187,8 +189,12 @@ async def test_hub_checks_each_filter_signature_once(monkeypatch):
     assert elsewhere.queue.get_nowait() == ("likes-7", 3)
     for listener in [*knowhow, tagged]:
         hub.remove(listener)
-    await hub.dispatch(Event("post.created", event))
+    await hub.dispatch(Event("post.created", {**event, "post_id": 8}))
     assert len(calls) == 1 and plain[0].queue.qsize() == 3
+    # The same post announced twice (its publisher's broker resent it after a reconnect)
+    # reaches each stream once.
+    await hub.dispatch(Event("post.created", {**event, "post_id": 8}))
+    assert plain[0].queue.qsize() == 3
     assert set(hub.feeds) == {()}
 
 
@@ -217,3 +223,34 @@ def test_sse_format_and_banner():
     html = live.banner_html(listener)
     assert 'href="/?q=&lt;x&gt;"' in html and "<x>" not in html
     assert live.since_time("abc") is None and live.since_time("1700000000000").year == 2023
+
+
+async def test_hub_retries_an_event_while_the_database_is_away_and_survives_a_bad_one(
+    monkeypatch,
+):
+    monkeypatch.setattr(live, "DISPATCH_RETRY_S", 0)
+    broker = LocalBroker()
+    hub = live.Hub(broker)
+    listener = live.Listener(user_id=1, locale="ja", feed=FeedFilters())
+    hub.add(listener)
+    real_dispatch = hub.dispatch
+    failures = {"post.created": 2, "bad": 1}
+
+    async def dispatch(event):
+        if failures.get(event.name):
+            failures[event.name] -= 1
+            if event.name == "bad":
+                raise ValueError("a bad event")
+            raise sa.exc.OperationalError("SELECT 1", {}, Exception("connection was closed"))
+        await real_dispatch(event)
+
+    monkeypatch.setattr(hub, "dispatch", dispatch)
+    hub.start()
+    try:
+        await broker.publish("bad", {})
+        await broker.publish("post.created", {"post_id": 7, "author_id": 9})
+        got = await asyncio.wait_for(listener.queue.get(), 5)
+    finally:
+        await hub.close()
+    assert got == ("post", 7)
+    assert failures == {"post.created": 0, "bad": 0}
