@@ -22,11 +22,10 @@ from markupsafe import escape
 from sqlalchemy.ext.asyncio import async_sessionmaker
 from sqlmodel.ext.asyncio.session import AsyncSession
 
-from app import i18n
+from app import i18n, templating
 from app.broker import RECONNECTED, Event, LocalBroker, get_broker
 from app.db import get_engine
 from app.events import Topics
-from app.i18n import _
 from app.logging import get_logger
 from app.models import PostStatus, User
 from app.models.tables import likes, posts
@@ -339,14 +338,10 @@ def bell_html(count: int) -> str:
 
 
 def banner_html(listener: Listener) -> str:
-    n = listener.new_posts
-    if n <= 0:
+    if listener.new_posts <= 0:
         return ""
-    text = _("%(n)s new posts — show") % {"n": n} if n > 1 else _("1 new post — show")
-    return (
-        f'<a class="new-posts-link" href="{escape(listener.feed_url)}" role="status">'
-        f"{escape(text)}</a>"
-    )
+    template = templating.env.get_template("feed/_new_posts.html")
+    return template.render(n=listener.new_posts, feed_url=listener.feed_url)
 
 
 def since_time(value: str | None) -> datetime | None:

@@ -169,9 +169,16 @@ env.globals["fragment"] = fragment
 # The live stream's `since` (ms since the epoch): posts after it count as new on the feed.
 env.globals["now_ms"] = lambda: int(clock.now().timestamp() * 1000)
 env.globals["label"] = labels.label
+env.globals["bell_text"] = lambda count: _bell_text(count)
 # A new Idempotency-Key for each rendered create form (services/idempotency.py).
 env.globals["form_key"] = lambda: secrets.token_urlsafe(18)
 env.globals["labels"] = labels.LABELS
+
+
+def _bell_text(count: int) -> str:
+    from app.services.notifications import bell_text  # late: services load after templating
+
+    return bell_text(count)
 
 
 def is_htmx(request: Request) -> bool:

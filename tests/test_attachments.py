@@ -24,8 +24,8 @@ from starlette.requests import Request
 from starlette.routing import NoMatchFound
 
 from app.api.attachments import router as api_router
+from app.downloads import content_disposition
 from app.models import Attachment, Post, User
-from app.routes.attachments import content_disposition
 from app.routes.attachments import router as page_router
 from app.services import attachments as svc
 from app.services.uploads import TEMP_PREFIX, UploadedFile, read_multipart
@@ -284,7 +284,7 @@ def test_sanitize_filename_caps_length_and_keeps_extension() -> None:
 
 
 def test_content_disposition_is_rfc5987() -> None:
-    header = content_disposition("attachment", '報告 "最終".pdf')
+    header = content_disposition('報告 "最終".pdf')
     assert header == (
         "attachment; filename=\"__ ____.pdf\"; filename*=UTF-8''"
         "%E5%A0%B1%E5%91%8A%20%22%E6%9C%80%E7%B5%82%22.pdf"

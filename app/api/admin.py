@@ -350,7 +350,7 @@ async def list_user_tokens(db: SessionDep, user: AdminUser, code: str) -> Page[T
     return Page(items=[TokenPublic.of(t) for t in await account.list_tokens(db, target)])
 
 
-@router.delete("/admin/tokens/{token_id}", name="api_revoke_token", status_code=204)
+@router.delete("/admin/tokens/{token_id}", name="api_admin_revoke_token", status_code=204)
 async def revoke_token(db: SessionDep, user: AdminUser, token_id: PathId) -> Response:
     """Revoke anyone's API token (204; again is a no-op)."""
     found = await admin.get_token(db, token_id)

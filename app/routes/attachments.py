@@ -4,13 +4,13 @@ from __future__ import annotations
 
 from pathlib import Path
 from typing import Any
-from urllib.parse import quote
 
 import anyio.to_thread
 from fastapi import APIRouter
 from fastapi.responses import FileResponse, Response
 
 from app.deps import CurrentUser, SessionDep
+from app.downloads import Disposition, content_disposition
 from app.inputs import PathId
 from app.models import Attachment
 from app.services.attachments import FILE_TYPES, IMAGE, attachment_not_found
@@ -46,22 +46,14 @@ def attachment_public(att: Attachment) -> dict[str, Any]:
     }
 
 
-def content_disposition(disposition: str, filename: str) -> str:
-    """RFC 6266 with an ASCII fallback and the real name as RFC 5987 `filename*`."""
-    fallback = "".join(
-        ch if 0x20 <= ord(ch) < 0x7F and ch not in '"\\%;' else "_" for ch in filename
-    )
-    return f"{disposition}; filename=\"{fallback}\"; filename*=UTF-8''{quote(filename, safe='')}"
-
-
-async def _serve(path: Path, media_type: str, disposition: str, filename: str) -> Response:
+async def _serve(path: Path, media_type: str, disposition: Disposition, filename: str) -> Response:
     if not await anyio.to_thread.run_sync(path.is_file):
         raise attachment_not_found()
     return FileResponse(
         path,
         media_type=media_type,
         headers={
-            "Content-Disposition": content_disposition(disposition, filename),
+            "Content-Disposition": content_disposition(filename, disposition),
             "X-Content-Type-Options": "nosniff",
             "Cache-Control": "private, max-age=3600",
             "Content-Security-Policy": FILE_CSP,
@@ -80,7 +72,7 @@ async def attachment_file(
 ) -> Response:
     att = await _for_view(db, user, attachment_id)
     # Images were re-encoded by us and may show in the browser; documents always download.
-    disposition = "inline" if _is_image(att) else "attachment"
+    disposition: Disposition = "inline" if _is_image(att) else "attachment"
     return await _serve(storage.path(att.storage_key), att.content_type, disposition, att.filename)
 
 

@@ -13,6 +13,7 @@ from fastapi.responses import Response
 
 from app import i18n
 from app.deps import CuratorUser, SessionDep
+from app.downloads import export_headers
 from app.inputs import FormDay
 from app.services import audit_log
 from app.services.audit_log import AuditFilters
@@ -74,5 +75,5 @@ async def export_audit(db: SessionDep, user: CuratorUser, filters: FiltersDep) -
     return Response(
         audit_log.to_csv(rows),
         media_type="text/csv; charset=utf-8",
-        headers={"Content-Disposition": f'attachment; filename="{name}"'},
+        headers=export_headers(name),
     )

@@ -8,12 +8,12 @@ import io
 from dataclasses import dataclass, field
 from datetime import date
 from typing import Literal
-from urllib.parse import quote
 
 from babel.dates import format_skeleton
 from fastapi.responses import Response
 
 from app import i18n
+from app.downloads import export_headers
 from app.i18n import _
 from app.services.kpi import MatrixRow, PraiseMatrix, VoicesTable
 from app.services.spreadsheet import safe_cell
@@ -153,16 +153,8 @@ def render(sheet: Sheet, fmt: Format) -> bytes:
     return to_csv(sheet) if fmt == "csv" else to_xlsx(sheet)
 
 
-def content_disposition(filename: str, ascii_fallback: str) -> str:
-    """RFC 6266 / 5987: an ASCII name for old clients, the real one as filename*."""
-    return f"attachment; filename=\"{ascii_fallback}\"; filename*=UTF-8''{quote(filename, safe='')}"
-
-
 def download_headers(stem: str, ascii_stem: str, fmt: Format) -> dict[str, str]:
-    return {
-        "Content-Disposition": content_disposition(f"{stem}.{fmt}", f"{ascii_stem}.{fmt}"),
-        "Cache-Control": "no-store",
-    }
+    return export_headers(f"{stem}.{fmt}", f"{ascii_stem}.{fmt}")
 
 
 def matrix_names(matrix: PraiseMatrix) -> tuple[str, str]:
