@@ -6,8 +6,6 @@ anywhere else updates or deletes a row.
 
 from __future__ import annotations
 
-import csv
-import io
 import json
 from collections.abc import Iterable
 from dataclasses import dataclass
@@ -22,7 +20,7 @@ from app.i18n import _
 from app.models.tables import audit_log, users
 from app.services.admin import action_labels as admin_action_labels
 from app.services.cursor import decode_cursor, encode_cursor
-from app.services.spreadsheet import safe_cell
+from app.services.spreadsheet import csv_bytes
 
 CSV_HEADER = (
     "created_at",
@@ -194,29 +192,21 @@ async def known_actions(db: AsyncSession) -> list[str]:
     return sorted({*action_labels(), *(r[0] for r in found)})
 
 
-def _cell(value: str | None) -> str:
-    return safe_cell(value or "")
-
-
 def to_csv(rows: Iterable[AuditRow]) -> bytes:
-    """UTF-8 with a BOM (Excel reads it as UTF-8), times in the configured zone (ISO 8601).
-
-    Text cells that a spreadsheet would run as a formula get a leading apostrophe.
-    """
-    buf = io.StringIO()
-    writer = csv.writer(buf, lineterminator="\r\n")
-    writer.writerow(CSV_HEADER)
-    for r in rows:
-        writer.writerow(
+    """Times in the configured zone (ISO 8601); the one CSV writer does the rest."""
+    return csv_bytes(
+        CSV_HEADER,
+        (
             (
                 i18n.local_datetime(r.created_at).isoformat(timespec="seconds"),
-                _cell(r.actor_code),
-                _cell(r.actor_name),
-                _cell(r.action),
-                _cell(r.target_type),
+                r.actor_code or "",
+                r.actor_name or "",
+                r.action,
+                r.target_type or "",
                 "" if r.target_id is None else str(r.target_id),
-                _cell(r.reason),
-                _cell(r.changes),
+                r.reason or "",
+                r.changes or "",
             )
-        )
-    return ("\ufeff" + buf.getvalue()).encode("utf-8")
+            for r in rows
+        ),
+    )

@@ -3,10 +3,10 @@
 
 from __future__ import annotations
 
-import csv
 import io
 from dataclasses import dataclass, field
 from datetime import date
+from decimal import Decimal
 from typing import Literal
 
 from babel.dates import format_skeleton
@@ -16,7 +16,7 @@ from app import i18n
 from app.downloads import export_headers
 from app.i18n import _
 from app.services.kpi import MatrixRow, PraiseMatrix, VoicesTable
-from app.services.spreadsheet import safe_cell
+from app.services.spreadsheet import csv_bytes, safe_cell
 
 Format = Literal["csv", "xlsx"]
 Cell = str | int | float | None
@@ -107,18 +107,17 @@ def voices_sheet(table: VoicesTable) -> Sheet:
 
 
 def to_csv(sheet: Sheet) -> bytes:
-    buf = io.StringIO(newline="")
-    writer = csv.writer(buf, lineterminator="\r\n")
-    writer.writerow([safe_cell(h) for h in sheet.header])
-    for row in sheet.rows:
-        cells: list[Cell] = []
-        for i, value in enumerate(row):
-            if isinstance(value, float) and i in sheet.decimal_columns:
-                cells.append(f"{value:.1f}")
-            else:
-                cells.append("" if value is None else safe_cell(value))
-        writer.writerow(cells)
-    return ("\ufeff" + buf.getvalue()).encode("utf-8")
+    return csv_bytes(
+        sheet.header,
+        (
+            [
+                # one decimal, as a number: a number is never taken for a formula
+                Decimal(f"{v:.1f}") if isinstance(v, float) and i in sheet.decimal_columns else v
+                for i, v in enumerate(row)
+            ]
+            for row in sheet.rows
+        ),
+    )
 
 
 def to_xlsx(sheet: Sheet) -> bytes:
