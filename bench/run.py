@@ -43,7 +43,7 @@ import psycopg
 ROOT = Path(__file__).resolve().parent.parent
 sys.path.insert(0, str(ROOT))
 
-from app.cli.bench_seed import BENCH_PASSWORD, COMMON_TERMS, RARE_TERM  # noqa: E402
+from bench.seed import BENCH_PASSWORD, COMMON_TERMS, RARE_TERM  # noqa: E402
 from app.services.cursor import encode_cursor  # noqa: E402
 
 HOST = "127.0.0.1"
@@ -105,7 +105,7 @@ def parse_args() -> argparse.Namespace:
     p.add_argument(
         "--db-url",
         default=os.environ.get("DATABASE_URL", "postgresql://postgres@127.0.0.1/arigato_bench"),
-        help="the bench database (seeded by `arigato bench-seed`)",
+        help="the bench database (seeded by `python bench/seed.py`)",
     )
     p.add_argument("--compare-small-db", metavar="URL", help="a database seeded with 10k posts")
     p.add_argument("--duration", type=int, default=10, help="seconds per wrk run (default 10)")
@@ -120,7 +120,7 @@ def parse_args() -> argparse.Namespace:
     )
     p.add_argument("--threads", type=int, default=2)
     p.add_argument("--port", type=int, default=8181, help="app; fortunes +1, small app +2")
-    p.add_argument("--tokens-file", type=Path, help="CODE<TAB>TOKEN lines from bench-seed")
+    p.add_argument("--tokens-file", type=Path, help="CODE<TAB>TOKEN lines from bench/seed.py")
     p.add_argument("--likes", type=int, default=1000, help="concurrent likes (distinct users)")
     p.add_argument(
         "--likes-concurrency",
@@ -437,7 +437,7 @@ def main() -> int:
     started_at = datetime.now(UTC)
     facts = db_facts(args.db_url, args.user)
     if not facts["login"]:
-        raise SystemExit("no active staff user with a password: run `arigato bench-seed` first")
+        raise SystemExit("no active staff user with a password: run `python bench/seed.py` first")
     small = db_facts(args.compare_small_db, args.user) if args.compare_small_db else None
     fy = args.fy or (started_at.year - (2 if started_at.month < 4 else 1))
     tokens = []

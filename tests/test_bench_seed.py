@@ -1,4 +1,4 @@
-"""`arigato bench-seed` at a small size: exact counters, unique likes, a rooted unit tree."""
+"""`python bench/seed.py` at a small size: exact counters, unique likes, a rooted unit tree."""
 
 from __future__ import annotations
 
@@ -9,11 +9,10 @@ import pytest
 import sqlalchemy as sa
 from click.testing import CliRunner
 
-from app.cli.bench_seed import BENCH_PASSWORD
-from app.cli.main import cli
 from app.config import get_settings
 from app.migrate import upgrade_to_head
 from app.security import token_digest, verify_password
+from bench.seed import BENCH_PASSWORD, bench_seed
 from tests.conftest import IS_PG, _admin_pg, _pg_url
 
 SIZES = ["--units", "20", "--users", "100", "--posts", "2000", "--likes", "8000"]
@@ -46,7 +45,7 @@ def scalar(conn: sa.Connection, sql: str):
 def test_bench_seed_small(seed_db, tmp_path):
     tokens = tmp_path / "tokens.tsv"
     result = CliRunner().invoke(
-        cli, ["bench-seed", *SIZES, "--tokens-file", str(tokens)], catch_exceptions=False
+        bench_seed, [*SIZES, "--tokens-file", str(tokens)], catch_exceptions=False
     )
     assert result.exit_code == 0, result.output
     assert BENCH_PASSWORD in result.output
@@ -157,7 +156,7 @@ def test_bench_seed_small(seed_db, tmp_path):
     finally:
         engine.dispose()
 
-    again = CliRunner().invoke(cli, ["bench-seed", *SIZES])
+    again = CliRunner().invoke(bench_seed, SIZES)
     assert again.exit_code == 2
     lines = again.output.strip().splitlines()
     assert len(lines) == 1 and lines[0].startswith("error: bench-seed needs an empty database")

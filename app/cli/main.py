@@ -263,10 +263,6 @@ def main() -> None:
     cli()
 
 
-from app.cli.bench_seed import bench_seed  # noqa: E402
-
-cli.add_command(bench_seed)
-
 from app.cli.bulletins import bulletins  # noqa: E402
 
 cli.add_command(bulletins)

@@ -1,4 +1,5 @@
-"""`arigato bench-seed`: the large synthetic data set of the performance benchmark (SPEC §8).
+"""`python bench/seed.py`: the large synthetic data set of the performance benchmark (SPEC §8).
+It was `arigato bench-seed`; it is a benchmark tool, not part of the product.
 
 PostgreSQL is loaded with `COPY ... FROM STDIN` (psycopg 3) in one transaction, so that a
 million posts and five million likes take minutes, and a failure leaves nothing behind.
@@ -11,6 +12,7 @@ from __future__ import annotations
 
 import os
 import random
+import sys
 import time
 from array import array
 from bisect import bisect_right
@@ -25,13 +27,16 @@ from zoneinfo import ZoneInfo
 import click
 import sqlalchemy as sa
 
+if __package__ in (None, ""):  # run as a script: the project's root, for `app`
+    sys.path.insert(0, str(Path(__file__).resolve().parent.parent))
+
 from app.config import Settings, get_settings
 from app.security import hash_password, new_token, token_digest
+from app.services.auth import TOKEN_PREFIX
 from app.services.markdown import render_comment, render_markdown
 
 # Every seeded user has this password (one argon2 hash, computed once per run).
 BENCH_PASSWORD = "arigato-bench-password"
-TOKEN_PREFIX = "arigato_"  # as app.services.auth.TOKEN_PREFIX
 JST = ZoneInfo("Asia/Tokyo")
 EPOCH = datetime(1970, 1, 1, tzinfo=UTC)
 US = 1_000_000
@@ -986,3 +991,7 @@ def _seed(sizes: Sizes, tokens_file: Path | None, keep_indexes: bool) -> None:
     big = ", ".join(str(i + 1) for i in data.big_comment_posts) or "none"
     click.echo(f"posts with exactly 200 comments: {big}")
     click.echo(f"search terms: common {' '.join(COMMON_TERMS)}; rare {RARE_TERM}")
+
+
+if __name__ == "__main__":
+    bench_seed()
