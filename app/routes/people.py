@@ -14,9 +14,9 @@ from app.deps import CurrentUser, SessionDep
 from app.fiscal import fiscal_year_bounds, fiscal_year_months, fiscal_year_of, month_key
 from app.i18n import _
 from app.models import OrgUnit, PostStatus
-from app.models.tables import posts
+from app.models.tables import posts, units
 from app.permissions import is_curator
-from app.services import feed
+from app.services import feed, org
 from app.services import users as user_service
 from app.services.feed import FeedFilters
 from app.templating import render
@@ -140,7 +140,7 @@ async def monthly_praise_counts(db: SessionDep, unit_code: str, fy: int) -> dict
             posts.c.status == PostStatus.published.value,
             posts.c.received_on >= start,
             posts.c.received_on < end,
-            posts.c.unit_id.in_(feed.subtree_select(unit_code)),
+            posts.c.unit_id.in_(org.subtree(units.c.code == unit_code)),
         )
         .group_by(key)
     )

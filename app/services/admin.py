@@ -16,7 +16,7 @@ from __future__ import annotations
 import base64
 import binascii
 import secrets
-from dataclasses import dataclass, field
+from dataclasses import dataclass
 from typing import Any, Final
 
 import sqlalchemy as sa
@@ -30,9 +30,8 @@ from app.models import ApiToken, OrgUnit, PostStatus, Role, UnitKind, User, User
 from app.models.base import utcnow
 from app.models.tables import posts, units, users
 from app.security import hash_password
-from app.services import audit
+from app.services import audit, org
 from app.services.errors import Conflict, InvalidInput
-from app.services.units import subtree_ids
 from app.services.users import CODE_RE, EMAIL_RE
 
 NAME_MAX = 120
@@ -141,20 +140,29 @@ async def _commit(db: AsyncSession, duplicate_msg: str) -> None:
 
 @dataclass(slots=True)
 class UnitNode:
-    """A unit in the tree with its depth and counts (own, and rolled up its subtree)."""
+    """A unit of the tree with its counts (own, and rolled up its subtree)."""
 
-    unit: OrgUnit
-    depth: int
-    parent_code: str | None
+    unit: org.Unit
     users: int = 0  # active users in the unit itself
     posts: int = 0  # posts of the unit itself (any status but deleted)
     total_users: int = 0
     total_posts: int = 0
-    children: list[UnitNode] = field(default_factory=list)
+
+    @property
+    def depth(self) -> int:
+        return self.unit.depth
+
+    @property
+    def parent_code(self) -> str | None:
+        return self.unit.parent_code
+
+    @property
+    def children(self) -> list[org.Unit]:
+        return self.unit.children
 
     @property
     def active_children(self) -> int:
-        return sum(1 for c in self.children if c.unit.active)
+        return sum(1 for c in self.children if c.active)
 
 
 @dataclass(slots=True)
@@ -163,13 +171,7 @@ class UnitTree:
     by_code: dict[str, UnitNode]
 
     def subtree_codes(self, code: str) -> set[str]:
-        out: set[str] = set()
-        stack = [self.by_code[code]]
-        while stack:
-            node = stack.pop()
-            out.add(node.unit.code)
-            stack.extend(node.children)
-        return out
+        return {u.code for u in self.by_code[code].unit.walk()}
 
     def options(self, *, exclude: set[str] | None = None) -> list[UnitNode]:
         """Active units to offer in a select (a deactivated unit takes nothing new)."""
@@ -187,7 +189,7 @@ async def _count(db: AsyncSession, stmt: sa.Select[Any]) -> int:
 
 async def unit_tree(db: AsyncSession, *, counts: bool = True) -> UnitTree:
     """Every unit in pre-order; `counts=False` skips counting posts (for pickers only)."""
-    all_units = list((await db.exec(select(OrgUnit).order_by(col(OrgUnit.code)))).all())
+    tree = await org.load_tree(db)
     user_counts: dict[int, int] = {}
     post_counts: dict[int, int] = {}
     if counts:
@@ -203,35 +205,14 @@ async def unit_tree(db: AsyncSession, *, counts: bool = True) -> UnitTree:
             .group_by(posts.c.unit_id),
             db,
         )
-    by_id = {u.id: u for u in all_units}
-    kids: dict[int | None, list[OrgUnit]] = {}
-    for u in all_units:
-        kids.setdefault(u.parent_id, []).append(u)
-    nodes: list[UnitNode] = []
-    by_code: dict[str, UnitNode] = {}
-
-    def walk(unit: OrgUnit, depth: int) -> UnitNode:
-        parent = by_id.get(unit.parent_id)
-        node = UnitNode(
-            unit=unit,
-            depth=depth,
-            parent_code=parent.code if parent else None,
-            users=user_counts.get(unit.id or 0, 0),
-            posts=post_counts.get(unit.id or 0, 0),
-        )
-        nodes.append(node)
-        by_code[unit.code] = node
-        node.total_users, node.total_posts = node.users, node.posts
-        for child in kids.get(unit.id, []):
-            c = walk(child, depth + 1)
-            node.children.append(c)
-            node.total_users += c.total_users
-            node.total_posts += c.total_posts
-        return node
-
-    for root in kids.get(None, []):
-        walk(root, 0)
-    return UnitTree(nodes, by_code)
+    totals = tree.rollup(
+        {uid: [user_counts.get(uid, 0), post_counts.get(uid, 0)] for uid in tree.by_id}, 2
+    )
+    nodes = [
+        UnitNode(u, user_counts.get(u.id, 0), post_counts.get(u.id, 0), *totals[u.id])
+        for u in tree.nodes
+    ]
+    return UnitTree(nodes, {n.unit.code: n for n in nodes})
 
 
 async def get_unit(db: AsyncSession, code: str) -> OrgUnit | None:
@@ -265,7 +246,7 @@ async def _parent_for(
         # take the units' row locks first, so they run one after the other (PostgreSQL;
         # SQLite has one writer anyway).
         await db.execute(sa.select(units.c.id).with_for_update())
-        if parent.id in await subtree_ids(db, moving.id):
+        if parent.id in await org.subtree_ids(db, moving.id):
             problems.add(
                 "parent",
                 _("A unit cannot be moved under itself or under one of the units below it."),
@@ -460,7 +441,7 @@ async def _filtered(db: AsyncSession, filters: UserFilters) -> Any:
                     }
                 ]
             )
-        stmt = stmt.where(col(User.unit_id).in_(await subtree_ids(db, unit.id)))
+        stmt = stmt.where(col(User.unit_id).in_(await org.subtree_ids(db, unit.id)))
     if filters.role:
         stmt = stmt.where(col(User.role) == filters.role)
     if filters.active in ("active", "inactive"):

@@ -66,7 +66,7 @@ from app.models.tables import (
     users,
 )
 from app.permissions import is_curator
-from app.services import audit, notifications
+from app.services import audit, notifications, org
 from app.services import feed as feed_service
 from app.services.cursor import decode_cursor, encode_cursor
 from app.services.errors import InvalidInput
@@ -166,33 +166,11 @@ def _insert(db: AsyncSession) -> Any:
 # Who sees what ----------------------------------------------------------------------------
 
 
-def ancestors_of(unit_id: int | sa.BindParameter[int]) -> sa.Select[Any]:
-    """Ids of a unit and every unit above it (a recursive CTE walking up the tree)."""
-    up = (
-        sa.select(units.c.id, units.c.parent_id)
-        .where(units.c.id == unit_id)
-        .cte("unit_ancestors", recursive=True)
-    )
-    up = up.union_all(sa.select(units.c.id, units.c.parent_id).where(units.c.id == up.c.parent_id))
-    return sa.select(up.c.id)
-
-
-def in_audience(unit_id: int | sa.BindParameter[int]) -> ColumnElement[bool]:
-    """The bulletin is for everyone, or for a subtree that holds this unit."""
-    return sa.or_(
-        bulletins.c.audience_all.is_(True),
-        sa.exists().where(
-            bulletin_audience.c.bulletin_id == bulletins.c.id,
-            bulletin_audience.c.unit_id.in_(ancestors_of(unit_id)),
-        ),
-    )
-
-
 def visible_to(user: User) -> ColumnElement[bool]:
     """A WHERE clause on `bulletins`: the ones this user may open."""
     if is_curator(user):
         return sa.true()
-    return sa.and_(bulletins.c.status == PUBLISHED, in_audience(user.unit_id))
+    return sa.and_(bulletins.c.status == PUBLISHED, org.in_audience(user.unit_id))
 
 
 async def get_bulletin_for_view(db: AsyncSession, user: User, bulletin_id: int) -> Bulletin:
@@ -885,7 +863,7 @@ _UNREAD_FOR = (
     )
     .where(
         bulletins.c.status == PUBLISHED,
-        in_audience(sa.bindparam("unit_id", type_=sa.Integer)),
+        org.in_audience(sa.bindparam("unit_id", type_=sa.Integer)),
         ~sa.exists().where(
             bulletin_reads.c.bulletin_id == bulletins.c.id,
             bulletin_reads.c.user_id == sa.bindparam("user_id", type_=sa.Integer),
@@ -1016,17 +994,13 @@ async def views(db: AsyncSession, viewer: User, found: list[Bulletin]) -> list[B
         )
     # 横展開: the viewer answers for their own unit when it is a shop in the audience.
     unit = await db.get(OrgUnit, viewer.unit_id)
-    shop_line: set[int] = set()
-    if unit is not None and unit.kind == UnitKind.shop.value:
-        shop_line = set((await db.execute(ancestors_of(viewer.unit_id))).scalars())
     targeted: set[int] = set()
-    if shop_line:
+    if unit is not None and unit.kind == UnitKind.shop.value:
         targeted = set(
             (
                 await db.execute(
-                    sa.select(bulletin_audience.c.bulletin_id).where(
-                        bulletin_audience.c.bulletin_id.in_(ids),
-                        bulletin_audience.c.unit_id.in_(shop_line),
+                    sa.select(bulletins.c.id).where(
+                        bulletins.c.id.in_(ids), org.in_audience(viewer.unit_id)
                     )
                 )
             ).scalars()
@@ -1035,7 +1009,7 @@ async def views(db: AsyncSession, viewer: User, found: list[Bulletin]) -> list[B
     for b in found:
         assert b.id is not None
         items = per_bulletin.get(b.id, [])
-        answers_here = bool(shop_line) and (b.audience_all or b.id in targeted)
+        answers_here = b.id in targeted
         out.append(
             BulletinView(
                 bulletin=b,
@@ -1111,16 +1085,6 @@ async def answer_rollout(
 
 
 @dataclass(slots=True)
-class UnitNode:
-    id: int
-    code: str
-    name: str
-    kind: str
-    parent_id: int | None
-    active: bool
-
-
-@dataclass(slots=True)
 class ReadRateRow:
     code: str
     name: str
@@ -1154,60 +1118,12 @@ class ItemAdoption:
     total: AdoptionRow
 
 
-async def _tree(db: AsyncSession) -> tuple[dict[int, UnitNode], dict[int | None, list[int]]]:
-    rows = await db.execute(
-        sa.select(
-            units.c.id, units.c.code, units.c.name, units.c.kind, units.c.parent_id, units.c.active
-        ).order_by(units.c.code)
-    )
-    nodes = {r.id: UnitNode(*r) for r in rows}
-    children: dict[int | None, list[int]] = defaultdict(list)
-    for node in nodes.values():
-        children[node.parent_id].append(node.id)
-    return nodes, children
-
-
-async def _audience_roots(
-    db: AsyncSession, bulletin: Bulletin, nodes: dict[int, UnitNode]
-) -> list[int]:
-    """The tops of the audience subtrees (a chosen unit inside another chosen one drops)."""
-    if bulletin.audience_all:
-        return [n.id for n in nodes.values() if n.parent_id is None]
-    chosen = set(
-        (
-            await db.execute(
-                sa.select(bulletin_audience.c.unit_id).where(
-                    bulletin_audience.c.bulletin_id == bulletin.id
-                )
-            )
-        ).scalars()
-    )
-    roots = []
-    for unit_id in sorted(chosen, key=lambda i: nodes[i].code):
-        parent = nodes[unit_id].parent_id
-        while parent is not None and parent not in chosen:
-            parent = nodes[parent].parent_id
-        if parent is None:
-            roots.append(unit_id)
-    return roots
-
-
-def _walk(roots: list[int], children: dict[int | None, list[int]]) -> list[tuple[int, int]]:
-    """(unit id, depth) in pre-order from the roots."""
-    out: list[tuple[int, int]] = []
-    stack = [(r, 0) for r in reversed(roots)]
-    while stack:
-        unit_id, depth = stack.pop()
-        out.append((unit_id, depth))
-        stack.extend((c, depth + 1) for c in reversed(children.get(unit_id, [])))
-    return out
-
-
 async def read_rates(db: AsyncSession, bulletin: Bulletin) -> list[ReadRateRow]:
     """Per unit of the audience (pre-order, rolled up the tree): active users, how many of
     them opened the bulletin, and the rate in percent (one decimal)."""
-    nodes, children = await _tree(db)
-    roots = await _audience_roots(db, bulletin, nodes)
+    assert bulletin.id is not None
+    tree = await org.load_tree(db)
+    tops = await org.audience_tops(db, tree, bulletin.id, bulletin.audience_all)
     active = {
         unit_id: n
         for unit_id, n in await db.execute(
@@ -1225,49 +1141,32 @@ async def read_rates(db: AsyncSession, bulletin: Bulletin) -> list[ReadRateRow]:
             .group_by(users.c.unit_id)
         )
     }
-    order = _walk(roots, children)
-    totals: dict[int, list[int]] = {}
-    for unit_id, _depth in reversed(order):  # children before parents
-        sums = [active.get(unit_id, 0), readers.get(unit_id, 0)]
-        for child in children.get(unit_id, []):
-            sums[0] += totals[child][0]
-            sums[1] += totals[child][1]
-        totals[unit_id] = sums
+    totals = tree.rollup({u: [active.get(u, 0), readers.get(u, 0)] for u in tree.by_id}, 2)
     rows = []
-    for unit_id, depth in order:
-        node = nodes[unit_id]
-        n_users, n_readers = totals[unit_id]
-        if not node.active and n_users == 0:
-            continue
-        rows.append(
-            ReadRateRow(
-                node.code, node.name, node.kind, depth, n_users, n_readers, _pct(n_readers, n_users)
-            )
-        )
+    for top in tops:
+        for node in top.walk():
+            n_users, n_readers = totals[node.id]
+            if not node.active and n_users == 0:
+                continue
+            rate = _pct(n_readers, n_users)
+            depth = node.depth - top.depth
+            row = ReadRateRow(node.code, node.name, node.kind, depth, n_users, n_readers, rate)
+            rows.append(row)
     return rows
-
-
-def _region_of(unit_id: int, nodes: dict[int, UnitNode]) -> int | None:
-    current: int | None = unit_id
-    while current is not None:
-        if nodes[current].kind == UnitKind.region.value:
-            return current
-        current = nodes[current].parent_id
-    return None
 
 
 async def adoption_by_region(db: AsyncSession, bulletin: Bulletin) -> list[ItemAdoption]:
     """Per item and region: shops in the audience, how many answered, adopted, trialling,
     not applicable, and the adoption rate = adopted ÷ shops in the audience (one decimal)."""
-    nodes, children = await _tree(db)
-    roots = await _audience_roots(db, bulletin, nodes)
-    shops = [
-        unit_id
-        for unit_id, _d in _walk(roots, children)
-        if nodes[unit_id].kind == UnitKind.shop.value and nodes[unit_id].active
-    ]
-    region_of = {s: _region_of(s, nodes) for s in shops}
-    regions = sorted(set(region_of.values()), key=lambda r: (r is None, nodes[r].code if r else ""))
+    assert bulletin.id is not None
+    tree = await org.load_tree(db)
+    tops = await org.audience_tops(db, tree, bulletin.id, bulletin.audience_all)
+    audience_units = [u for top in tops for u in top.walk()]
+    region_of = {
+        u.id: u.region() for u in audience_units if u.kind == UnitKind.shop.value and u.active
+    }
+    shops = list(region_of)
+    regions = sorted(set(region_of.values()), key=lambda r: (r is None, r.code if r else ""))
     item_rows = (
         await db.execute(
             sa.select(
@@ -1290,12 +1189,12 @@ async def adoption_by_region(db: AsyncSession, bulletin: Bulletin) -> list[ItemA
     ):
         answers[item_id][unit_id] = answer
 
-    def row(region: int | None, members: list[int], given: dict[int, str]) -> AdoptionRow:
+    def row(region: org.Unit | None, members: list[int], given: dict[int, str]) -> AdoptionRow:
         got = [given[s] for s in members if s in given]
         adopted = got.count(RolloutAnswer.adopted.value)
         return AdoptionRow(
-            region_code=nodes[region].code if region else None,
-            region_name=nodes[region].name if region else None,
+            region_code=region.code if region else None,
+            region_name=region.name if region else None,
             shops=len(members),
             answered=len(got),
             adopted=adopted,

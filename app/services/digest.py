@@ -33,8 +33,9 @@ from app.config import Settings
 from app.i18n import _
 from app.logging import get_logger
 from app.models import BulletinStatus, DigestFrequency, User
-from app.models.tables import bulletin_audience, bulletin_reads, bulletins, units, users
+from app.models.tables import bulletin_reads, bulletins, users
 from app.services import notifications as notification_service
+from app.services import org
 
 DIGEST_MAX_ITEMS = 20
 log = get_logger("arigato.digest")
@@ -89,16 +90,6 @@ def window_start(frequency: str, last_sent: datetime | None, now: datetime) -> d
     return now - timedelta(days=7 if frequency == DigestFrequency.weekly.value else 1)
 
 
-def _ancestors(unit_id: int) -> sa.Select[Any]:
-    up = (
-        sa.select(units.c.id, units.c.parent_id)
-        .where(units.c.id == unit_id)
-        .cte("digest_unit_up", recursive=True)
-    )
-    up = up.union_all(sa.select(units.c.id, units.c.parent_id).where(units.c.id == up.c.parent_id))
-    return sa.select(up.c.id)
-
-
 async def build(
     db: AsyncSession, user: User, since: datetime, now: datetime, url_for: Callable[..., str]
 ) -> Digest:
@@ -120,13 +111,7 @@ async def build(
             bulletins.c.status == BulletinStatus.published.value,
             bulletins.c.published_at > since,
             bulletins.c.published_at <= now,
-            sa.or_(
-                bulletins.c.audience_all.is_(True),
-                sa.exists().where(
-                    bulletin_audience.c.bulletin_id == bulletins.c.id,
-                    bulletin_audience.c.unit_id.in_(_ancestors(user.unit_id)),
-                ),
-            ),
+            org.in_audience(user.unit_id),
             ~sa.exists().where(
                 bulletin_reads.c.bulletin_id == bulletins.c.id,
                 bulletin_reads.c.user_id == user.id,

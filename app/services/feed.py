@@ -20,6 +20,7 @@ from app.models.tables import attachments as attachments_t
 from app.models.tables import likes, post_tags, posts, units, users
 from app.models.tables import post_praised as praised_t
 from app.models.tables import tags as tags_t
+from app.services import org
 from app.services.cursor import decode_cursor, encode_cursor
 from app.services.search import post_text_filter
 
@@ -160,13 +161,6 @@ def _day_start_utc(day: date) -> datetime:
     return datetime.combine(day, time.min, tzinfo=i18n.zone())
 
 
-def subtree_select(code: str) -> sa.Select[Any]:
-    """Ids of the unit with this code and all units below it (recursive CTE)."""
-    top = sa.select(units.c.id).where(units.c.code == code).cte("subtree", recursive=True)
-    tree = top.union_all(sa.select(units.c.id).where(units.c.parent_id == top.c.id))
-    return sa.select(tree.c.id)
-
-
 def apply_filters(stmt: sa.Select[Any], filters: FeedFilters, dialect: str) -> sa.Select[Any]:
     if filters.kind:
         stmt = stmt.where(posts.c.kind == filters.kind)
@@ -175,7 +169,7 @@ def apply_filters(stmt: sa.Select[Any], filters: FeedFilters, dialect: str) -> s
     if filters.author:
         stmt = stmt.where(users.c.code == filters.author)
     if filters.unit:
-        stmt = stmt.where(posts.c.unit_id.in_(subtree_select(filters.unit)))
+        stmt = stmt.where(posts.c.unit_id.in_(org.subtree(units.c.code == filters.unit)))
     if filters.tag:
         tagged = (
             sa.select(post_tags.c.post_id)

@@ -10,7 +10,7 @@ closed figure never moves silently.
 from __future__ import annotations
 
 from collections import OrderedDict
-from collections.abc import Iterator, Sequence
+from collections.abc import Sequence
 from dataclasses import dataclass, field
 from datetime import date, datetime, time
 from decimal import ROUND_HALF_UP, Decimal
@@ -33,13 +33,13 @@ from app.models.tables import (
     kpi_version,
     likes,
     posts,
-    units,
     users,
 )
 from app.models.tables import (
     kpi_praise_monthly as rollup,
 )
-from app.services import audit
+from app.services import audit, org
+from app.services.org import Tree, Unit
 
 MAX_DEPTH = 5
 ONE_DECIMAL = Decimal("0.1")
@@ -86,102 +86,22 @@ def _next_month(month: date) -> date:
 # The unit tree -------------------------------------------------------------------------------
 
 
-@dataclass(slots=True, eq=False)
-class UnitNode:
-    id: int
-    code: str
-    name: str
-    kind: str
-    active: bool
-    parent: UnitNode | None = None
-    children: list[UnitNode] = field(default_factory=list)
-
-    @property
-    def virtual(self) -> bool:
-        return self.id == 0
-
-    def walk(self) -> Iterator[UnitNode]:
-        """This node and everything below it, parents before children."""
-        stack = [self]
-        while stack:
-            node = stack.pop()
-            yield node
-            stack.extend(reversed(node.children))
-
-    def ancestors(self) -> list[UnitNode]:
-        """From the top of the tree down to the parent of this node."""
-        out = []
-        node = self.parent
-        while node is not None:
-            out.append(node)
-            node = node.parent
-        return out[::-1]
+def unit_at(tree: Tree, code: str | None) -> Unit:
+    """The unit with this code, or the top of the tree when no code is given."""
+    if not code:
+        return tree.root
+    node = tree.by_code.get(code)
+    if node is None:
+        raise HTTPException(404, _("No such unit."))
+    return node
 
 
-class UnitTree:
-    """Every unit (active or not: old posts keep counting), loaded with one query.
-
-    When the units do not form exactly one tree, a virtual root (id 0, "whole company") holds
-    the top-level units, so that the company line always covers every post.
-    """
-
-    def __init__(self, rows: Sequence[Any]) -> None:
-        self.by_id: dict[int, UnitNode] = {}
-        parents: dict[int, int | None] = {}
-        for r in rows:
-            self.by_id[r.id] = UnitNode(r.id, r.code, r.name, r.kind, bool(r.active))
-            parents[r.id] = r.parent_id
-        tops: list[UnitNode] = []
-        for uid, node in self.by_id.items():
-            parent_id = parents[uid]
-            parent = self.by_id.get(parent_id) if parent_id is not None else None
-            if parent is None:
-                tops.append(node)
-            else:
-                node.parent = parent
-                parent.children.append(node)
-        for node in self.by_id.values():
-            node.children.sort(key=lambda n: n.code)
-        tops.sort(key=lambda n: n.code)
-        if len(tops) == 1:
-            self.root = tops[0]
-        else:
-            self.root = UnitNode(0, "", _("Whole company"), "company", True, None, tops)
-            for top in tops:
-                top.parent = self.root
-        self.by_code = {n.code: n for n in self.by_id.values()}
-
-    def get(self, code: str | None) -> UnitNode:
-        if not code:
-            return self.root
-        node = self.by_code.get(code)
-        if node is None:
-            raise HTTPException(404, _("No such unit."))
-        return node
-
-    def rollup(self, own: dict[int, list[int]], width: int) -> dict[int, list[int]]:
-        """Subtree sums: each unit's own figures plus those of everything below it."""
-        sums: dict[int, list[int]] = {}
-        for node in reversed(list(self.root.walk())):  # children before parents
-            total = list(own.get(node.id) or [0] * width)
-            for child in node.children:
-                for i, n in enumerate(sums[child.id]):
-                    total[i] += n
-            sums[node.id] = total
-        return sums
-
-
-async def load_tree(db: AsyncSession) -> UnitTree:
+async def load_tree(db: AsyncSession) -> Tree:
     version = await data_version(db)
     key = ("tree", i18n.current_locale.get())
     if version is not None and (hit := _cache_get(version, key)) is not None:
         return hit  # type: ignore[no-any-return]
-    rows = await db.execute(
-        sa.select(
-            units.c.id, units.c.code, units.c.name, units.c.kind, units.c.parent_id, units.c.active
-        )
-    )
-    tree = UnitTree(rows.all())
+    tree = await org.load_tree(db, company=_("Whole company"))
     if version is not None:
         _cache_put(version, key, tree)
     return tree
@@ -240,16 +160,16 @@ async def data_version(db: AsyncSession) -> int | None:
 class RowSpec:
     """A line of the matrix: a unit with its subtree, or (direct) a unit's own posts only."""
 
-    node: UnitNode
+    node: Unit
     direct: bool
-    path: list[UnitNode]  # units between the base and this one, for the label
+    path: list[Unit]  # units between the base and this one, for the label
 
     @property
     def drillable(self) -> bool:
         return not self.direct and bool(self.node.children)
 
 
-def row_specs(base: UnitNode, depth: int) -> list[RowSpec]:
+def row_specs(base: Unit, depth: int) -> list[RowSpec]:
     """The units `depth` levels below `base`; a branch that ends earlier is a row of its own,
     and a unit above the rows that has posts of its own gets a "direct" row, so that the rows
     always add up to the base."""
@@ -257,7 +177,7 @@ def row_specs(base: UnitNode, depth: int) -> list[RowSpec]:
         return [RowSpec(base, False, [])]
     specs = [RowSpec(base, True, [])]
 
-    def walk(node: UnitNode, level: int, path: list[UnitNode]) -> None:
+    def walk(node: Unit, level: int, path: list[Unit]) -> None:
         if level >= depth or not node.children:
             specs.append(RowSpec(node, False, path))
             return
@@ -282,7 +202,7 @@ class Frozen:
     subtree: dict[tuple[int, date], int]
     company: dict[date, int]  # every unit's own counts added up
 
-    def figure(self, node: UnitNode, direct: bool, month: date) -> int:
+    def figure(self, node: Unit, direct: bool, month: date) -> int:
         if node.virtual:
             return 0 if direct else self.company.get(month, 0)
         source = self.own if direct else self.subtree
@@ -558,7 +478,7 @@ class MatrixRow:
 class PraiseMatrix:
     fiscal_year: int
     months: list[date]
-    base: UnitNode
+    base: Unit
     depth: int
     rows: list[MatrixRow]
     total: MatrixRow
@@ -566,7 +486,7 @@ class PraiseMatrix:
     comparable_months: int  # months of last year the year-on-year figures compare
     previous_counts: list[int | None]  # last year's company line, None past comparable months
     month: date  # the month of the "no praise" list and the engagement figures
-    no_praise: list[UnitNode]
+    no_praise: list[Unit]
 
     @property
     def month_keys(self) -> list[str]:
@@ -577,7 +497,7 @@ class PraiseMatrix:
         return [month_key(m) for m, c in zip(self.months, self.closed, strict=True) if c]
 
     @property
-    def breadcrumbs(self) -> list[UnitNode]:
+    def breadcrumbs(self) -> list[Unit]:
         return [*self.base.ancestors(), self.base]
 
     @property
@@ -611,7 +531,7 @@ async def praise_matrix(
     unit: str | None = None,
     depth: int = 1,
     month: date | None = None,
-    tree: UnitTree | None = None,
+    tree: Tree | None = None,
 ) -> PraiseMatrix:
     today = i18n.today()
     depth = max(1, min(depth, MAX_DEPTH))
@@ -622,7 +542,7 @@ async def praise_matrix(
     if version is not None and (hit := _cache_get(version, key)) is not None:
         return hit  # type: ignore[no-any-return]
     tree = tree or await load_tree(db)
-    base = tree.get(unit)
+    base = unit_at(tree, unit)
     prev_months = fiscal_year_months(fy - 1)
     n_cmp = comparable_months(fy, today)
     frozen = await load_frozen(db, [*prev_months, *months])
@@ -634,7 +554,7 @@ async def praise_matrix(
     width = len(live_months)
     zero = [0] * width
 
-    def line(node: UnitNode, direct: bool, path: list[UnitNode]) -> MatrixRow:
+    def line(node: Unit, direct: bool, path: list[Unit]) -> MatrixRow:
         figures = (own.get(node.id) or zero) if direct else live[node.id]
         counts, corrections = [], []
         for i, m in enumerate(months):
@@ -777,7 +697,7 @@ class EngagementRow:
 @dataclass(slots=True)
 class Engagement:
     month: date
-    base: UnitNode
+    base: Unit
     rows: list[EngagementRow]
     total: EngagementRow
 
@@ -796,12 +716,12 @@ async def engagement(
     *,
     unit: str | None = None,
     depth: int = 1,
-    tree: UnitTree | None = None,
+    tree: Tree | None = None,
 ) -> Engagement:
     """Posts (both kinds, published, by the post's unit), likes given and comments written
     (by the member's unit), active posters and active users, for one month (Asia/Tokyo)."""
     tree = tree or await load_tree(db)
-    base = tree.get(unit)
+    base = unit_at(tree, unit)
     depth = max(1, min(depth, MAX_DEPTH))
     start, end = _utc_bounds(month)
     own_posts: dict[int, int] = {}
@@ -844,7 +764,7 @@ async def engagement(
         .group_by(users.c.unit_id)
     )
 
-    def gather(node: UnitNode, direct: bool) -> tuple[int, int, int, set[int], int]:
+    def gather(node: Unit, direct: bool) -> tuple[int, int, int, set[int], int]:
         nodes = [node] if direct else list(node.walk())
         p = sum(own_posts.get(n.id, 0) for n in nodes)
         lk = sum(own_likes.get(n.id, 0) for n in nodes)
@@ -855,7 +775,7 @@ async def engagement(
         h = sum(own_heads.get(n.id, 0) for n in nodes)
         return p, lk, c, who, h
 
-    def line(node: UnitNode, direct: bool, path: list[UnitNode]) -> EngagementRow:
+    def line(node: Unit, direct: bool, path: list[Unit]) -> EngagementRow:
         p, lk, c, who, h = gather(node, direct)
         return EngagementRow(
             node.code, node.name, direct, [x.name for x in path], p, lk, c, len(who), h

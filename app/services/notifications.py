@@ -44,16 +44,15 @@ from app.models import (
 )
 from app.models.notify import UNREAD_LIKE_GROUP
 from app.models.tables import (
-    bulletin_audience,
     bulletin_items,
     bulletins,
     likes,
     notifications,
     posts,
-    units,
     users,
 )
 from app.permissions import is_curator
+from app.services import org
 from app.services.comments import mentioned_users
 from app.services.cursor import decode_cursor, encode_cursor
 
@@ -242,26 +241,6 @@ async def notify_post_hidden(db: AsyncSession, post_id: int, actor: User | None)
     await _best_effort(db, "hidden", lambda: _post_event(db, post_id, actor, Kind.hidden))
 
 
-def _audience_user_ids(bulletin_id: int, audience_all: bool) -> sa.Select[Any]:
-    """Active users of the bulletin's audience: everyone, or the chosen unit subtrees."""
-    stmt = sa.select(users.c.id).where(users.c.active.is_(True))
-    if audience_all:
-        return stmt
-    top = (
-        sa.select(units.c.id)
-        .where(
-            units.c.id.in_(
-                sa.select(bulletin_audience.c.unit_id).where(
-                    bulletin_audience.c.bulletin_id == bulletin_id
-                )
-            )
-        )
-        .cte("audience_tree", recursive=True)
-    )
-    tree = top.union_all(sa.select(units.c.id).where(units.c.parent_id == top.c.id))
-    return stmt.where(users.c.unit_id.in_(sa.select(tree.c.id)))
-
-
 async def notify_bulletin_published(
     db: AsyncSession, bulletin_id: int, actor: User | None = None
 ) -> None:
@@ -324,7 +303,7 @@ async def _bulletin_published(
     ]
     if item_rows:
         await db.execute(sa.insert(notifications), item_rows)
-    audience = _audience_user_ids(bulletin_id, found.audience_all).where(
+    audience = org.audience_users(bulletin_id, found.audience_all).where(
         users.c.id.not_in(told | curators or {0})
     )
     await db.execute(

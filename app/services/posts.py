@@ -30,6 +30,7 @@ from app.models import (
     tables,
 )
 from app.models.base import utcnow
+from app.services import org
 from app.services.errors import InvalidInput
 from app.services.markdown import render_markdown
 from app.services.pii import find_personal_data, mask_personal_data
@@ -285,11 +286,14 @@ async def _unit_for(db: AsyncSession, author: User, code: str | None) -> OrgUnit
     assert own is not None
     if not code or code == own.code:
         return own
-    unit: OrgUnit | None = own
-    while unit is not None and unit.parent_id is not None:
-        unit = await db.get(OrgUnit, unit.parent_id)
-        if unit is not None and unit.code == code:
-            return unit
+    assert own.id is not None
+    above = (
+        await db.exec(
+            select(OrgUnit).where(OrgUnit.code == code, col(OrgUnit.id).in_(org.ancestors(own.id)))
+        )
+    ).first()
+    if above is not None:
+        return above
     exists = (await db.exec(select(OrgUnit.id).where(OrgUnit.code == code))).first()
     msg = (
         _("You can only post for your own unit.")

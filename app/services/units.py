@@ -1,4 +1,4 @@
-"""Org units: the tree, subtree look-ups, and the all-or-nothing CSV import."""
+"""Org units: look-up by code and the all-or-nothing CSV import (the tree: services/org.py)."""
 
 from __future__ import annotations
 
@@ -28,17 +28,6 @@ IMPORT_ACTION = "units.import"  # the audit log's action for a CSV import
 
 async def get_by_code(db: AsyncSession, code: str) -> OrgUnit | None:
     return (await db.exec(select(OrgUnit).where(OrgUnit.code == code))).first()
-
-
-async def subtree_ids(db: AsyncSession, unit_id: int) -> list[int]:
-    """The unit and all its descendants (a recursive CTE; works on both databases)."""
-    tree = (
-        sa.select(OrgUnit.id)  # type: ignore[call-overload]
-        .where(col(OrgUnit.id) == unit_id)
-        .cte("tree", recursive=True)
-    )
-    tree = tree.union_all(sa.select(OrgUnit.id).where(col(OrgUnit.parent_id) == tree.c.id))  # type: ignore[call-overload]
-    return list((await db.exec(sa.select(tree.c.id))).scalars())  # type: ignore[call-overload]
 
 
 async def check_units(db: AsyncSession, data: bytes | str) -> ImportReport:
