@@ -945,15 +945,6 @@ class BulletinView:
         return _audience_value(self.audience, self.bulletin.audience_all)
 
 
-async def _cards(db: AsyncSession, viewer: User, post_ids: list[int]) -> dict[int, PostCard]:
-    if not post_ids:
-        return {}
-    rows = (await db.execute(feed_service.BASE_SELECT.where(posts.c.id.in_(post_ids)))).all()
-    cards = [feed_service._card(r) for r in rows]
-    await feed_service.decorate(db, viewer, cards)
-    return {c.id: c for c in cards}
-
-
 async def views(db: AsyncSession, viewer: User, found: list[Bulletin]) -> list[BulletinView]:
     """Everything a page or the API shows of these bulletins, in a few queries."""
     ids = [b.id for b in found if b.id is not None]
@@ -988,7 +979,7 @@ async def views(db: AsyncSession, viewer: User, found: list[Bulletin]) -> list[B
             .order_by(bulletin_items.c.position, bulletin_items.c.id)
         )
     ).all()
-    cards = await _cards(db, viewer, list({r.post_id for r in item_rows}))
+    cards = await feed_service.get_cards(db, viewer, list({r.post_id for r in item_rows}))
     curator = is_curator(viewer)
     answers = {
         item_id: answer
