@@ -86,10 +86,10 @@ async def guard_unsafe(request: Request, auth: AuthDep) -> None:
 
 
 async def publish_due_bulletins(db: SessionDep) -> None:
-    """App-wide, at the start of every request: publish the scheduled bulletins whose time
-    has come (cheap when none is), so the page or answer that follows shows them."""
-    if await bulletin_service.publish_due_if_time(db):
-        await db.commit()  # end a read transaction begun before (a SQLite snapshot)
+    """App-wide, at the start of every request, before anything else uses the request's
+    session: publish the scheduled bulletins whose time has come (cheap when none is), so
+    the page or answer that follows shows them."""
+    await bulletin_service.publish_due_if_time(db)
 
 
 PASSWORD_CHANGE_URL = "/settings/password"

@@ -51,7 +51,9 @@ def create_app() -> FastAPI:
         redoc_url=None,
         openapi_url="/api/openapi.json",
         lifespan=lifespan,
-        dependencies=[Depends(guard_unsafe), Depends(publish_due_bulletins)],
+        # publish_due_bulletins first: before the request's session holds a transaction (on
+        # SQLite a write request's own lock would make the step's writes wait on it).
+        dependencies=[Depends(publish_due_bulletins), Depends(guard_unsafe)],
     )
     # Added first, so it runs inside RequestContextMiddleware (which sets the locale).
     app.add_middleware(InputGuard)

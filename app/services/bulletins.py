@@ -806,12 +806,11 @@ async def publish_due(db: AsyncSession) -> list[Bulletin]:
 
 async def publish_due_if_time(db: AsyncSession) -> bool:
     """The request-start step: publish what is due, in a session of its own (`db` is the
-    request's; only its connection source is used), before the request reads anything.
+    request's, not begun yet; only its connection source is used), before the request
+    reads anything. True if it published something.
 
     Cheap when the cached next due time says nothing is due (no query at all). Never fails
     the request: a failure (a locked database, say) is logged and the next request retries.
-    True if it published something, so the caller ends its read transaction (a SQLite
-    reader keeps the snapshot it began with).
     """
     now = clock.now()
     if bulletin_due.nothing_due(now):
