@@ -766,7 +766,7 @@ async def publish_now(db: AsyncSession, actor: User, bulletin: Bulletin) -> Bull
     return fresh
 
 
-# Every feed page asks this first; built once with a bound time.
+# Asked when the request-start step finds something due, and by the CLI; built once.
 _DUE = (
     sa.select(bulletins.c.id, bulletins.c.publish_at)
     .where(
