@@ -15,6 +15,7 @@ from app.config import Settings, get_settings
 from app.db import get_session
 from app.i18n import _
 from app.models import ROLE_RANK, Role, TokenScope, User
+from app.services import bulletins as bulletin_service
 from app.services.auth import Auth, auth_for_session, auth_for_token
 from app.web import CSRF_FIELD, CSRF_HEADER, LANG_COOKIE, SESSION_COOKIE, csrf_valid
 
@@ -82,6 +83,13 @@ async def guard_unsafe(request: Request, auth: AuthDep) -> None:
             403,
             _("The form has expired or the CSRF token is missing. Reload the page and try again."),
         )
+
+
+async def publish_due_bulletins(db: SessionDep) -> None:
+    """App-wide, at the start of every request, before anything else uses the request's
+    session: publish the scheduled bulletins whose time has come (cheap when none is), so
+    the page or answer that follows shows them."""
+    await bulletin_service.publish_due_if_time(db)
 
 
 PASSWORD_CHANGE_URL = "/settings/password"

@@ -16,7 +16,7 @@ from app.api import router as api_router
 from app.broker import close_broker
 from app.config import get_settings
 from app.db import dispose_engines
-from app.deps import guard_unsafe
+from app.deps import guard_unsafe, publish_due_bulletins
 from app.inputs import InputGuard
 from app.live import close_hub
 from app.logging import configure_logging
@@ -51,7 +51,9 @@ def create_app() -> FastAPI:
         redoc_url=None,
         openapi_url="/api/openapi.json",
         lifespan=lifespan,
-        dependencies=[Depends(guard_unsafe)],
+        # publish_due_bulletins first: before the request's session holds a transaction (on
+        # SQLite a write request's own lock would make the step's writes wait on it).
+        dependencies=[Depends(publish_due_bulletins), Depends(guard_unsafe)],
     )
     # Added first, so it runs inside RequestContextMiddleware (which sets the locale).
     app.add_middleware(InputGuard)

@@ -24,6 +24,7 @@ from app.models import (
     RolloutResponse,
     User,
 )
+from app.services import bulletin_due
 from app.services import bulletins as service
 from app.services.errors import InvalidInput
 from tests.factories import login, make_post, make_unit, make_user
@@ -330,6 +331,64 @@ async def test_the_feed_publishes_due_bulletins_and_shows_the_banner(make_client
     banners = soup((await staff.get("/")).text).select("[data-testid=bulletin-banner]")
     assert len(banners) == 1
     assert banners[0].select_one("a")["href"] == f"/bulletins/{bulletin.id}"
+
+
+async def test_reads_only_read_while_a_bulletin_is_due(db, engine, org, now):
+    """The read paths never publish: a due bulletin stays scheduled and no INSERT, UPDATE or
+    DELETE runs while they read (the request-start step publishes, in its own transaction)."""
+    bulletin = await draft(db, org)
+    await service.schedule(db, org.curator, bulletin, T0 + timedelta(hours=1))
+    now.at = T0 + timedelta(hours=2)
+    writes: list[str] = []
+
+    def spy(_conn, _cursor, statement, *_args):  # type: ignore[no-untyped-def]
+        if statement.split(None, 1)[0].upper() in ("INSERT", "UPDATE", "DELETE"):
+            writes.append(statement)
+
+    sa.event.listen(engine.sync_engine, "before_cursor_execute", spy)
+    try:
+        await service.list_bulletins(db, org.curator)
+        await service.get_bulletin_for_view(db, org.curator, bulletin.id)
+        await service.get_bulletin_for_edit(db, org.curator, bulletin.id)
+        await service.unread_for(db, org.staff_a1)
+    finally:
+        sa.event.remove(engine.sync_engine, "before_cursor_execute", spy)
+    assert writes == []
+    assert (await fresh(db, bulletin.id)).status == "scheduled"
+
+
+async def test_a_due_bulletin_shows_on_the_next_page_load(make_client, db, org, now):
+    """No job has to run first: the first request after the time publishes it before it reads,
+    although this process had read "nothing due yet" before (its cached next due time)."""
+    bulletin = await draft(db, org)
+    await service.schedule(db, org.curator, bulletin, T0 + timedelta(hours=1))
+    staff, _t = await as_user(make_client, org.staff_a1)
+    assert (await staff.get(f"/bulletins/{bulletin.id}")).status_code == 404
+    now.at = T0 + timedelta(hours=1)
+    assert (await staff.get(f"/bulletins/{bulletin.id}")).status_code == 200
+    assert (await staff.get(f"/api/v1/bulletins/{bulletin.id}")).status_code == 200
+    row = await fresh(db, bulletin.id)
+    assert (row.status, row.volume, row.published_at) == ("published", 1, T0 + timedelta(hours=1))
+
+
+async def test_a_bulletin_scheduled_elsewhere_is_seen_once_the_cache_is_read_again(
+    make_client, db, org, now, monkeypatch
+):
+    """Another instance's schedule does not reach this process's cache: it is read again after
+    bulletin_due.REFRESH_S (0 here), and the next page load publishes the bulletin."""
+    monkeypatch.setattr(bulletin_due, "REFRESH_S", 0.0)
+    bulletin = await draft(db, org)
+    staff, _t = await as_user(make_client, org.staff_a1)
+    assert (await staff.get("/bulletins")).status_code == 200  # read: nothing scheduled
+    await db.execute(
+        sa.update(Bulletin)
+        .where(sa.column("id") == bulletin.id)
+        .values(status="scheduled", publish_at=T0 - timedelta(minutes=1))
+    )
+    await db.commit()
+    listing = soup((await staff.get("/bulletins")).text)
+    assert len(listing.select(".bulletin-summary h2 a")) == 1
+    assert (await fresh(db, bulletin.id)).status == "published"
 
 
 async def test_scheduling_rules(client, db, org, now):

@@ -15,6 +15,7 @@ from click.testing import CliRunner
 from app import clock
 from app.cli.main import cli
 from app.models import Bulletin, BulletinItem, User
+from app.routes import router as pages
 from app.services import digest as digest_service
 from app.services import likes
 from app.services.comments import add_comment
@@ -96,7 +97,7 @@ async def test_digest_contents_titles_and_links_only(db, smtp):
     await db.commit()
     post_id, bulletin_id = post.id, bulletin.id
 
-    report = await digest_service.send_digests(db, settings)
+    report = await digest_service.send_digests(db, settings, path_for=pages.url_path_for)
     assert report.sent == [me_code]
     (msg,) = inbox.messages
     assert inbox.recipients == [["yamada@example.jp"]]
@@ -121,7 +122,7 @@ async def test_digest_is_capped(db, smtp):
     fan = await make_user(db)
     for i in range(digest_service.DIGEST_MAX_ITEMS + 5):
         await likes.set_like(db, fan, await make_post(db, me, title=f"投稿{i:02d}"), True)
-    await digest_service.send_digests(db, settings)
+    await digest_service.send_digests(db, settings, path_for=pages.url_path_for)
     (msg,) = inbox.messages
     text = msg.get_content()
     assert text.count("・") == digest_service.DIGEST_MAX_ITEMS
@@ -140,10 +141,10 @@ async def test_running_twice_sends_nothing_twice(db, smtp, frozen_clock):
     first = await make_post(db, me, title="一通目")
     await likes.set_like(db, fan, first, True)
     await likes.set_like(db, fan, await make_post(db, weekly, title="週の分"), True)
-    assert sorted((await digest_service.send_digests(db, settings)).sent) == sorted(
-        [me_code, weekly_code]
-    )
-    again = await digest_service.send_digests(db, settings)
+    assert sorted(
+        (await digest_service.send_digests(db, settings, path_for=pages.url_path_for)).sent
+    ) == sorted([me_code, weekly_code])
+    again = await digest_service.send_digests(db, settings, path_for=pages.url_path_for)
     assert again.sent == [] and len(inbox.messages) == 2
 
     # The next day: only what is new since the last digest, and only for the daily reader.
@@ -152,15 +153,15 @@ async def test_running_twice_sends_nothing_twice(db, smtp, frozen_clock):
     second = await make_post(db, me, title="二通目")
     await add_comment(db, fan, second, "よかったです")
     await add_comment(db, fan, await make_post(db, weekly, title="週の二つ目"), "いいですね")
-    report = await digest_service.send_digests(db, settings)
+    report = await digest_service.send_digests(db, settings, path_for=pages.url_path_for)
     assert report.sent == [me_code]
     text = inbox.messages[-1].get_content()
     assert "二通目" in text and "一通目" not in text
-    assert (await digest_service.send_digests(db, settings)).sent == []
+    assert (await digest_service.send_digests(db, settings, path_for=pages.url_path_for)).sent == []
 
     # A week later the weekly reader gets theirs, with only what they have not been sent.
     frozen_clock["now"] += timedelta(days=7)
-    report = await digest_service.send_digests(db, settings)
+    report = await digest_service.send_digests(db, settings, path_for=pages.url_path_for)
     assert weekly_code in report.sent
     weekly_text = [m for m in inbox.messages if m["To"].addresses[0].username == "weekly"][-1]
     assert "週の二つ目" in weekly_text.get_content()
@@ -176,11 +177,15 @@ async def test_a_refused_mail_is_tried_again(db, smtp):
     def refuse(_settings, _message):
         raise ConnectionRefusedError()
 
-    report = await digest_service.send_digests(db, settings, send=refuse)
+    report = await digest_service.send_digests(
+        db, settings, path_for=pages.url_path_for, send=refuse
+    )
     assert report.failed == 1 and report.sent == []
     await db.refresh(me)
     assert me.digest_sent_at is None  # the claim was rolled back
-    assert (await digest_service.send_digests(db, settings)).sent == [me_code]
+    assert (await digest_service.send_digests(db, settings, path_for=pages.url_path_for)).sent == [
+        me_code
+    ]
     assert len(inbox.messages) == 1
 
 

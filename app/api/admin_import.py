@@ -2,8 +2,7 @@
 
 from __future__ import annotations
 
-from collections.abc import Awaitable, Callable
-from typing import Annotated, Any, Literal
+from typing import Annotated, Any
 
 from fastapi import APIRouter, Query, Request
 from fastapi.responses import JSONResponse
@@ -12,40 +11,11 @@ from sqlmodel.ext.asyncio.session import AsyncSession
 
 from app.deps import AdminUser, SessionDep
 from app.models import User
-from app.services import units as unit_service
-from app.services import users as user_service
-from app.services.csvimport import ImportRejected, ImportReport
+from app.services.admin_import import IMPORT_MAX, check_or_import
+from app.services.csvimport import ImportReport
 from app.services.uploads import CSV_BODY_OPENAPI, MiB, read_csv_body
 
 router = APIRouter(tags=["admin"])
-
-IMPORT_MAX = 2 * MiB  # a file of 3,000 users is about 200 kB
-ImportKind = Literal["units", "users"]
-Check = Callable[[AsyncSession, bytes], Awaitable[ImportReport]]
-Import = Callable[[AsyncSession, bytes, User], Awaitable[ImportReport]]
-
-# What each kind of file is checked and imported by: the page and the API share these.
-IMPORTERS: dict[str, tuple[Check, Import]] = {
-    "units": (unit_service.check_units, unit_service.import_units),
-    "users": (user_service.check_users, user_service.import_users),
-}
-COLUMNS: dict[str, tuple[str, ...]] = {
-    "units": unit_service.UNIT_COLUMNS,
-    "users": user_service.USER_COLUMNS,
-}
-
-
-async def check_or_import(
-    db: AsyncSession, kind: str, data: bytes, actor: User, *, dry_run: bool
-) -> ImportReport:
-    """The dry run and the import run the same check; only the import writes (or refuses)."""
-    check, run = IMPORTERS[kind]
-    if dry_run:
-        return await check(db, data)
-    try:
-        return await run(db, data, actor)
-    except ImportRejected as exc:
-        return exc.report
 
 
 class ImportRowError(BaseModel):

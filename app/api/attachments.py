@@ -9,8 +9,8 @@ from pydantic import BaseModel
 from app.deps import CurrentUser, SessionDep
 from app.i18n import _
 from app.inputs import PathId
+from app.models import Attachment
 from app.permissions import get_post_for_edit
-from app.routes.attachments import attachment_public
 from app.services import attachments as attachment_service
 from app.services.uploads import FILE_BODY_OPENAPI, read_multipart
 from app.storage import StorageDep
@@ -27,6 +27,25 @@ class AttachmentPublic(BaseModel):
     height: int | None = None
     url: str
     thumbnail_url: str | None = None
+
+
+def _public(request: Request, att: Attachment) -> AttachmentPublic:
+    """The upload's answer; its urls are those of the page routes that serve the file."""
+    assert att.id is not None
+    return AttachmentPublic(
+        id=att.id,
+        filename=att.filename,
+        content_type=att.content_type,
+        size=att.size,
+        width=att.width,
+        height=att.height,
+        url=str(request.app.url_path_for("attachment_file", attachment_id=str(att.id))),
+        thumbnail_url=(
+            str(request.app.url_path_for("attachment_thumbnail", attachment_id=str(att.id)))
+            if att.thumbnail_key
+            else None
+        ),
+    )
 
 
 @router.post(
@@ -71,7 +90,7 @@ async def upload_attachment(
         )
     finally:
         await form.aclose()
-    return AttachmentPublic(**attachment_public(attachment))
+    return _public(request, attachment)
 
 
 @router.delete("/attachments/{attachment_id}", name="delete_attachment", status_code=204)

@@ -24,7 +24,6 @@ from app.services.uploads import CSV_BODY_OPENAPI, read_csv_body
 
 router = APIRouter(tags=["kpi"])
 
-IMPORT_MAX = 5 * 1024 * 1024
 FiscalYear = Annotated[int | None, Query(ge=2000, le=2100, description="default: this year")]
 Depth = Annotated[int, Query(ge=1, le=kpi.MAX_DEPTH)]
 ExportFormat = Annotated[Literal["json", "csv", "xlsx"], Query()]
@@ -194,7 +193,7 @@ async def update_complaint(
 async def import_complaints(request: Request, db: SessionDep, user: CuratorUser) -> Any:
     """CSV `received_on,unit,category,status,summary` (UTF-8, with or without BOM); all rows
     or none. A bad file answers 422 with FastAPI's `detail` list, a `line` in each error."""
-    data = await read_csv_body(request, IMPORT_MAX)
+    data = await read_csv_body(request, complaint_service.IMPORT_MAX)
     try:
         n = await complaint_service.import_complaints(db, user, data)
     except ImportRejected as exc:

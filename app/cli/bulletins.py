@@ -1,4 +1,4 @@
-"""`arigato bulletins ...`: bulletin jobs for cron (the pages also publish lazily)."""
+"""`arigato bulletins ...`: bulletin jobs for cron (requests also publish what is due)."""
 
 from __future__ import annotations
 

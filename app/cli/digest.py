@@ -15,11 +15,12 @@ def send() -> None:
     """Send every due digest (daily / weekly per user); running it twice sends nothing twice."""
     from app.cli.main import BadInput, run_db  # late: main registers this group at its end
     from app.config import get_settings
+    from app.routes import router as pages
     from app.services.digest import DigestError, send_digests
 
     settings = get_settings()
     try:
-        report = run_db(lambda db: send_digests(db, settings))
+        report = run_db(lambda db: send_digests(db, settings, path_for=pages.url_path_for))
     except DigestError as exc:
         raise BadInput(str(exc)) from exc
     for code in report.sent:

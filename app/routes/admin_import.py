@@ -17,10 +17,10 @@ from fastapi import APIRouter, HTTPException, Request
 from fastapi.responses import Response
 from sqlmodel.ext.asyncio.session import AsyncSession
 
-from app.api.admin_import import COLUMNS, IMPORT_MAX, ImportKind, check_or_import
 from app.deps import AdminUser, SessionDep
 from app.i18n import _
 from app.models import User
+from app.services.admin_import import COLUMNS, IMPORT_MAX, ImportKind, check_or_import
 from app.services.csvimport import ImportReport
 from app.services.uploads import MiB, read_multipart
 from app.templating import is_htmx, render

@@ -3,7 +3,6 @@
 from __future__ import annotations
 
 from pathlib import Path
-from typing import Any
 
 import anyio.to_thread
 from fastapi import APIRouter
@@ -22,28 +21,6 @@ router = APIRouter(include_in_schema=False)
 THUMBNAIL_TYPES = {"jpg": "image/jpeg", "webp": "image/webp"}
 # The file itself may never run anything, even when opened directly in a tab.
 FILE_CSP = "default-src 'none'; img-src 'self'; style-src 'unsafe-inline'; sandbox"
-
-
-def attachment_public(att: Attachment) -> dict[str, Any]:
-    """The JSON view of an attachment, used by the upload answer and by the post JSON.
-
-    Urls are paths of the page routes (mounted at the root of the app).
-    """
-    assert att.id is not None
-    return {
-        "id": att.id,
-        "filename": att.filename,
-        "content_type": att.content_type,
-        "size": att.size,
-        "width": att.width,
-        "height": att.height,
-        "url": router.url_path_for("attachment_file", attachment_id=str(att.id)),
-        "thumbnail_url": (
-            router.url_path_for("attachment_thumbnail", attachment_id=str(att.id))
-            if att.thumbnail_key
-            else None
-        ),
-    }
 
 
 async def _serve(path: Path, media_type: str, disposition: Disposition, filename: str) -> Response:

@@ -13,7 +13,6 @@ from fastapi import APIRouter, HTTPException, Query, Request
 from fastapi.responses import RedirectResponse, Response
 
 from app import i18n
-from app.api.kpi import IMPORT_MAX
 from app.deps import AdminUser, CuratorUser, CurrentUser, SessionDep
 from app.fiscal import fiscal_year_months, fiscal_year_of
 from app.i18n import _
@@ -337,7 +336,7 @@ async def update_complaint_status(
 @router.post("/kpi/complaints/import", name="import_complaints")
 async def import_complaints(request: Request, db: SessionDep, user: CuratorUser) -> Response:
     """A CSV file from the import form (multipart; the CSRF token rides in the action URL)."""
-    form = await read_multipart(request, max_file_bytes=IMPORT_MAX, max_files=1)
+    form = await read_multipart(request, max_file_bytes=complaint_service.IMPORT_MAX, max_files=1)
     try:
         upload = form.file("file")
         data = upload.path.read_bytes() if upload is not None else b""

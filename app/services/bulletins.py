@@ -7,9 +7,10 @@ Rules written down here (README "Decisions"):
 - It is published with at least one item. Vol. N is numbered at publication: 1 + the
   highest volume of the fiscal year of the publication date (Asia/Tokyo). The unique index
   uq_bulletins_volume makes a concurrent second "Vol. N" fail; that publication retries.
-- Scheduled bulletins are published by `publish_due`, called lazily by the bulletin pages,
-  the feed banner and the API, and by `arigato bulletins publish-due` (cron). Each
-  publication is one guarded `UPDATE ... WHERE status = 'scheduled'`, so two app instances
+- Scheduled bulletins are published by `publish_due`, called at the start of a request
+  (`publish_due_if_time`, an app-wide dependency: every page and API answer after the time
+  shows them; the reads themselves only read) and by `arigato bulletins publish-due` (cron).
+  Each publication is one guarded `UPDATE ... WHERE status = 'scheduled'`, so two app instances
   can never publish one bulletin twice. A scheduled bulletin's `published_at` is the time it
   was scheduled for, however late the first request after it came.
 - Staff see published bulletins for everyone or for a subtree that holds their unit; any
@@ -35,7 +36,7 @@ import sqlalchemy as sa
 from fastapi import HTTPException
 from sqlalchemy.dialects.postgresql import insert as pg_insert
 from sqlalchemy.dialects.sqlite import insert as sqlite_insert
-from sqlalchemy.exc import IntegrityError, OperationalError
+from sqlalchemy.exc import IntegrityError
 from sqlalchemy.sql.elements import ColumnElement
 from sqlmodel import col, select
 from sqlmodel.ext.asyncio.session import AsyncSession
@@ -66,7 +67,7 @@ from app.models.tables import (
     users,
 )
 from app.permissions import is_curator
-from app.services import audit, notifications, org
+from app.services import audit, bulletin_due, notifications, org
 from app.services import feed as feed_service
 from app.services.cursor import decode_cursor, encode_cursor
 from app.services.errors import InvalidInput
@@ -157,6 +158,7 @@ async def _change(db: AsyncSession) -> AsyncIterator[None]:
     async with db.begin_nested():
         yield
     await db.commit()
+    bulletin_due.forget()  # the change may have moved the next scheduled time
 
 
 def _insert(db: AsyncSession) -> Any:
@@ -174,7 +176,6 @@ def visible_to(user: User) -> ColumnElement[bool]:
 
 
 async def get_bulletin_for_view(db: AsyncSession, user: User, bulletin_id: int) -> Bulletin:
-    await publish_due_quietly(db)
     found = (
         await db.exec(
             select(Bulletin)
@@ -191,7 +192,6 @@ async def get_bulletin_for_edit(db: AsyncSession, user: User, bulletin_id: int) 
     """Curators only (the route's dependency says so); any status, 404 when missing."""
     if not is_curator(user):
         raise HTTPException(403, _("You do not have permission to do this."))
-    await publish_due_quietly(db)
     found = (
         await db.exec(
             select(Bulletin)
@@ -744,7 +744,7 @@ async def publish_now(db: AsyncSession, actor: User, bulletin: Bulletin) -> Bull
     return fresh
 
 
-# Every feed page asks this first; built once with a bound time.
+# Asked when the request-start step finds something due, and by the CLI; built once.
 _DUE = (
     sa.select(bulletins.c.id, bulletins.c.publish_at)
     .where(
@@ -782,12 +782,33 @@ async def publish_due(db: AsyncSession) -> list[Bulletin]:
     return published
 
 
-async def publish_due_quietly(db: AsyncSession) -> None:
-    """`publish_due` for a page: a locked database only postpones it to the next request."""
-    try:
-        await publish_due(db)
-    except OperationalError:
-        log.warning("publishing due bulletins failed; the next request retries", exc_info=True)
+async def publish_due_if_time(db: AsyncSession) -> bool:
+    """The request-start step: publish what is due, in a session of its own (`db` is the
+    request's, not begun yet; only its connection source is used), before the request
+    reads anything. True if it published something.
+
+    Cheap when the cached next due time says nothing is due (no query at all). Never fails
+    the request: a failure (a locked database, say) is logged and the next request retries.
+    """
+    now = clock.now()
+    if bulletin_due.nothing_due(now):
+        return False
+    since = bulletin_due.generation()
+    published: list[Bulletin] = []
+    async with AsyncSession(
+        bind=db.bind, expire_on_commit=False, join_transaction_mode="create_savepoint"
+    ) as own:
+        try:
+            upcoming = await bulletin_due.next_due(own)
+            if upcoming is not None and upcoming <= now:
+                published = await publish_due(own)
+                upcoming = await bulletin_due.next_due(own)
+            await own.commit()
+        except Exception:
+            log.warning("publishing due bulletins failed; the next request retries", exc_info=True)
+            return bool(published)
+    bulletin_due.remember(upcoming, since)
+    return bool(published)
 
 
 # Lists and views ------------------------------------------------------------------------------
@@ -807,7 +828,6 @@ async def list_bulletins(
 ) -> tuple[list[Bulletin], str | None]:
     """Visible bulletins, newest first (published ones by publication time, others by
     creation), keyset paginated."""
-    await publish_due_quietly(db)
     key = _sort_key()
     stmt = select(Bulletin).where(visible_to(user))
     if published_only:
@@ -876,7 +896,6 @@ _UNREAD_FOR = (
 
 async def unread_for(db: AsyncSession, user: User, limit: int = BANNER_MAX) -> list[BannerEntry]:
     """Published bulletins for the user's unit they have not opened yet, newest first."""
-    await publish_due_quietly(db)
     rows = await db.execute(
         _UNREAD_FOR, {"unit_id": user.unit_id, "user_id": user.id, "limit": limit}
     )
@@ -923,15 +942,6 @@ class BulletinView:
         return _audience_value(self.audience, self.bulletin.audience_all)
 
 
-async def _cards(db: AsyncSession, viewer: User, post_ids: list[int]) -> dict[int, PostCard]:
-    if not post_ids:
-        return {}
-    rows = (await db.execute(feed_service.BASE_SELECT.where(posts.c.id.in_(post_ids)))).all()
-    cards = [feed_service._card(r) for r in rows]
-    await feed_service.decorate(db, viewer, cards)
-    return {c.id: c for c in cards}
-
-
 async def views(db: AsyncSession, viewer: User, found: list[Bulletin]) -> list[BulletinView]:
     """Everything a page or the API shows of these bulletins, in a few queries."""
     ids = [b.id for b in found if b.id is not None]
@@ -966,7 +976,7 @@ async def views(db: AsyncSession, viewer: User, found: list[Bulletin]) -> list[B
             .order_by(bulletin_items.c.position, bulletin_items.c.id)
         )
     ).all()
-    cards = await _cards(db, viewer, list({r.post_id for r in item_rows}))
+    cards = await feed_service.get_cards(db, viewer, list({r.post_id for r in item_rows}))
     curator = is_curator(viewer)
     answers = {
         item_id: answer

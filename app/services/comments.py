@@ -16,11 +16,12 @@ from app.i18n import _
 from app.models import Comment, CommentStatus, Post, User
 from app.models.base import utcnow
 from app.models.tables import comments, posts, users
+from app.services import notifications
 from app.services.errors import InvalidInput
 from app.services.markdown import render_comment
+from app.services.mentions import MENTION_RE, mentioned_users
 
 COMMENT_MAX = 2000
-MENTION_RE = re.compile(r"(?<![\w@])@([A-Za-z0-9][A-Za-z0-9_.-]{0,31})")
 
 
 @dataclass(slots=True)
@@ -46,16 +47,6 @@ def clean_body(body: str | None) -> str:
             "body", _("A comment can be at most %(n)s characters.") % {"n": COMMENT_MAX}
         )
     return text
-
-
-async def mentioned_users(db: AsyncSession, text: str) -> list[tuple[int, str]]:
-    codes = list(dict.fromkeys(MENTION_RE.findall(text)))[:20]
-    if not codes:
-        return []
-    rows = await db.execute(
-        sa.select(users.c.id, users.c.code).where(users.c.code.in_(codes), users.c.active.is_(True))
-    )
-    return [(r.id, r.code) for r in rows]
 
 
 async def render_with_mentions(db: AsyncSession, text: str) -> str:
@@ -85,8 +76,6 @@ async def add_comment(db: AsyncSession, author: User, post: Post, body: str | No
         .where(posts.c.id == post.id)
         .values(comment_count=posts.c.comment_count + 1)
     )
-    from app.services import notifications  # late: notifications uses mentioned_users
-
     recipients = await notifications.on_comment(db, post, comment, author)
     await db.commit()
     await db.refresh(comment)

@@ -26,6 +26,7 @@ from app.services.kpi import complaint_category_labels
 COLUMNS = ("received_on", "unit", "category", "status", "summary")
 SUMMARY_MAX = 2000
 LIST_LIMIT = 200
+IMPORT_MAX = 5 * 1024 * 1024  # the CSV import, from the page or the API
 
 
 class Actions:

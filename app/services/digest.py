@@ -183,17 +183,20 @@ async def send_digests(
     db: AsyncSession,
     settings: Settings,
     *,
+    path_for: Callable[..., Any],
     send: Callable[[Settings, EmailMessage], None] = smtp_send,
 ) -> DigestReport:
-    """Send every due digest; see the module's docstring for the rules."""
-    from app.routes import router  # late: the routes import most of the app
+    """Send every due digest; see the module's docstring for the rules.
 
+    `path_for(route_name, **params)` is the page routes' path builder (the caller's: a
+    service does not import the web layer); the links are BASE_URL + that path.
+    """
     if not settings.smtp_host:
         raise DigestError("SMTP_HOST is not set: there is no mail server to send the digest")
     base = settings.base_url.rstrip("/")
 
     def url_for(name: str, **params: Any) -> str:
-        return base + str(router.url_path_for(name, **params))
+        return base + str(path_for(name, **params))
 
     now = clock.now()
     report = DigestReport()

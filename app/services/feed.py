@@ -333,6 +333,16 @@ async def get_card(db: AsyncSession, viewer: User, post_id: int) -> PostCard | N
     return card
 
 
+async def get_cards(db: AsyncSession, viewer: User, post_ids: list[int]) -> dict[int, PostCard]:
+    """The cards of these posts by id, whatever their status: the caller decides who sees."""
+    if not post_ids:
+        return {}
+    rows = (await db.execute(BASE_SELECT.where(posts.c.id.in_(post_ids)))).all()
+    cards = [_card(r) for r in rows]
+    await decorate(db, viewer, cards)
+    return {c.id: c for c in cards}
+
+
 _LIKERS = (
     sa.select(users.c.code, users.c.name, units.c.name)
     .select_from(

@@ -53,8 +53,8 @@ from app.models.tables import (
 )
 from app.permissions import is_curator
 from app.services import org
-from app.services.comments import mentioned_users
 from app.services.cursor import decode_cursor, encode_cursor
+from app.services.mentions import mentioned_users
 
 Kind = NotificationKind
 log = get_logger("arigato.notifications")
