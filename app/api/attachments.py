@@ -4,8 +4,8 @@ from __future__ import annotations
 
 from fastapi import APIRouter, Request, Response
 from fastapi.exceptions import RequestValidationError
-from pydantic import BaseModel
 
+from app.api.schemas import AttachmentUploaded
 from app.deps import CurrentUser, SessionDep
 from app.i18n import _
 from app.inputs import PathId
@@ -16,17 +16,6 @@ from app.services.uploads import FILE_BODY_OPENAPI, read_multipart
 from app.storage import StorageDep
 
 router = APIRouter(tags=["attachments"])
-
-
-class AttachmentPublic(BaseModel):
-    id: int
-    filename: str
-    content_type: str
-    size: int
-    width: int | None = None
-    height: int | None = None
-    url: str
-    thumbnail_url: str | None = None
 
 
 @router.post(
@@ -42,7 +31,7 @@ class AttachmentPublic(BaseModel):
 )
 async def upload_attachment(
     post_id: PathId, request: Request, db: SessionDep, user: CurrentUser, storage: StorageDep
-) -> AttachmentPublic:
+) -> AttachmentUploaded:
     # Check the right to edit (and the room left) before reading a byte of the body, then
     # end the read transaction so that no connection is held while a slow client sends.
     post = await get_post_for_edit(db, user, post_id)
@@ -71,7 +60,7 @@ async def upload_attachment(
         )
     finally:
         await form.aclose()
-    return AttachmentPublic(**attachment_public(attachment))
+    return AttachmentUploaded(**attachment_public(attachment))
 
 
 @router.delete("/attachments/{attachment_id}", name="delete_attachment", status_code=204)

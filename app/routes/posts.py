@@ -22,32 +22,34 @@ from app.permissions import (
     is_curator,
 )
 from app.routes.auth import safe_next
-from app.routes.forms import FormData, read_form
 from app.services import attachments as attachment_service
 from app.services import comments as comment_service
 from app.services import feed, flags, idempotency, likes
 from app.services import posts as post_service
 from app.services.errors import InvalidInput
+from app.services.inputs import PostCreate, PostUpdate
 from app.services.pii import find_personal_data
 from app.storage import get_storage
 from app.templating import is_htmx, render
+from app.web.forms import FormData, form_input, form_model, given, read_form
 
 router = APIRouter(include_in_schema=False)
 
-POST_FIELDS = ("kind", "title", "body", "received_on", "channel", "product", "category", "tags")
+# The composer has no unit field (a post is for the author's own unit), and asks about
+# personal data with its own buttons (pii_action).
+NOT_ON_FORM = ("unit", "confirm_personal_data")
 
 
 def form_values(form: FormData) -> dict[str, Any]:
-    """What the user typed, as the service's field names (kept on every error)."""
-    values: dict[str, Any] = {k: form.get(k) for k in POST_FIELDS}
-    values["praised"] = [c for c in form.getlist("praised") if c.strip()]
-    values["tags"] = post_service.split_tags(form.get("tags"))  # one text box
-    values["status"] = form.get("status") or PostStatus.published.value
+    """What the user typed, as the input model's fields (kept on every error)."""
+    values = form_input(form, PostCreate, skip=NOT_ON_FORM)
+    values["status"] = values["status"] or PostStatus.published.value
     return values
 
 
 def to_service(values: dict[str, Any]) -> dict[str, Any]:
-    data = {k: v for k, v in values.items() if v not in ("", None)}
+    """The form's values as the JSON body sends them: the other kind's fields left out."""
+    data = given(values)
     if data.get("kind") == "knowhow":
         for name in post_service.PRAISE_ONLY:
             data.pop(name, None)
@@ -184,14 +186,21 @@ async def _submit(
                 if isinstance(claimed, Post):
                     return claimed, values, None, False
                 _check_files(form)
-                saved = await post_service.create_post(db, user, data)
+                body = form_model(PostCreate, data)
+                saved = await post_service.create_post(
+                    db, user, body.model_dump(exclude_unset=True)
+                )
                 await _attach_files(db, user, saved, form)
                 if claimed is not None:
                     assert claimed.id is not None and saved.id is not None
                     done = idempotency.Answer(303, str(saved.id), "text/plain")
                     await idempotency.remember(db, claimed.id, done)
             else:
-                saved = await post_service.update_post(db, user, post, data)
+                data.pop("kind")  # fixed, and shown to the form only to pick its fields
+                changes = form_model(PostUpdate, data)
+                saved = await post_service.update_post(
+                    db, user, post, changes.model_dump(exclude_unset=True)
+                )
             return saved, values, None, False
         except InvalidInput as exc:
             # The services validate before they write, so there is nothing to roll back
@@ -267,19 +276,7 @@ async def edit_post(
     request: Request, db: SessionDep, user: CurrentUser, post_id: PathId
 ) -> Response:
     post = await get_post_for_edit(db, user, post_id)
-    tags, praised, _unit = await post_service.current_links(db, post)
-    values = {
-        "kind": post.kind,
-        "title": post.title,
-        "body": post.body,
-        "tags": tags,
-        "praised": praised,
-        "received_on": post.received_on,
-        "channel": post.channel,
-        "product": post.product,
-        "category": post.category,
-        "status": post.status,
-    }
+    values = post_service.fields_of(post, *await post_service.current_links(db, post))
     return render(
         request,
         "posts/edit.html",

@@ -17,9 +17,9 @@ from app.models import Comment, CommentStatus, Post, User
 from app.models.base import utcnow
 from app.models.tables import comments, posts, users
 from app.services.errors import InvalidInput
+from app.services.inputs import COMMENT_MAX as COMMENT_MAX
 from app.services.markdown import render_comment
 
-COMMENT_MAX = 2000
 MENTION_RE = re.compile(r"(?<![\w@])@([A-Za-z0-9][A-Za-z0-9_.-]{0,31})")
 
 
