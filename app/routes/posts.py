@@ -27,11 +27,11 @@ from app.services import comments as comment_service
 from app.services import feed, flags, idempotency, likes
 from app.services import posts as post_service
 from app.services.errors import InvalidInput
-from app.services.inputs import PostCreate, PostUpdate
+from app.services.inputs import FlagIn, PostCreate, PostUpdate
 from app.services.pii import find_personal_data
 from app.storage import get_storage
 from app.templating import is_htmx, render
-from app.web.forms import FormData, form_input, form_model, given, read_form
+from app.web.forms import FormData, form_input, form_model, given, read_form, read_model
 
 router = APIRouter(include_in_schema=False)
 
@@ -350,17 +350,9 @@ async def submit_flag(
     request: Request, db: SessionDep, user: User, post: Post, comment: Any, back: str
 ) -> Response:
     """Report a post or a comment from a form: a message in place (HTMX) or back to `back`."""
-    form = await request.form()
-    reason, note = form.get("reason"), form.get("note")
+    report = (await read_model(request, FlagIn))[0]
     try:
-        await flags.flag(
-            db,
-            user,
-            post,
-            comment,
-            reason if isinstance(reason, str) else None,
-            note if isinstance(note, str) else None,
-        )
+        await flags.flag(db, user, post, comment, report.reason, report.note)
         message, status = _("Thank you. Head office will look at it."), 200
     except flags.AlreadyFlagged:
         message, status = _("You have already reported this. Head office will look at it."), 409

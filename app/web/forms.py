@@ -85,3 +85,14 @@ def form_model(model: type[M], data: dict[str, Any]) -> M:
         return model.model_validate(data)
     except ValidationError as exc:
         raise InvalidInput.from_validation(exc) from exc
+
+
+async def read_model(request: Request, model: type[M], *extra: str) -> tuple[M, dict[str, str]]:
+    """A form of `model`'s fields as that model (what was typed is in it, to show again with
+    the service's errors), and the values of the `extra` fields that are not input (a
+    form's idempotency key, say)."""
+    form = await read_form(request)
+    try:
+        return form_model(model, form_input(form, model)), {n: form.get(n) for n in extra}
+    finally:
+        await form.aclose()
