@@ -35,11 +35,7 @@ async def upload_attachment(
     # Check the right to edit (and the room left) before reading a byte of the body, then
     # end the read transaction so that no connection is held while a slow client sends.
     post = await get_post_for_edit(db, user, post_id)
-    if (
-        await attachment_service.count_attachments(db, post_id)
-        >= attachment_service.ATTACHMENTS_PER_POST
-    ):
-        raise attachment_service.too_many_attachments()
+    await attachment_service.ensure_room(db, post_id)
     await db.commit()
     form = await read_multipart(request, max_file_bytes=attachment_service.UPLOAD_MAX, max_files=1)
     try:

@@ -132,36 +132,24 @@ async def _attach_files(db: SessionDep, user: User, post: Post, form: FormData) 
 
 
 def _check_files(form: FormData) -> None:
-    """Refuse a wrong type or size before anything is written."""
-    if len(form.files) > attachment_service.ATTACHMENTS_PER_POST:
-        raise InvalidInput.field(
-            "files", _("At most %(n)s files.") % {"n": attachment_service.ATTACHMENTS_PER_POST}
-        )
+    """Refuse a file before anything is written, by the one check the API's upload makes
+    (attachments.check_file), said by the field and naming the file. Too many files: the
+    form reader refuses the file past ATTACHMENTS_PER_POST (413), as for the API."""
     for upload in form.files:
-        found = attachment_service.sniff(upload.path)
-        if found is None:
-            raise InvalidInput.field(
-                "files",
-                _(
-                    "%(name)s: only JPEG, PNG, WebP images and PDF, Excel, Word, "
-                    "PowerPoint files can be attached."
-                )
-                % {"name": upload.filename},
+        check = attachment_service.check_file(upload.path, upload.size)
+        if check.refused == "type":
+            message = _(
+                "%(name)s: only JPEG, PNG, WebP images and PDF, Excel, Word, "
+                "PowerPoint files can be attached."
             )
-        limit = (
-            attachment_service.IMAGE_MAX if found[1] == "image" else attachment_service.DOCUMENT_MAX
-        )
-        if upload.size > limit:
-            raise InvalidInput.field(
-                "files", _("%(name)s is too large.") % {"name": upload.filename}
-            )
-        # Checked here, from the header, so that the post is not saved without its image.
-        if found[1] == "image" and attachment_service.image_too_large(upload.path, found[0]):
-            raise InvalidInput.field(
-                "files",
-                _("%(name)s has too many pixels to process. Make it smaller and try again.")
-                % {"name": upload.filename},
-            )
+        elif check.refused == "size":
+            message = _("%(name)s is too large.")
+        elif check.refused == "pixels":
+            # Checked here, from the header, so that the post is not saved without its image.
+            message = _("%(name)s has too many pixels to process. Make it smaller and try again.")
+        else:
+            continue
+        raise InvalidInput.field("files", message % {"name": upload.filename})
 
 
 async def _submit(

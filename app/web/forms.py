@@ -10,7 +10,7 @@ from typing import Any, TypeVar, get_args, get_origin
 from fastapi import Request
 from pydantic import BaseModel, ValidationError
 
-from app.services.attachments import DOCUMENT_MAX
+from app.services.attachments import ATTACHMENTS_PER_POST, DOCUMENT_MAX
 from app.services.errors import InvalidInput
 from app.services.uploads import UploadedFile, read_multipart
 
@@ -38,7 +38,9 @@ class FormData:
 async def read_form(request: Request) -> FormData:
     ctype = request.headers.get("content-type", "")
     if ctype.startswith("multipart/form-data"):
-        parsed = await read_multipart(request, max_file_bytes=DOCUMENT_MAX, max_files=10)
+        parsed = await read_multipart(
+            request, max_file_bytes=DOCUMENT_MAX, max_files=ATTACHMENTS_PER_POST
+        )
         return FormData(values=dict(parsed.fields), files=list(parsed.files), _parsed=parsed)
     form = await request.form()
     values: dict[str, list[str]] = {}
