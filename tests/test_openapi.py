@@ -48,6 +48,13 @@ async def test_every_operation_documents_its_errors_with_their_shape(client):
     assert "404" in doc["paths"]["/api/v1/kpi/praise"]["get"]["responses"]
 
 
+async def test_every_schema_has_one_class_and_its_plain_name(client):
+    """Two classes of one name make FastAPI spell out their modules (app__api__x__Name)."""
+    doc = (await client.get("/api/openapi.json")).json()
+    qualified = [name for name in doc["components"]["schemas"] if "__" in name]
+    assert qualified == []
+
+
 async def test_the_kpi_downloads_are_documented_as_csv_and_xlsx(client, db):
     doc = (await client.get("/api/openapi.json")).json()
     for path in ("/api/v1/kpi/praise", "/api/v1/kpi/voices"):

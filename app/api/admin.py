@@ -115,11 +115,13 @@ class AccessRevoked(BaseModel):
     tokens_revoked: int
 
 
-class TokenPublic(account_api.TokenPublic):
+class AdminTokenPublic(account_api.TokenPublic):
+    """A token as an administrator sees it (one class per schema name in OpenAPI)."""
+
     revoked: bool
 
     @classmethod
-    def of(cls, t: TokenView) -> TokenPublic:
+    def of(cls, t: TokenView) -> AdminTokenPublic:
         return cls.model_validate(
             {**account_api.TokenPublic.of(t).model_dump(), "revoked": t.revoked_at is not None}
         )
@@ -344,10 +346,10 @@ async def revoke_user_access(db: SessionDep, user: AdminUser, code: str) -> Acce
 
 
 @router.get("/admin/users/{code}/tokens", name="api_user_tokens")
-async def list_user_tokens(db: SessionDep, user: AdminUser, code: str) -> Page[TokenPublic]:
+async def list_user_tokens(db: SessionDep, user: AdminUser, code: str) -> Page[AdminTokenPublic]:
     """The user's API tokens, newest first, revoked and expired ones included."""
     target, _unit_row = await _user_or_404(db, code)
-    return Page(items=[TokenPublic.of(t) for t in await account.list_tokens(db, target)])
+    return Page(items=[AdminTokenPublic.of(t) for t in await account.list_tokens(db, target)])
 
 
 @router.delete("/admin/tokens/{token_id}", name="api_admin_revoke_token", status_code=204)

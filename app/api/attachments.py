@@ -4,8 +4,8 @@ from __future__ import annotations
 
 from fastapi import APIRouter, Request, Response
 from fastapi.exceptions import RequestValidationError
-from pydantic import BaseModel
 
+from app.api.schemas import AttachmentUploaded
 from app.deps import CurrentUser, SessionDep
 from app.i18n import _
 from app.inputs import PathId
@@ -18,21 +18,10 @@ from app.storage import StorageDep
 router = APIRouter(tags=["attachments"])
 
 
-class AttachmentPublic(BaseModel):
-    id: int
-    filename: str
-    content_type: str
-    size: int
-    width: int | None = None
-    height: int | None = None
-    url: str
-    thumbnail_url: str | None = None
-
-
-def _public(request: Request, att: Attachment) -> AttachmentPublic:
+def _public(request: Request, att: Attachment) -> AttachmentUploaded:
     """The upload's answer; its urls are those of the page routes that serve the file."""
     assert att.id is not None
-    return AttachmentPublic(
+    return AttachmentUploaded(
         id=att.id,
         filename=att.filename,
         content_type=att.content_type,
@@ -61,15 +50,11 @@ def _public(request: Request, att: Attachment) -> AttachmentPublic:
 )
 async def upload_attachment(
     post_id: PathId, request: Request, db: SessionDep, user: CurrentUser, storage: StorageDep
-) -> AttachmentPublic:
+) -> AttachmentUploaded:
     # Check the right to edit (and the room left) before reading a byte of the body, then
     # end the read transaction so that no connection is held while a slow client sends.
     post = await get_post_for_edit(db, user, post_id)
-    if (
-        await attachment_service.count_attachments(db, post_id)
-        >= attachment_service.ATTACHMENTS_PER_POST
-    ):
-        raise attachment_service.too_many_attachments()
+    await attachment_service.ensure_room(db, post_id)
     await db.commit()
     form = await read_multipart(request, max_file_bytes=attachment_service.UPLOAD_MAX, max_files=1)
     try:

@@ -11,17 +11,13 @@ from pydantic import BaseModel
 from app.api.docs import conflict
 from app.api.schemas import (
     AttachmentPublic,
-    CommentIn,
     CommentPublic,
-    FlagIn,
     FlagPublic,
     Liker,
     LikeState,
     Page,
     PersonRef,
-    PostCreate,
     PostPublic,
-    PostUpdate,
     UnitRef,
 )
 from app.deps import CurrentUser, SessionDep
@@ -41,6 +37,7 @@ from app.services import feed, flags, idempotency, likes
 from app.services import posts as post_service
 from app.services.comments import CommentView
 from app.services.feed import FeedFilters, PostCard
+from app.services.inputs import CommentIn, FlagIn, PostCreate, PostUpdate
 
 router = APIRouter(tags=["posts"])
 

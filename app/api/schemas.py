@@ -1,42 +1,19 @@
-"""JSON shapes of the API (SPEC §4): the public views of users and units."""
+"""JSON shapes of the API (SPEC §4): the public views of users and units. The input models
+(and their `text`, `one_of`, `Code` helpers, re-exported here) are in services/inputs.py,
+shared with the forms."""
 
 from __future__ import annotations
 
 from datetime import date, datetime
-from enum import StrEnum
-from typing import Annotated, Any, Generic, Literal, TypeVar
+from typing import Generic, TypeVar
 
-from pydantic import BaseModel, ConfigDict, Field, WithJsonSchema
+from pydantic import BaseModel
 
-from app.inputs import TEXT_PATTERN
-from app.models import Channel, FlagReason, KnowhowCategory, OrgUnit, Product, User
-from app.services import comments, flags
-from app.services import posts as post_rules
-
-CODE_MAX = 32  # unit and user codes (the columns' length)
-
-
-def text(max_length: int, min_length: int = 0) -> Any:
-    """Documents a string field's limits (the services' constants) and the text rule.
-
-    Documented, not checked again here: the services check the limits after normalising
-    (NFC, strip) with messages in the user's language, the same for forms and the API;
-    InputGuard checks the text rule."""
-    schema: dict[str, Any] = {"maxLength": max_length, "pattern": TEXT_PATTERN}
-    if min_length:
-        schema["minLength"] = min_length
-    return Field(json_schema_extra=schema)
-
-
-def one_of(choices: type[StrEnum] | tuple[str, ...], *, blank: bool = False) -> Any:
-    """Documents a choice the service checks (with a message in the user's language);
-    `blank`: "" is taken as no choice, as in the forms."""
-    values = [c if isinstance(c, str) else c.value for c in choices] + ([""] if blank else [])
-    return WithJsonSchema({"type": "string", "enum": values})
-
-
-Code = Annotated[str, text(CODE_MAX)]
-Tag = Annotated[str, text(post_rules.TAG_MAX)]
+from app.models import OrgUnit, User
+from app.services.inputs import CODE_MAX as CODE_MAX
+from app.services.inputs import Code as Code
+from app.services.inputs import one_of as one_of
+from app.services.inputs import text as text
 
 
 class UnitRef(BaseModel):
@@ -83,12 +60,21 @@ class PersonRef(BaseModel):
 
 
 class AttachmentPublic(BaseModel):
+    """An attachment as a post lists it."""
+
     id: int
     filename: str
     content_type: str
     size: int
     url: str
     thumbnail_url: str | None = None
+
+
+class AttachmentUploaded(AttachmentPublic):
+    """The answer to an upload: the attachment, with a stored image's size in pixels."""
+
+    width: int | None = None
+    height: int | None = None
 
 
 class PostPublic(BaseModel):
@@ -117,42 +103,6 @@ class PostPublic(BaseModel):
     hidden_reason: str | None = None
 
 
-class PostCreate(BaseModel):
-    """Body of POST /api/v1/posts. Units and users by code; fields of the other kind stay null."""
-
-    model_config = ConfigDict(extra="forbid")
-
-    kind: Literal["praise", "knowhow"]
-    title: Annotated[str, text(post_rules.TITLE_MAX, 1)]
-    body: Annotated[str, text(post_rules.BODY_MAX, 1)]
-    status: Literal["draft", "published"] = "published"
-    unit: Code | None = None
-    # Refused above TAGS_MAX before any per-tag work (services/posts.py).
-    tags: list[Tag] = Field(default=[], max_length=post_rules.TAGS_MAX)
-    received_on: date | None = None
-    channel: Annotated[str, one_of(Channel, blank=True)] | None = None
-    product: Annotated[str, one_of(Product, blank=True)] | None = None
-    praised: list[Code] = Field(default=[], max_length=post_rules.PRAISED_MAX)
-    category: Annotated[str, one_of(KnowhowCategory, blank=True)] | None = None
-    confirm_personal_data: bool = False
-
-
-class PostUpdate(BaseModel):
-    model_config = ConfigDict(extra="forbid")
-
-    title: Annotated[str, text(post_rules.TITLE_MAX, 1)] | None = None
-    body: Annotated[str, text(post_rules.BODY_MAX, 1)] | None = None
-    status: Literal["draft", "published"] | None = None
-    unit: Code | None = None
-    tags: Annotated[list[Tag], Field(max_length=post_rules.TAGS_MAX)] | None = None
-    received_on: date | None = None
-    channel: Annotated[str, one_of(Channel, blank=True)] | None = None
-    product: Annotated[str, one_of(Product, blank=True)] | None = None
-    praised: Annotated[list[Code], Field(max_length=post_rules.PRAISED_MAX)] | None = None
-    category: Annotated[str, one_of(KnowhowCategory, blank=True)] | None = None
-    confirm_personal_data: bool = False
-
-
 class LikeState(BaseModel):
     liked: bool
     like_count: int
@@ -173,19 +123,6 @@ class CommentPublic(BaseModel):
     status: str
     created_at: datetime
     edited_at: datetime | None
-
-
-class CommentIn(BaseModel):
-    model_config = ConfigDict(extra="forbid")
-
-    body: Annotated[str, text(comments.COMMENT_MAX, 1)]
-
-
-class FlagIn(BaseModel):
-    model_config = ConfigDict(extra="forbid")
-
-    reason: Annotated[str, one_of(FlagReason)]
-    note: Annotated[str, text(flags.NOTE_MAX)] | None = None
 
 
 class FlagPublic(BaseModel):

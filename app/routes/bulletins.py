@@ -19,11 +19,11 @@ from app.inputs import PathId, parse_id
 from app.models import Bulletin, UnitKind, User
 from app.models.tables import units
 from app.permissions import is_curator
-from app.routes.forms import FormData, read_form
 from app.services import bulletins as service
 from app.services import feed as feed_service
 from app.services.errors import InvalidInput
 from app.templating import is_htmx, render
+from app.web.forms import FormData, read_form
 
 router = APIRouter(include_in_schema=False)
 

@@ -5,7 +5,6 @@ from __future__ import annotations
 import sqlalchemy as sa
 from fastapi import APIRouter, HTTPException, Request
 from fastapi.responses import RedirectResponse, Response
-from starlette.datastructures import FormData
 
 from app.deps import CurrentUser, SessionDep
 from app.inputs import PathId
@@ -20,7 +19,9 @@ from app.routes.posts import submit_flag
 from app.services import comments as comment_service
 from app.services import idempotency
 from app.services.errors import InvalidInput
+from app.services.inputs import CommentIn
 from app.templating import is_htmx, render
+from app.web.forms import read_model
 
 router = APIRouter(include_in_schema=False)
 
@@ -41,11 +42,10 @@ async def _count(db: SessionDep, post_id: int) -> int:
 async def add_comment(
     request: Request, db: SessionDep, user: CurrentUser, post_id: PathId
 ) -> Response:
-    form = await request.form()
-    body = form.get("body")
-    text = body if isinstance(body, str) else None
+    typed, extra = await read_model(request, CommentIn, idempotency.FORM_FIELD)
+    text = body = typed.body
     post = await get_post_for_interaction(db, user, post_id)
-    key = idempotency.parse_key(_field(form, idempotency.FORM_FIELD))
+    key = idempotency.parse_key(extra[idempotency.FORM_FIELD] or None)
     claimed = await _claim(request, db, user, key, text)
     if isinstance(claimed, int):  # the same form sent again: its first comment, not a second
         return await _added(request, db, post_id, claimed)
@@ -68,11 +68,6 @@ async def add_comment(
             db, claimed.id, idempotency.Answer(303, str(comment.id), "text/plain")
         )
     return await _added(request, db, post_id, comment.id)
-
-
-def _field(form: FormData, name: str) -> str | None:
-    value = form.get(name)
-    return value if isinstance(value, str) and value else None
 
 
 async def _claim(
@@ -120,10 +115,9 @@ async def update_comment(
     request: Request, db: SessionDep, user: CurrentUser, comment_id: PathId
 ) -> Response:
     comment = await get_comment_for_edit(db, user, comment_id)
-    form = await request.form()
-    body = form.get("body")
+    body = (await read_model(request, CommentIn))[0].body
     try:
-        await comment_service.edit_comment(db, comment, body if isinstance(body, str) else None)
+        await comment_service.edit_comment(db, comment, body)
     except InvalidInput as exc:
         error = exc.by_field().get("body", "")
         if not is_htmx(request):

@@ -19,7 +19,6 @@ from app.i18n import _
 from app.inputs import PathId
 from app.models import ComplaintStatus, Role, User
 from app.permissions import is_curator
-from app.routes.forms import read_form
 from app.services import complaints as complaint_service
 from app.services import kpi, kpi_export
 from app.services.csvimport import ImportRejected, RowError
@@ -27,6 +26,7 @@ from app.services.errors import InvalidInput
 from app.services.uploads import read_multipart
 from app.templating import is_htmx, render
 from app.web import CSRF_FIELD, csrf_token
+from app.web.forms import read_form
 
 router = APIRouter(include_in_schema=False)
 

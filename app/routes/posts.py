@@ -22,32 +22,34 @@ from app.permissions import (
     is_curator,
 )
 from app.routes.auth import safe_next
-from app.routes.forms import FormData, read_form
 from app.services import attachments as attachment_service
 from app.services import comments as comment_service
 from app.services import feed, flags, idempotency, likes
 from app.services import posts as post_service
 from app.services.errors import InvalidInput
+from app.services.inputs import FlagIn, PostCreate, PostUpdate
 from app.services.pii import find_personal_data
 from app.storage import get_storage
 from app.templating import is_htmx, render
+from app.web.forms import FormData, form_input, form_model, given, read_form, read_model
 
 router = APIRouter(include_in_schema=False)
 
-POST_FIELDS = ("kind", "title", "body", "received_on", "channel", "product", "category", "tags")
+# The composer has no unit field (a post is for the author's own unit), and asks about
+# personal data with its own buttons (pii_action).
+NOT_ON_FORM = ("unit", "confirm_personal_data")
 
 
 def form_values(form: FormData) -> dict[str, Any]:
-    """What the user typed, as the service's field names (kept on every error)."""
-    values: dict[str, Any] = {k: form.get(k) for k in POST_FIELDS}
-    values["praised"] = [c for c in form.getlist("praised") if c.strip()]
-    values["tags"] = post_service.split_tags(form.get("tags"))  # one text box
-    values["status"] = form.get("status") or PostStatus.published.value
+    """What the user typed, as the input model's fields (kept on every error)."""
+    values = form_input(form, PostCreate, skip=NOT_ON_FORM)
+    values["status"] = values["status"] or PostStatus.published.value
     return values
 
 
 def to_service(values: dict[str, Any]) -> dict[str, Any]:
-    data = {k: v for k, v in values.items() if v not in ("", None)}
+    """The form's values as the JSON body sends them: the other kind's fields left out."""
+    data = given(values)
     if data.get("kind") == "knowhow":
         for name in post_service.PRAISE_ONLY:
             data.pop(name, None)
@@ -130,36 +132,24 @@ async def _attach_files(db: SessionDep, user: User, post: Post, form: FormData) 
 
 
 def _check_files(form: FormData) -> None:
-    """Refuse a wrong type or size before anything is written."""
-    if len(form.files) > attachment_service.ATTACHMENTS_PER_POST:
-        raise InvalidInput.field(
-            "files", _("At most %(n)s files.") % {"n": attachment_service.ATTACHMENTS_PER_POST}
-        )
+    """Refuse a file before anything is written, by the one check the API's upload makes
+    (attachments.check_file), said by the field and naming the file. Too many files: the
+    form reader refuses the file past ATTACHMENTS_PER_POST (413), as for the API."""
     for upload in form.files:
-        found = attachment_service.sniff(upload.path)
-        if found is None:
-            raise InvalidInput.field(
-                "files",
-                _(
-                    "%(name)s: only JPEG, PNG, WebP images and PDF, Excel, Word, "
-                    "PowerPoint files can be attached."
-                )
-                % {"name": upload.filename},
+        check = attachment_service.check_file(upload.path, upload.size)
+        if check.refused == "type":
+            message = _(
+                "%(name)s: only JPEG, PNG, WebP images and PDF, Excel, Word, "
+                "PowerPoint files can be attached."
             )
-        limit = (
-            attachment_service.IMAGE_MAX if found[1] == "image" else attachment_service.DOCUMENT_MAX
-        )
-        if upload.size > limit:
-            raise InvalidInput.field(
-                "files", _("%(name)s is too large.") % {"name": upload.filename}
-            )
-        # Checked here, from the header, so that the post is not saved without its image.
-        if found[1] == "image" and attachment_service.image_too_large(upload.path, found[0]):
-            raise InvalidInput.field(
-                "files",
-                _("%(name)s has too many pixels to process. Make it smaller and try again.")
-                % {"name": upload.filename},
-            )
+        elif check.refused == "size":
+            message = _("%(name)s is too large.")
+        elif check.refused == "pixels":
+            # Checked here, from the header, so that the post is not saved without its image.
+            message = _("%(name)s has too many pixels to process. Make it smaller and try again.")
+        else:
+            continue
+        raise InvalidInput.field("files", message % {"name": upload.filename})
 
 
 async def _submit(
@@ -184,14 +174,21 @@ async def _submit(
                 if isinstance(claimed, Post):
                     return claimed, values, None, False
                 _check_files(form)
-                saved = await post_service.create_post(db, user, data)
+                body = form_model(PostCreate, data)
+                saved = await post_service.create_post(
+                    db, user, body.model_dump(exclude_unset=True)
+                )
                 await _attach_files(db, user, saved, form)
                 if claimed is not None:
                     assert claimed.id is not None and saved.id is not None
                     done = idempotency.Answer(303, str(saved.id), "text/plain")
                     await idempotency.remember(db, claimed.id, done)
             else:
-                saved = await post_service.update_post(db, user, post, data)
+                data.pop("kind")  # fixed, and shown to the form only to pick its fields
+                changes = form_model(PostUpdate, data)
+                saved = await post_service.update_post(
+                    db, user, post, changes.model_dump(exclude_unset=True)
+                )
             return saved, values, None, False
         except InvalidInput as exc:
             # The services validate before they write, so there is nothing to roll back
@@ -267,19 +264,7 @@ async def edit_post(
     request: Request, db: SessionDep, user: CurrentUser, post_id: PathId
 ) -> Response:
     post = await get_post_for_edit(db, user, post_id)
-    tags, praised, _unit = await post_service.current_links(db, post)
-    values = {
-        "kind": post.kind,
-        "title": post.title,
-        "body": post.body,
-        "tags": tags,
-        "praised": praised,
-        "received_on": post.received_on,
-        "channel": post.channel,
-        "product": post.product,
-        "category": post.category,
-        "status": post.status,
-    }
+    values = post_service.fields_of(post, *await post_service.current_links(db, post))
     return render(
         request,
         "posts/edit.html",
@@ -353,17 +338,9 @@ async def submit_flag(
     request: Request, db: SessionDep, user: User, post: Post, comment: Any, back: str
 ) -> Response:
     """Report a post or a comment from a form: a message in place (HTMX) or back to `back`."""
-    form = await request.form()
-    reason, note = form.get("reason"), form.get("note")
+    report = (await read_model(request, FlagIn))[0]
     try:
-        await flags.flag(
-            db,
-            user,
-            post,
-            comment,
-            reason if isinstance(reason, str) else None,
-            note if isinstance(note, str) else None,
-        )
+        await flags.flag(db, user, post, comment, report.reason, report.note)
         message, status = _("Thank you. Head office will look at it."), 200
     except flags.AlreadyFlagged:
         message, status = _("You have already reported this. Head office will look at it."), 409

@@ -9,7 +9,9 @@ import tempfile
 import unicodedata
 import zipfile
 from dataclasses import dataclass
+from functools import partial
 from pathlib import Path
+from typing import Literal
 
 import anyio
 import anyio.to_thread
@@ -23,7 +25,7 @@ from app.models import Attachment, Post, User
 from app.permissions import get_post_for_edit, get_post_for_view
 from app.services import images
 from app.services.errors import InsufficientStorage
-from app.services.uploads import UploadedFile
+from app.services.uploads import UploadedFile, too_large
 from app.storage import Storage, disk_full, new_key
 
 log = logging.getLogger("arigato.attachments")
@@ -249,6 +251,50 @@ def too_many_attachments() -> HTTPException:
     )
 
 
+async def ensure_room(db: AsyncSession, post_id: int) -> None:
+    """The one check of the attachments a post may have: 409 when it has them all (SPEC §4,
+    a conflict with the post's state). The API checks it before reading the body, and
+    add_attachment before storing and again under the post's lock."""
+    if await count_attachments(db, post_id) >= ATTACHMENTS_PER_POST:
+        raise too_many_attachments()
+
+
+@dataclass(frozen=True)
+class FileCheck:
+    """The one check of an uploaded file against SPEC §2's limits: its type (by content), its
+    size (by kind) and an image's pixels (from its header). `refused` says which failed;
+    the API answers `error()` (SPEC §4: 415 type, 413 size or pixels), a form shows its
+    own message by the field."""
+
+    file_type: FileType | None
+    refused: Literal["type", "size", "pixels"] | None = None
+    limit: int = 0
+    pixels: tuple[int, int] = (0, 0)
+
+    def error(self) -> HTTPException:
+        if self.refused == "type":
+            return unsupported_type()
+        if self.refused == "pixels":
+            return too_many_pixels(*self.pixels)
+        return too_large(self.limit)
+
+
+def check_file(
+    path: Path, size: int, *, image_max: int = IMAGE_MAX, document_max: int = DOCUMENT_MAX
+) -> FileCheck:
+    """Reads the file's first bytes (and an image's header): run it off the event loop."""
+    sniffed = sniff(path)
+    if sniffed is None:
+        return FileCheck(None, "type")
+    file_type = FILE_TYPES[sniffed[0]]
+    limit = image_max if file_type.kind == IMAGE else document_max
+    if size > limit:
+        return FileCheck(file_type, "size", limit=limit)
+    if file_type.kind == IMAGE and (pixels := image_too_large(path, file_type.content_type)):
+        return FileCheck(file_type, "pixels", pixels=pixels)
+    return FileCheck(file_type)
+
+
 async def _delete_quietly(storage: Storage, keys: list[str]) -> None:
     with anyio.CancelScope(shield=True):
         for key in keys:
@@ -276,18 +322,16 @@ async def add_attachment(
     """
     post_id, uploader_id = post.id, uploader.id
     assert post_id is not None and uploader_id is not None
-    sniffed = await anyio.to_thread.run_sync(sniff, upload.path)
-    if sniffed is None:
-        raise unsupported_type()
-    file_type = FILE_TYPES[sniffed[0]]
-    limit = image_max if file_type.kind == IMAGE else document_max
-    if upload.size > limit:
-        raise HTTPException(
-            413,
-            _("The file is too large (at most %(size)s MB).") % {"size": f"{limit / MiB:g}"},
+    check = await anyio.to_thread.run_sync(
+        partial(
+            check_file, upload.path, upload.size, image_max=image_max, document_max=document_max
         )
-    if await count_attachments(db, post_id) >= ATTACHMENTS_PER_POST:
-        raise too_many_attachments()
+    )
+    if check.refused is not None:
+        raise check.error()
+    file_type = check.file_type
+    assert file_type is not None
+    await ensure_room(db, post_id)
     # End the read transaction: no connection is held while the file is converted and stored.
     await db.commit()
 
@@ -315,8 +359,7 @@ async def add_attachment(
         # Lock the post row (PostgreSQL; SQLite serialises writers) and count again, so
         # that two uploads at once cannot pass the limit together.
         await db.exec(select(Post.id).where(col(Post.id) == post_id).with_for_update())
-        if await count_attachments(db, post_id) >= ATTACHMENTS_PER_POST:
-            raise too_many_attachments()
+        await ensure_room(db, post_id)
         attachment = Attachment(
             post_id=post_id,
             uploader_id=uploader_id,

@@ -18,10 +18,9 @@ from app.models.base import utcnow
 from app.models.tables import comments, posts, users
 from app.services import notifications
 from app.services.errors import InvalidInput
+from app.services.inputs import COMMENT_MAX as COMMENT_MAX
 from app.services.markdown import render_comment
 from app.services.mentions import MENTION_RE, mentioned_users
-
-COMMENT_MAX = 2000
 
 
 @dataclass(slots=True)

@@ -11,8 +11,7 @@ from app.models import Comment, Flag, FlagReason, Post, User
 
 __all__ = ["AlreadyFlagged", "Flag", "flag", "validate"]
 from app.services.errors import InvalidInput
-
-NOTE_MAX = 1000
+from app.services.inputs import NOTE_MAX as NOTE_MAX
 
 
 class AlreadyFlagged(Exception):

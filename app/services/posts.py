@@ -3,11 +3,10 @@
 from __future__ import annotations
 
 import unicodedata
-from datetime import date
 from typing import Any
 
 import sqlalchemy as sa
-from pydantic import BaseModel, ConfigDict, ValidationError, field_validator, model_validator
+from pydantic import ValidationError, field_validator, model_validator
 from sqlalchemy.dialects.postgresql import insert as pg_insert
 from sqlalchemy.dialects.sqlite import insert as sqlite_insert
 from sqlmodel import col, select
@@ -32,14 +31,15 @@ from app.models import (
 from app.models.base import utcnow
 from app.services import org
 from app.services.errors import InvalidInput
+from app.services.inputs import BODY_MAX as BODY_MAX
+from app.services.inputs import PRAISED_MAX as PRAISED_MAX
+from app.services.inputs import TAG_MAX as TAG_MAX
+from app.services.inputs import TAGS_MAX as TAGS_MAX
+from app.services.inputs import TITLE_MAX as TITLE_MAX
+from app.services.inputs import PostCreate
 from app.services.markdown import render_markdown
 from app.services.pii import find_personal_data, mask_personal_data
 
-TITLE_MAX = 120
-BODY_MAX = 10_000
-TAG_MAX = 40
-TAGS_MAX = 10
-PRAISED_MAX = 20
 PRAISE_ONLY = ("received_on", "channel", "product", "praised")
 KNOWHOW_ONLY = ("category",)
 
@@ -49,7 +49,8 @@ _TAG_SEPARATORS = str.maketrans(dict.fromkeys("、，,", " "))
 
 def split_tags(text: str) -> list[str]:
     """The one tag tokenizer: tags are separated by spaces (full-width ones too) or commas
-    (Japanese ones too)."""
+    (Japanese ones too). A tag sent alone (an item of the API's list) is split the same
+    way, so the same text gives the same tags from the form and from the API."""
     return text.translate(_TAG_SEPARATORS).split()
 
 
@@ -87,23 +88,8 @@ def _choice(value: str | None, choices: type[Any], field_msg: str) -> str | None
     return value
 
 
-class PostFields(BaseModel):
-    """Every field a post may have; the rules that need no database."""
-
-    model_config = ConfigDict(extra="forbid")
-
-    kind: str
-    title: str
-    body: str
-    status: str = PostStatus.published.value
-    unit: str | None = None
-    tags: list[str] = []
-    received_on: date | None = None
-    channel: str | None = None
-    product: str | None = None
-    praised: list[str] = []
-    category: str | None = None
-    confirm_personal_data: bool = False
+class PostFields(PostCreate):
+    """Every field a post may have (the input model's); the rules that need no database."""
 
     @field_validator("title", "body", "unit", "channel", "product", "category", mode="before")
     @classmethod
@@ -142,18 +128,22 @@ class PostFields(BaseModel):
     @classmethod
     def _tags(cls, v: Any) -> Any:
         if isinstance(v, str):
-            v = split_tags(v)
+            v = [v]
         if not isinstance(v, list):
             return v
         # Counted before any per-tag work, so a request with thousands of tags costs nothing.
         if len(v) > TAGS_MAX:
             raise ValueError(_("At most %(n)s tags.") % {"n": TAGS_MAX})
-        seen: dict[str, None] = {}  # ordered, and O(1) per look-up
+        words: list[str] = []
         for raw in v:
-            tag = _clean_text(raw) if isinstance(raw, str) else raw
-            if not isinstance(tag, str):
+            if not isinstance(raw, str):
                 raise ValueError(_("Tags must be text."))
-            tag = tag.lstrip("#＃")
+            words.extend(split_tags(_clean_text(raw)))
+        if len(words) > TAGS_MAX:
+            raise ValueError(_("At most %(n)s tags.") % {"n": TAGS_MAX})
+        seen: dict[str, None] = {}  # ordered, and O(1) per look-up
+        for word in words:
+            tag = word.lstrip("#＃")
             if not tag:
                 continue
             if len(tag) > TAG_MAX:
@@ -219,20 +209,18 @@ def validate_fields(data: dict[str, Any]) -> PostFields:
         raise InvalidInput.from_validation(exc) from exc
 
 
-def _fields_of(post: Post, tags: list[str], praised: list[str], unit_code: str) -> dict[str, Any]:
-    return {
-        "kind": post.kind,
-        "title": post.title,
-        "body": post.body,
-        "status": post.status if post.status in ("draft", "published") else "published",
-        "unit": unit_code,
-        "tags": tags,
-        "received_on": post.received_on,
-        "channel": post.channel,
-        "product": post.product,
-        "praised": praised,
-        "category": post.category,
+# The input fields a post row keeps as they were given (tags, praised, unit are links).
+SAVED_AS_IS = frozenset(Post.model_fields) & frozenset(PostCreate.model_fields)
+
+
+def fields_of(post: Post, tags: list[str], praised: list[str], unit_code: str) -> dict[str, Any]:
+    """A saved post as its input model's fields: what an edit starts from."""
+    saved = set(Post.model_fields) & set(PostCreate.model_fields)
+    fields: dict[str, Any] = {
+        name: getattr(post, name) for name in PostCreate.model_fields if name in saved
     }
+    fields.update(tags=tags, praised=praised, unit=unit_code)
+    return fields
 
 
 def personal_data_spans(fields: PostFields) -> list[dict[str, Any]]:
@@ -418,7 +406,9 @@ async def update_post(db: AsyncSession, author: User, post: Post, changes: dict[
     if post.status == PostStatus.published.value and changes.get("status") == "draft":
         raise InvalidInput.field("status", _("A published post cannot go back to draft."))
     tags, praised_codes, unit_code = await current_links(db, post)
-    merged = _fields_of(post, tags, praised_codes, unit_code)
+    merged = fields_of(post, tags, praised_codes, unit_code)
+    if post.status not in (PostStatus.draft.value, PostStatus.published.value):
+        merged["status"] = PostStatus.published.value
     if post.kind == PostKind.knowhow.value:
         merged = {k: v for k, v in merged.items() if k not in PRAISE_ONLY}
     else:

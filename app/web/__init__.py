@@ -1,4 +1,5 @@
-"""Cookies and CSRF for browser requests: the one place that reads and writes them."""
+"""Cookies and CSRF for browser requests: the one place that reads and writes them (and, in
+app.web.forms, the one reader of browser forms)."""
 
 from __future__ import annotations
 

@@ -1,0 +1,106 @@
+"""The input model of each resource, written once: the JSON body reads it (FastAPI) and so
+does the page's form (app.web.forms); the services' rules build on the same models.
+
+The field types and documented limits here are the shapes; the rules with messages in the
+user's language (after NFC and strip) are the services' (services/posts.PostFields and the
+comment and flag services), the same for both ways in. InputGuard checks the text rule.
+"""
+
+from __future__ import annotations
+
+from datetime import date
+from enum import StrEnum
+from typing import Annotated, Any
+
+from pydantic import BaseModel, ConfigDict, Field, WithJsonSchema
+
+from app.inputs import TEXT_PATTERN
+from app.models import Channel, FlagReason, KnowhowCategory, PostKind, PostStatus, Product
+
+CODE_MAX = 32  # unit and user codes (the columns' length)
+TITLE_MAX = 120
+BODY_MAX = 10_000
+TAG_MAX = 40
+TAGS_MAX = 10
+PRAISED_MAX = 20
+COMMENT_MAX = 2000
+NOTE_MAX = 1000
+
+
+def text(max_length: int, min_length: int = 0) -> Any:
+    """Documents a string field's limits (the services' constants) and the text rule.
+
+    Documented, not checked again here: the services check the limits after normalising
+    (NFC, strip) with messages in the user's language, the same for forms and the API;
+    InputGuard checks the text rule."""
+    schema: dict[str, Any] = {"maxLength": max_length, "pattern": TEXT_PATTERN}
+    if min_length:
+        schema["minLength"] = min_length
+    return Field(json_schema_extra=schema)
+
+
+def one_of(choices: type[StrEnum] | tuple[str, ...], *, blank: bool = False) -> Any:
+    """Documents a choice the service checks (with a message in the user's language);
+    `blank`: "" is taken as no choice, as in the forms."""
+    values = [c if isinstance(c, str) else c.value for c in choices] + ([""] if blank else [])
+    return WithJsonSchema({"type": "string", "enum": values})
+
+
+Code = Annotated[str, text(CODE_MAX)]
+Tag = Annotated[str, text(TAG_MAX)]
+Title = Annotated[str, text(TITLE_MAX, 1)]
+Body = Annotated[str, text(BODY_MAX, 1)]
+# The service refuses a status other than these two with a message in the user's language.
+Status = Annotated[str, one_of((PostStatus.draft.value, PostStatus.published.value))]
+Tags = Annotated[list[Tag], Field(max_length=TAGS_MAX)]  # refused before any per-tag work
+Praised = Annotated[list[Code], Field(max_length=PRAISED_MAX)]
+ChannelChoice = Annotated[str, one_of(Channel, blank=True)]
+ProductChoice = Annotated[str, one_of(Product, blank=True)]
+CategoryChoice = Annotated[str, one_of(KnowhowCategory, blank=True)]
+
+
+class PostUpdate(BaseModel):
+    """Body of PATCH /api/v1/posts/{id}: the fields a post has, each optional (the ones not
+    sent stay as they are)."""
+
+    model_config = ConfigDict(extra="forbid")
+
+    title: Title | None = None
+    body: Body | None = None
+    status: Status | None = None
+    unit: Code | None = None
+    tags: Tags | None = None
+    received_on: date | None = None
+    channel: ChannelChoice | None = None
+    product: ProductChoice | None = None
+    praised: Praised | None = None
+    category: CategoryChoice | None = None
+    confirm_personal_data: bool = False
+
+
+class PostCreate(PostUpdate):
+    """Body of POST /api/v1/posts. Units and users by code; fields of the other kind stay null."""
+
+    # Also what the composer reads (app.web.forms.form_input); kind last, as the one field
+    # an edit may not change.
+    kind: Annotated[str, one_of(PostKind)]
+    title: Title
+    body: Body
+    status: Status = PostStatus.published.value
+    tags: Tags = []
+    praised: Praised = []
+
+
+class CommentIn(BaseModel):
+    # A comment's text: the API body, and the comment forms.
+    model_config = ConfigDict(extra="forbid")
+
+    body: Annotated[str, text(COMMENT_MAX, 1)]
+
+
+class FlagIn(BaseModel):
+    # A report of a post or a comment: the API body, and the report form.
+    model_config = ConfigDict(extra="forbid")
+
+    reason: Annotated[str, one_of(FlagReason)]
+    note: Annotated[str, text(NOTE_MAX)] | None = None
