@@ -13,7 +13,6 @@ from pathlib import Path
 
 import anyio
 import anyio.to_thread
-from fastapi import HTTPException
 from sqlalchemy import func
 from sqlmodel import col, select
 from sqlmodel.ext.asyncio.session import AsyncSession
@@ -22,7 +21,7 @@ from app.i18n import _
 from app.models import Attachment, Post, User
 from app.permissions import get_post_for_edit, get_post_for_view
 from app.services import images
-from app.services.errors import InsufficientStorage
+from app.services.errors import Conflict, InsufficientStorage, NotFound, TooLarge, UnsupportedMedia
 from app.services.uploads import UploadedFile
 from app.storage import Storage, disk_full, new_key
 
@@ -90,9 +89,8 @@ _OOXML_MAIN = (
 )
 
 
-def unsupported_type() -> HTTPException:
-    return HTTPException(
-        415,
+def unsupported_type() -> UnsupportedMedia:
+    return UnsupportedMedia(
         _(
             "This file type is not supported. Attach a JPEG, PNG or WebP image, "
             "or a PDF, Excel (XLSX), Word (DOCX) or PowerPoint (PPTX) file."
@@ -190,10 +188,9 @@ def sanitize_filename(raw: str, content_type: str) -> str:
 # Adding and removing
 
 
-def too_many_pixels(width: int, height: int) -> HTTPException:
+def too_many_pixels(width: int, height: int) -> TooLarge:
     size = _(" (%(width)s × %(height)s)") % {"width": width, "height": height} if width else ""
-    return HTTPException(
-        413,
+    return TooLarge(
         _("This image has too many pixels to process%(size)s. Make it smaller and try again.")
         % {"size": size},
     )
@@ -242,9 +239,8 @@ async def count_attachments(db: AsyncSession, post_id: int) -> int:
     return int(result.one())
 
 
-def too_many_attachments() -> HTTPException:
-    return HTTPException(
-        409,
+def too_many_attachments() -> Conflict:
+    return Conflict(
         _("A post can have at most %(count)s attachments.") % {"count": ATTACHMENTS_PER_POST},
     )
 
@@ -282,8 +278,7 @@ async def add_attachment(
     file_type = FILE_TYPES[sniffed[0]]
     limit = image_max if file_type.kind == IMAGE else document_max
     if upload.size > limit:
-        raise HTTPException(
-            413,
+        raise TooLarge(
             _("The file is too large (at most %(size)s MB).") % {"size": f"{limit / MiB:g}"},
         )
     if await count_attachments(db, post_id) >= ATTACHMENTS_PER_POST:
@@ -342,8 +337,8 @@ async def add_attachment(
     return attachment
 
 
-def attachment_not_found() -> HTTPException:
-    return HTTPException(404, _("This attachment does not exist or is not visible to you."))
+def attachment_not_found() -> NotFound:
+    return NotFound(_("This attachment does not exist or is not visible to you."))
 
 
 async def get_attachment_for_view(db: AsyncSession, user: User, attachment_id: int) -> Attachment:
@@ -357,7 +352,7 @@ async def get_attachment_for_view(db: AsyncSession, user: User, attachment_id: i
         return attachment
     try:
         await get_post_for_view(db, user, attachment.post_id)
-    except HTTPException:
+    except NotFound:
         raise attachment_not_found() from None
     return attachment
 
