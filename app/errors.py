@@ -19,8 +19,7 @@ from app import db
 from app.deps import NotAuthenticated
 from app.i18n import _
 from app.logging import get_logger
-from app.services.auth import LoginThrottled
-from app.services.errors import Conflict, InsufficientStorage, InvalidInput, generic_message
+from app.services.errors import DomainError, generic_message
 from app.templating import TOAST_SWAP, is_htmx, render
 
 
@@ -75,28 +74,12 @@ async def http_error(request: Request, exc: Exception) -> Response:
     )
 
 
-async def throttled(request: Request, exc: Exception) -> Response:
-    assert isinstance(exc, LoginThrottled)
-    return await http_error(
-        request,
-        HTTPException(
-            429,
-            _("Too many failed logins. Try again in %(seconds)s seconds.")
-            % {"seconds": exc.retry_after},
-            headers={"Retry-After": str(exc.retry_after)},
-        ),
-    )
-
-
-async def invalid_input(request: Request, exc: Exception) -> Response:
-    """Service-level 422 in FastAPI's `detail` shape; pages catch InvalidInput themselves."""
-    assert isinstance(exc, InvalidInput)
-    return JSONResponse({"detail": exc.errors}, status_code=422)
-
-
-async def conflict(request: Request, exc: Exception) -> Response:
-    """A change that clashes with the current state (services.errors.Conflict): 409."""
-    return await http_error(request, HTTPException(409, str(exc)))
+async def domain_error(request: Request, exc: Exception) -> Response:
+    """Any error a service raised (services.errors.DomainError): its status, headers and
+    message, answered like an HTTPException (JSON `{"detail": ...}`, a page, or a toast)."""
+    assert isinstance(exc, DomainError)
+    headers = exc.headers or None
+    return await http_error(request, HTTPException(exc.status_code, exc.detail, headers))
 
 
 async def database_away(request: Request, exc: Exception) -> Response:
@@ -204,22 +187,10 @@ async def unreadable_body(request: Request, exc: Exception) -> Response:
     return await http_exception_handler(request, exc)
 
 
-async def insufficient_storage(request: Request, exc: Exception) -> Response:
-    """The disk for uploads is full (services.errors.InsufficientStorage): 507."""
-    message = _(
-        "There is no room left on the server to store files, so nothing was saved. "
-        "Try again later, or tell an administrator."
-    )
-    return await http_error(request, HTTPException(507, message))
-
-
 def install(app: FastAPI) -> None:
-    app.add_exception_handler(InvalidInput, invalid_input)
+    app.add_exception_handler(DomainError, domain_error)
     app.add_exception_handler(NotAuthenticated, not_authenticated)
     app.add_exception_handler(HTTPException, http_error)
-    app.add_exception_handler(LoginThrottled, throttled)
-    app.add_exception_handler(Conflict, conflict)
     install_database_away(app)
     app.add_exception_handler(RequestValidationError, request_invalid)
     app.add_exception_handler(StarletteHTTPException, unreadable_body)
-    app.add_exception_handler(InsufficientStorage, insufficient_storage)

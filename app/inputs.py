@@ -23,6 +23,7 @@ from starlette.types import ASGIApp, Message, Receive, Scope, Send
 
 from app import i18n, templating
 from app.i18n import _
+from app.services.errors import InvalidInput, NotFound
 
 # Ids: PostgreSQL's `integer` (int4) is the smaller bound of the two databases.
 MAX_ID = 2**31 - 1
@@ -32,7 +33,7 @@ def _known_id(value: int) -> int:
     # Raised from inside validation on purpose: no row has an id outside the column's range,
     # so an out-of-range path id is "not found" (404), not a malformed request.
     if not 1 <= value <= MAX_ID:
-        raise HTTPException(404, _("There is nothing with this id."))
+        raise NotFound(_("There is nothing with this id."))
     return value
 
 
@@ -90,9 +91,9 @@ def text_ok(value: str) -> bool:
     return _FORBIDDEN.search(value) is None
 
 
-def text_refused(field: str, where: str = "body") -> HTTPException:
+def text_refused(field: str, where: str = "body") -> InvalidInput:
     """The 422 for a text field that breaks the text rule (raised by the multipart reader)."""
-    return HTTPException(422, [_text_error([where, field])])
+    return InvalidInput([_text_error([where, field])])
 
 
 def _text_error(loc: list[Any]) -> dict[str, Any]:

@@ -9,11 +9,11 @@ from __future__ import annotations
 
 from typing import Protocol
 
-from fastapi import HTTPException
 from sqlmodel.ext.asyncio.session import AsyncSession
 
 from app.i18n import _
 from app.models import ROLE_RANK, Comment, CommentStatus, Post, PostStatus, Role, User
+from app.services.errors import Conflict, Forbidden, NotFound
 
 
 def is_curator(user: User) -> bool:
@@ -40,8 +40,8 @@ def can_view_post(user: User, post: PostLike) -> bool:
     return False
 
 
-def not_found() -> HTTPException:
-    return HTTPException(404, _("This post does not exist or is not visible to you."))
+def not_found() -> NotFound:
+    return NotFound(_("This post does not exist or is not visible to you."))
 
 
 def ensure_visible(user: User, post: PostLike | None) -> None:
@@ -61,7 +61,7 @@ async def get_post_for_edit(db: AsyncSession, user: User, post_id: int) -> Post:
     """The author may edit or delete their own post (even while hidden); nobody else."""
     post = await get_post_for_view(db, user, post_id)
     if post.author_id != user.id:
-        raise HTTPException(403, _("Only the author can change this post."))
+        raise Forbidden(_("Only the author can change this post."))
     return post
 
 
@@ -69,7 +69,7 @@ async def get_post_for_interaction(db: AsyncSession, user: User, post_id: int) -
     """Liking, commenting and flagging need a published post."""
     post = await get_post_for_view(db, user, post_id)
     if post.status != PostStatus.published.value:
-        raise HTTPException(409, _("Only published posts can be liked or commented on."))
+        raise Conflict(_("Only published posts can be liked or commented on."))
     return post
 
 
@@ -84,7 +84,7 @@ def can_view_comment(user: User, comment: Comment) -> bool:
 async def get_comment_for_view(db: AsyncSession, user: User, comment_id: int) -> Comment:
     comment = await db.get(Comment, comment_id)
     if comment is None or not can_view_comment(user, comment):
-        raise HTTPException(404, _("This comment does not exist or is not visible to you."))
+        raise NotFound(_("This comment does not exist or is not visible to you."))
     await get_post_for_view(db, user, comment.post_id)
     return comment
 
@@ -92,7 +92,7 @@ async def get_comment_for_view(db: AsyncSession, user: User, comment_id: int) ->
 async def get_comment_for_edit(db: AsyncSession, user: User, comment_id: int) -> Comment:
     comment = await get_comment_for_view(db, user, comment_id)
     if comment.author_id != user.id:
-        raise HTTPException(403, _("Only the author can change this comment."))
+        raise Forbidden(_("Only the author can change this comment."))
     return comment
 
 
@@ -101,7 +101,7 @@ MODERATED_STATUSES = (PostStatus.published.value, PostStatus.hidden.value)
 
 def _require_curator(user: User) -> None:
     if not is_curator(user):
-        raise HTTPException(403, _("You do not have permission to do this."))
+        raise Forbidden(_("You do not have permission to do this."))
 
 
 async def get_post_for_moderation(db: AsyncSession, user: User, post_id: int) -> Post:
@@ -118,6 +118,6 @@ async def get_comment_for_moderation(db: AsyncSession, user: User, comment_id: i
     _require_curator(user)
     comment = await db.get(Comment, comment_id)
     if comment is None or comment.status == CommentStatus.deleted.value:
-        raise HTTPException(404, _("This comment does not exist or is not visible to you."))
+        raise NotFound(_("This comment does not exist or is not visible to you."))
     await get_post_for_moderation(db, user, comment.post_id)
     return comment

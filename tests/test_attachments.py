@@ -13,7 +13,7 @@ from urllib.parse import quote
 
 import httpx
 import pytest
-from fastapi import FastAPI, HTTPException
+from fastapi import FastAPI
 from openpyxl import Workbook
 from PIL import Image, ImageCms
 from PIL.PngImagePlugin import PngInfo
@@ -28,6 +28,7 @@ from app.downloads import content_disposition
 from app.models import Attachment, Post, User
 from app.routes.attachments import router as page_router
 from app.services import attachments as svc
+from app.services.errors import DomainError
 from app.services.uploads import TEMP_PREFIX, UploadedFile, read_multipart
 from app.storage import LocalStorage, check_key, get_storage, new_key
 from tests.factories import login, make_post, make_user
@@ -387,7 +388,7 @@ async def test_read_multipart_stops_reading_at_the_limit() -> None:
     body = _multipart([("file", "big.pdf", b"B" * 100_000)])
     chunks = _chunks(body, 1000)
     request, sent = _request(chunks, "multipart/form-data; boundary=XyZ")  # no length
-    with pytest.raises(HTTPException) as info:
+    with pytest.raises(DomainError) as info:
         await read_multipart(request, max_file_bytes=10_000)
     assert info.value.status_code == 413
     assert len(sent) < 15 < len(chunks)  # stopped soon after 10 kB, not at the end
@@ -397,7 +398,7 @@ async def test_read_multipart_stops_reading_at_the_limit() -> None:
 async def test_read_multipart_refuses_by_content_length_before_reading() -> None:
     body = _multipart([("file", "big.pdf", b"B" * 100_000)])
     request, sent = _request([body], "multipart/form-data; boundary=XyZ", length=svc.UPLOAD_MAX * 3)
-    with pytest.raises(HTTPException) as info:
+    with pytest.raises(DomainError) as info:
         await read_multipart(request, max_file_bytes=svc.UPLOAD_MAX, max_files=1)
     assert info.value.status_code == 413
     assert sent == []
@@ -407,25 +408,25 @@ async def test_read_multipart_limits_and_errors() -> None:
     ctype = "multipart/form-data; boundary=XyZ"
     too_many = _multipart([("file", "a.pdf", b"1"), ("file", "b.pdf", b"2")])
     request, _ = _request([too_many], ctype)
-    with pytest.raises(HTTPException) as info:
+    with pytest.raises(DomainError) as info:
         await read_multipart(request, max_file_bytes=100, max_files=1)
     assert info.value.status_code == 413
 
     long_field = _multipart([("note", None, b"x" * 200)])
     request, _ = _request([long_field], ctype)
-    with pytest.raises(HTTPException) as info:
+    with pytest.raises(DomainError) as info:
         await read_multipart(request, max_file_bytes=100, max_field_bytes=100)
     assert info.value.status_code == 413
 
     request, _ = _request([b"{}"], "application/json")
-    with pytest.raises(HTTPException) as info:
+    with pytest.raises(DomainError) as info:
         await read_multipart(request, max_file_bytes=100)
     assert info.value.status_code == 415
 
     before = temp_files()
     truncated = _multipart([("file", "a.pdf", b"x" * 500)])[:300]
     request, _ = _request([truncated], ctype)
-    with pytest.raises(HTTPException) as info:
+    with pytest.raises(DomainError) as info:
         await read_multipart(request, max_file_bytes=1000)
     assert info.value.status_code == 400
     assert temp_files() == before
@@ -848,7 +849,7 @@ async def test_service_limits_are_parameters(
     db: AsyncSession, tmp_path: Path, author: User, post: Post
 ) -> None:
     storage = LocalStorage(tmp_path / "store")
-    with pytest.raises(HTTPException) as info:
+    with pytest.raises(DomainError) as info:
         await svc.add_attachment(
             db,
             storage,

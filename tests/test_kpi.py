@@ -13,7 +13,6 @@ from decimal import Decimal
 import pytest
 import sqlalchemy as sa
 from bs4 import BeautifulSoup
-from fastapi import HTTPException
 from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 from openpyxl import load_workbook
@@ -36,6 +35,7 @@ from app.models import (
 )
 from app.models.base import utcnow
 from app.services import kpi
+from app.services.errors import Conflict
 from tests.conftest import IS_PG
 from tests.factories import login, make_post, make_unit, make_user
 
@@ -822,7 +822,7 @@ async def test_two_curators_closing_at_once_make_one_close(engine):
             async with maker() as s:
                 try:
                     await kpi.close_month(s, user, JUNE)
-                except HTTPException as exc:
+                except Conflict as exc:
                     return exc.status_code
                 return 200
 

@@ -5,7 +5,6 @@ from __future__ import annotations
 from typing import Annotated, Any, Literal
 
 from fastapi import APIRouter, Header, Query, Request, Response
-from fastapi.exceptions import HTTPException
 from pydantic import BaseModel
 
 from app.api.docs import conflict
@@ -21,7 +20,6 @@ from app.api.schemas import (
     UnitRef,
 )
 from app.deps import CurrentUser, SessionDep
-from app.i18n import _
 from app.inputs import Day, PathId
 from app.models import Comment, IdempotencyKey, Post
 from app.permissions import (
@@ -289,10 +287,6 @@ def _flag_public(row: flags.Flag) -> FlagPublic:
     )
 
 
-def _conflict() -> HTTPException:
-    return HTTPException(409, _("You have already reported this. Head office will look at it."))
-
-
 @router.post(
     "/posts/{post_id}/flags",
     name="api_flag_post",
@@ -301,10 +295,7 @@ def _conflict() -> HTTPException:
 )
 async def flag_post(db: SessionDep, user: CurrentUser, post_id: PathId, body: FlagIn) -> FlagPublic:
     post = await get_post_for_interaction(db, user, post_id)
-    try:
-        return _flag_public(await flags.flag(db, user, post, None, body.reason, body.note))
-    except flags.AlreadyFlagged as exc:
-        raise _conflict() from exc
+    return _flag_public(await flags.flag(db, user, post, None, body.reason, body.note))
 
 
 @router.post(
@@ -318,7 +309,4 @@ async def flag_comment(
 ) -> FlagPublic:
     comment = await get_comment_for_view(db, user, comment_id)
     post = await get_post_for_interaction(db, user, comment.post_id)
-    try:
-        return _flag_public(await flags.flag(db, user, post, comment, body.reason, body.note))
-    except flags.AlreadyFlagged as exc:
-        raise _conflict() from exc
+    return _flag_public(await flags.flag(db, user, post, comment, body.reason, body.note))

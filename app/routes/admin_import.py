@@ -13,7 +13,7 @@ from dataclasses import dataclass
 from typing import Any
 from urllib.parse import urlencode
 
-from fastapi import APIRouter, HTTPException, Request
+from fastapi import APIRouter, Request
 from fastapi.responses import Response
 from sqlmodel.ext.asyncio.session import AsyncSession
 
@@ -22,6 +22,7 @@ from app.i18n import _
 from app.models import User
 from app.services.admin_import import COLUMNS, IMPORT_MAX, ImportKind, check_or_import
 from app.services.csvimport import ImportReport
+from app.services.errors import TooLarge
 from app.services.uploads import MiB, read_multipart
 from app.templating import is_htmx, render
 from app.web import CSRF_FIELD, csrf_token
@@ -102,9 +103,7 @@ async def _read_upload(request: Request) -> _Upload:
             max_field_bytes=CONTENT_MAX + 1024,
             max_fields=4,
         )
-    except HTTPException as exc:
-        if exc.status_code != 413:
-            raise
+    except TooLarge:
         return _Upload(
             error=_("The file is too large (at most %(size)s MB).") % {"size": IMPORT_MAX // MiB},
             status=413,

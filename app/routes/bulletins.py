@@ -21,7 +21,7 @@ from app.models.tables import units
 from app.permissions import is_curator
 from app.services import bulletins as service
 from app.services import feed as feed_service
-from app.services.errors import InvalidInput
+from app.services.errors import Conflict, InvalidInput
 from app.templating import is_htmx, render
 from app.web.forms import FormData, read_form
 
@@ -375,11 +375,9 @@ async def add_bulletin_item(
         return await _items_response(
             request, db, user, bulletin, error=next(iter(exc.by_field().values())), status_code=422
         )
-    except HTTPException as exc:
-        if exc.status_code != 409:
-            raise
+    except Conflict as exc:
         bulletin = await service.get_bulletin_for_edit(db, user, bulletin_id)
-        return await _items_response(request, db, user, bulletin, error=exc.detail, status_code=409)
+        return await _items_response(request, db, user, bulletin, error=str(exc), status_code=409)
     if not is_htmx(request):
         return _back_to_editor(request, bulletin_id, "items", q)
     # The search result's button turns into "added" (an out-of-band swap).

@@ -22,7 +22,7 @@ from app.permissions import is_curator
 from app.services import complaints as complaint_service
 from app.services import kpi, kpi_export
 from app.services.csvimport import ImportRejected, RowError
-from app.services.errors import InvalidInput
+from app.services.errors import Conflict, InvalidInput, NotFound
 from app.services.uploads import read_multipart
 from app.templating import is_htmx, render
 from app.web import CSRF_FIELD, csrf_token
@@ -49,7 +49,7 @@ def _month(text: str | None) -> date | None:
         return None
     try:
         return kpi.parse_month(text)
-    except HTTPException:
+    except NotFound:
         return None
 
 
@@ -184,10 +184,8 @@ async def _after_close(
     error = None
     try:
         await action(db, user, kpi.parse_month(month))
-    except HTTPException as exc:
-        if exc.status_code != 409:
-            raise
-        error = str(exc.detail)
+    except Conflict as exc:
+        error = exc.message
     if error is None and not is_htmx(request):
         depth_q = depth_int if depth_int != 1 else None
         return RedirectResponse(_url(request, "kpi", fy=fy_int, unit=unit, depth=depth_q), 303)

@@ -342,8 +342,8 @@ async def submit_flag(
     try:
         await flags.flag(db, user, post, comment, report.reason, report.note)
         message, status = _("Thank you. Head office will look at it."), 200
-    except flags.AlreadyFlagged:
-        message, status = _("You have already reported this. Head office will look at it."), 409
+    except flags.AlreadyFlagged as exc:
+        message, status = exc.message, exc.status_code
     except InvalidInput as exc:
         message, status = next(iter(exc.by_field().values())), 422
     if not is_htmx(request):

@@ -9,7 +9,7 @@ from __future__ import annotations
 
 from typing import Any
 
-from fastapi import APIRouter, HTTPException, Request
+from fastapi import APIRouter, Request
 from fastapi.responses import RedirectResponse, Response
 
 from app.deps import (
@@ -174,20 +174,9 @@ async def change_password(
             address=client_address(request),
             keep_session=auth.session_token,
         )
-    except account.PasswordNotSettable:
-        return _render_password(
-            request, _password_context(user, {"": account.sso_only_message()}), 409
-        )
-    except LoginThrottled as exc:
-        message = _("Too many failed logins. Try again in %(seconds)s seconds.") % {
-            "seconds": exc.retry_after
-        }
-        return _render_password(
-            request,
-            _password_context(user, {"": message}),
-            429,
-            {"Retry-After": str(exc.retry_after)},
-        )
+    except (account.PasswordNotSettable, LoginThrottled) as exc:
+        context = _password_context(user, {"": exc.message})
+        return _render_password(request, context, exc.status_code, exc.headers or None)
     except InvalidInput as exc:
         return _render_password(request, _password_context(user, exc.by_field()), 422)
     return _render_password(request, _password_context(user, changed=True, forced=forced))
@@ -239,11 +228,8 @@ async def create_token(request: Request, db: SessionDep, auth: BrowserSession) -
     except InvalidInput as exc:
         ctx = await _tokens_context(db, user, values=values, errors=exc.by_field())
         status = 422
-    except account.TooManyTokens:
-        message = _("You already have %(n)s active tokens. Revoke one before creating another.")
-        ctx = await _tokens_context(
-            db, user, values=values, errors={"": message % {"n": account.MAX_ACTIVE_TOKENS}}
-        )
+    except account.TooManyTokens as exc:
+        ctx = await _tokens_context(db, user, values=values, errors={"": exc.message})
         status = 409
     else:
         ctx = await _tokens_context(db, user, new_token=token, new_token_name=view.name)
@@ -254,10 +240,7 @@ async def create_token(request: Request, db: SessionDep, auth: BrowserSession) -
 
 
 async def _own_token(db: SessionDep, user: User, token_id: int) -> account.TokenView:
-    try:
-        return await account.get_own_token(db, user, token_id)
-    except account.TokenNotFound as exc:
-        raise HTTPException(404, _("No such token among yours.")) from exc
+    return await account.get_own_token(db, user, token_id)  # TokenNotFound: 404
 
 
 @router.get("/settings/tokens/{token_id}/revoke", name="confirm_revoke_token")

@@ -22,7 +22,7 @@ from app.models.base import utcnow
 from app.security import MIN_PASSWORD_LENGTH, hash_password
 from app.services import auth
 from app.services import users as user_service
-from app.services.errors import InvalidInput
+from app.services.errors import Conflict, InvalidInput, NotFound
 
 MAX_ACTIVE_TOKENS = 20
 TOKEN_NAME_MAX = 80
@@ -40,16 +40,27 @@ class PasswordMode(StrEnum):
     sso = "sso"  # signs in through single sign-on only: nothing to change here
 
 
-class PasswordNotSettable(Exception):
-    """The account has no password and signs in through single sign-on."""
+class PasswordNotSettable(Conflict):
+    """The account has no password and signs in through single sign-on (409)."""
+
+    def __init__(self) -> None:
+        super().__init__(sso_only_message())
 
 
-class TooManyTokens(Exception):
-    """The user already has MAX_ACTIVE_TOKENS active tokens."""
+class TooManyTokens(Conflict):
+    """The user already has MAX_ACTIVE_TOKENS active tokens (409)."""
+
+    def __init__(self) -> None:
+        message = _("You already have %(n)s active tokens. Revoke one before creating another.")
+        super().__init__(message % {"n": MAX_ACTIVE_TOKENS})
 
 
-class TokenNotFound(LookupError):
-    """No such token among the caller's own."""
+class TokenNotFound(NotFound, LookupError):
+    """No such token among the caller's own (404)."""
+
+    def __init__(self, token_id: int) -> None:
+        super().__init__(_("No such token among yours."))
+        self.token_id = token_id
 
 
 def sso_only_message() -> str:

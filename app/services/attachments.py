@@ -15,7 +15,6 @@ from typing import Literal
 
 import anyio
 import anyio.to_thread
-from fastapi import HTTPException
 from sqlalchemy import func
 from sqlmodel import col, select
 from sqlmodel.ext.asyncio.session import AsyncSession
@@ -24,7 +23,14 @@ from app.i18n import _
 from app.models import Attachment, Post, User
 from app.permissions import get_post_for_edit, get_post_for_view
 from app.services import images
-from app.services.errors import InsufficientStorage
+from app.services.errors import (
+    Conflict,
+    DomainError,
+    InsufficientStorage,
+    NotFound,
+    TooLarge,
+    UnsupportedMedia,
+)
 from app.services.uploads import UploadedFile, too_large
 from app.storage import Storage, disk_full, new_key
 
@@ -92,9 +98,8 @@ _OOXML_MAIN = (
 )
 
 
-def unsupported_type() -> HTTPException:
-    return HTTPException(
-        415,
+def unsupported_type() -> UnsupportedMedia:
+    return UnsupportedMedia(
         _(
             "This file type is not supported. Attach a JPEG, PNG or WebP image, "
             "or a PDF, Excel (XLSX), Word (DOCX) or PowerPoint (PPTX) file."
@@ -192,10 +197,9 @@ def sanitize_filename(raw: str, content_type: str) -> str:
 # Adding and removing
 
 
-def too_many_pixels(width: int, height: int) -> HTTPException:
+def too_many_pixels(width: int, height: int) -> TooLarge:
     size = _(" (%(width)s × %(height)s)") % {"width": width, "height": height} if width else ""
-    return HTTPException(
-        413,
+    return TooLarge(
         _("This image has too many pixels to process%(size)s. Make it smaller and try again.")
         % {"size": size},
     )
@@ -244,9 +248,8 @@ async def count_attachments(db: AsyncSession, post_id: int) -> int:
     return int(result.one())
 
 
-def too_many_attachments() -> HTTPException:
-    return HTTPException(
-        409,
+def too_many_attachments() -> Conflict:
+    return Conflict(
         _("A post can have at most %(count)s attachments.") % {"count": ATTACHMENTS_PER_POST},
     )
 
@@ -271,7 +274,7 @@ class FileCheck:
     limit: int = 0
     pixels: tuple[int, int] = (0, 0)
 
-    def error(self) -> HTTPException:
+    def error(self) -> DomainError:
         if self.refused == "type":
             return unsupported_type()
         if self.refused == "pixels":
@@ -385,8 +388,8 @@ async def add_attachment(
     return attachment
 
 
-def attachment_not_found() -> HTTPException:
-    return HTTPException(404, _("This attachment does not exist or is not visible to you."))
+def attachment_not_found() -> NotFound:
+    return NotFound(_("This attachment does not exist or is not visible to you."))
 
 
 async def get_attachment_for_view(db: AsyncSession, user: User, attachment_id: int) -> Attachment:
@@ -400,7 +403,7 @@ async def get_attachment_for_view(db: AsyncSession, user: User, attachment_id: i
         return attachment
     try:
         await get_post_for_view(db, user, attachment.post_id)
-    except HTTPException:
+    except NotFound:
         raise attachment_not_found() from None
     return attachment
 

@@ -14,10 +14,12 @@ from sqlmodel import col, select
 from sqlmodel.ext.asyncio.session import AsyncSession
 
 from app.config import Settings
+from app.i18n import _
 from app.logging import get_logger
 from app.models import ApiToken, LoginThrottle, OrgUnit, TokenScope, User, UserSession
 from app.models.base import UTCDateTime, utcnow
 from app.security import new_token, token_digest, verify_password
+from app.services.errors import TooManyRequests
 from app.services.notifications import unread_count_of
 
 SESSION_TOUCH_INTERVAL = timedelta(minutes=5)
@@ -27,10 +29,10 @@ TOKEN_PREFIX = "arigato_"
 log = get_logger("arigato.auth")
 
 
-class LoginThrottled(Exception):
+class LoginThrottled(TooManyRequests):
     def __init__(self, retry_after: int) -> None:
-        super().__init__(f"too many failed logins; retry after {retry_after}s")
-        self.retry_after = retry_after
+        message = _("Too many failed logins. Try again in %(seconds)s seconds.")
+        super().__init__(message % {"seconds": retry_after}, retry_after)
 
 
 @dataclass(frozen=True)

@@ -33,7 +33,6 @@ from decimal import ROUND_HALF_UP, Decimal
 from typing import Any, Literal
 
 import sqlalchemy as sa
-from fastapi import HTTPException
 from sqlalchemy.dialects.postgresql import insert as pg_insert
 from sqlalchemy.dialects.sqlite import insert as sqlite_insert
 from sqlalchemy.exc import IntegrityError
@@ -70,7 +69,7 @@ from app.permissions import is_curator
 from app.services import audit, bulletin_due, notifications, org
 from app.services import feed as feed_service
 from app.services.cursor import decode_cursor, encode_cursor
-from app.services.errors import InvalidInput
+from app.services.errors import Conflict, Forbidden, InvalidInput, NotFound
 from app.services.feed import FeedFilters, PostCard
 
 log = logging.getLogger(__name__)
@@ -93,12 +92,12 @@ Audience = Literal["all"] | list[str]
 # Errors ----------------------------------------------------------------------------------
 
 
-def not_found() -> HTTPException:
-    return HTTPException(404, _("This bulletin does not exist or is not visible to you."))
+def not_found() -> NotFound:
+    return NotFound(_("This bulletin does not exist or is not visible to you."))
 
 
-def frozen() -> HTTPException:
-    return HTTPException(409, _("A published bulletin can no longer be changed."))
+def frozen() -> Conflict:
+    return Conflict(_("A published bulletin can no longer be changed."))
 
 
 def _clean(value: Any) -> Any:
@@ -191,7 +190,7 @@ async def get_bulletin_for_view(db: AsyncSession, user: User, bulletin_id: int) 
 async def get_bulletin_for_edit(db: AsyncSession, user: User, bulletin_id: int) -> Bulletin:
     """Curators only (the route's dependency says so); any status, 404 when missing."""
     if not is_curator(user):
-        raise HTTPException(403, _("You do not have permission to do this."))
+        raise Forbidden(_("You do not have permission to do this."))
     found = (
         await db.exec(
             select(Bulletin)
@@ -380,7 +379,7 @@ def _renumber(items: list[BulletinItem]) -> None:
 async def _item_of(db: AsyncSession, bulletin: Bulletin, item_id: int) -> BulletinItem:
     item = await db.get(BulletinItem, item_id)
     if item is None or item.bulletin_id != bulletin.id:
-        raise HTTPException(404, _("This item is not in the bulletin."))
+        raise NotFound(_("This item is not in the bulletin."))
     return item
 
 
@@ -397,8 +396,8 @@ async def _addable_post(db: AsyncSession, post_id: Any) -> Post:
     return post
 
 
-def _duplicate() -> HTTPException:
-    return HTTPException(409, _("This post is already in the bulletin."))
+def _duplicate() -> Conflict:
+    return Conflict(_("This post is already in the bulletin."))
 
 
 async def add_item(
@@ -703,7 +702,7 @@ async def _publish_one(db: AsyncSession, bulletin_id: int, expected: str, when: 
             return bool(result.rowcount == 1)  # type: ignore[attr-defined]
         except IntegrityError:
             log.info("bulletin %s: volume taken, retrying (%s)", bulletin_id, attempt + 1)
-    raise HTTPException(409, _("The bulletin could not be numbered. Please try again."))
+    raise Conflict(_("The bulletin could not be numbered. Please try again."))
 
 
 async def _fresh(db: AsyncSession, bulletin_ids: Iterable[int]) -> list[Bulletin]:
@@ -728,7 +727,7 @@ async def publish_now(db: AsyncSession, actor: User, bulletin: Bulletin) -> Bull
     await _require_items(db, bulletin)
     await db.commit()  # SQLite: let the numbering UPDATE open the transaction (write lock)
     if not await _publish_one(db, bulletin.id, bulletin.status, clock.now()):
-        raise HTTPException(409, _("This bulletin was changed meanwhile. Reload the page."))
+        raise Conflict(_("This bulletin was changed meanwhile. Reload the page."))
     (fresh,) = await _fresh(db, [bulletin.id])
     audit.record(
         db,
@@ -1058,19 +1057,17 @@ async def answer_rollout(
 ) -> RolloutView:
     """The user's shop answers for one item; answering again replaces the answer."""
     if bulletin.status != PUBLISHED:
-        raise HTTPException(409, _("Only a published bulletin can be answered."))
+        raise Conflict(_("Only a published bulletin can be answered."))
     item = await _item_of(db, bulletin, item_id)
     status = (
         await db.execute(sa.select(posts.c.status).where(posts.c.id == item.post_id))
     ).scalar_one_or_none()
     if status != PostStatus.published.value:
-        raise HTTPException(404, _("This item is not in the bulletin."))
+        raise NotFound(_("This item is not in the bulletin."))
     (current,) = await views(db, user, [bulletin])
     unit = current.answer_unit
     if unit is None:
-        raise HTTPException(
-            403, _("Only staff of a shop this bulletin is for can answer for their shop.")
-        )
+        raise Forbidden(_("Only staff of a shop this bulletin is for can answer for their shop."))
     if answer not in ANSWERS:
         raise InvalidInput.field("answer", _("Choose one of the options."))
     now = clock.now()

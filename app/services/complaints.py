@@ -9,7 +9,6 @@ from datetime import date, datetime
 from typing import Any
 
 import sqlalchemy as sa
-from fastapi import HTTPException
 from pydantic import BaseModel, ConfigDict, Field, ValidationError, field_validator
 from sqlmodel.ext.asyncio.session import AsyncSession
 
@@ -20,7 +19,7 @@ from app.models import ComplaintCategory, ComplaintStatus, ComplaintVoice, User
 from app.models.tables import complaint_voices, units
 from app.services import audit
 from app.services.csvimport import ImportRejected, RowError, read_rows
-from app.services.errors import InvalidInput
+from app.services.errors import InvalidInput, NotFound
 from app.services.kpi import complaint_category_labels
 
 COLUMNS = ("received_on", "unit", "category", "status", "summary")
@@ -118,7 +117,7 @@ async def create_complaint(db: AsyncSession, user: User, data: dict[str, Any]) -
 async def get_complaint(db: AsyncSession, complaint_id: int) -> ComplaintVoice:
     complaint = await db.get(ComplaintVoice, complaint_id)
     if complaint is None:
-        raise HTTPException(404, _("No such complaint."))
+        raise NotFound(_("No such complaint."))
     return complaint
 
 
@@ -207,7 +206,7 @@ async def complaint_row(db: AsyncSession, complaint_id: int) -> ComplaintRow:
         )
     ).first()
     if row is None:
-        raise HTTPException(404, _("No such complaint."))
+        raise NotFound(_("No such complaint."))
     return ComplaintRow(*row)
 
 

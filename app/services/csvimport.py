@@ -14,6 +14,7 @@ from sqlalchemy.exc import IntegrityError
 from sqlmodel.ext.asyncio.session import AsyncSession
 
 from app.i18n import _
+from app.services.errors import DomainError
 
 
 @dataclass(frozen=True)
@@ -48,8 +49,10 @@ class ImportReport:
         return sorted({e.line for e in self.errors})
 
 
-class ImportRejected(Exception):
-    """Nothing was written: every bad row is listed (and `report` has the whole check)."""
+class ImportRejected(DomainError):
+    """Nothing was written: every bad row is listed (and `report` has the whole check); 422."""
+
+    status_code = 422
 
     def __init__(self, errors: list[RowError], report: ImportReport | None = None) -> None:
         super().__init__("; ".join(str(e) for e in errors))

@@ -6,9 +6,8 @@ import base64
 import binascii
 from datetime import UTC, datetime, timedelta
 
-from fastapi import HTTPException
-
 from app.inputs import MAX_ID
+from app.services.errors import InvalidInput
 
 EPOCH = datetime(1970, 1, 1, tzinfo=UTC)
 MICRO = timedelta(microseconds=1)
@@ -30,7 +29,6 @@ def decode_cursor(cursor: str) -> tuple[datetime, int]:
             raise ValueError
         return EPOCH + micros * MICRO, item_id
     except (ValueError, binascii.Error, UnicodeDecodeError, OverflowError, OSError) as exc:
-        raise HTTPException(
-            422,
+        raise InvalidInput(
             [{"loc": ["query", "cursor"], "msg": "invalid cursor", "type": "value_error"}],
         ) from exc

@@ -36,13 +36,16 @@ from app.models import BulletinStatus, DigestFrequency, User
 from app.models.tables import bulletin_reads, bulletins, users
 from app.services import notifications as notification_service
 from app.services import org
+from app.services.errors import DomainError
 
 DIGEST_MAX_ITEMS = 20
 log = get_logger("arigato.digest")
 
 
-class DigestError(Exception):
-    """The digest cannot be sent (no mail server configured)."""
+class DigestError(DomainError):
+    """The digest cannot be sent (no mail server configured): 503."""
+
+    status_code = 503
 
 
 @dataclass(slots=True)

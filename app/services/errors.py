@@ -1,9 +1,11 @@
-"""Errors raised by services: bad input (shaped like FastAPI's 422 `detail` list) and
-conflicts with the current state (409)."""
+"""Every error a service raises: a DomainError names its status and message, and one handler
+(app.errors.install) answers it as JSON for the API, a page for the browser, or a toast for an
+HTMX request. Services never raise HTTPException (tests/test_domain_errors.py)."""
 
 from __future__ import annotations
 
-from typing import Any
+from collections.abc import Mapping
+from typing import Any, ClassVar
 
 from pydantic import ValidationError
 
@@ -25,12 +27,96 @@ def generic_message(error_type: str) -> str | None:
     return None
 
 
-class InvalidInput(Exception):
-    """Nothing was written; `errors` says which fields are wrong and why."""
+class DomainError(Exception):
+    """A request the rules refuse; nothing was written. `status_code` is the HTTP status the
+    handler answers with, `detail` the JSON `detail` (the message), `headers` extra headers
+    (such as Retry-After)."""
+
+    status_code: ClassVar[int] = 400
+
+    def __init__(self, message: str, *, headers: Mapping[str, str] | None = None) -> None:
+        super().__init__(message)
+        self.message = message
+        self.headers: dict[str, str] = dict(headers or {})
+
+    @property
+    def detail(self) -> Any:
+        return self.message
+
+
+class BadRequest(DomainError):
+    """A request that cannot be read at all (a malformed upload): 400."""
+
+
+class Forbidden(DomainError):
+    status_code = 403
+
+
+class NotFound(DomainError):
+    """Nothing with this name or id, or nothing the caller may see: 404."""
+
+    status_code = 404
+
+
+class Conflict(DomainError):
+    """The request clashes with the current state; nothing was written. The API answers 409;
+    a form shows `message` at `field` ("" for the form as a whole)."""
+
+    status_code = 409
+
+    def __init__(self, message: str, field: str = "") -> None:
+        super().__init__(message)
+        self.field = field
+
+
+class TooLarge(DomainError):
+    status_code = 413
+
+
+class UnsupportedMedia(DomainError):
+    status_code = 415
+
+
+class TooManyRequests(DomainError):
+    """Refused for a while: 429 with Retry-After (seconds)."""
+
+    status_code = 429
+
+    def __init__(self, message: str, retry_after: int) -> None:
+        super().__init__(message, headers={"Retry-After": str(retry_after)})
+        self.retry_after = retry_after
+
+
+class InsufficientStorage(DomainError):
+    """The disk that files are written to is full; nothing was kept (507). Often raised in a
+    worker thread: the message is worded when it is answered, in the request's language."""
+
+    status_code = 507
+
+    def __init__(self) -> None:
+        super().__init__("no room left to store files")
+
+    @property
+    def detail(self) -> Any:
+        return _(
+            "There is no room left on the server to store files, so nothing was saved. "
+            "Try again later, or tell an administrator."
+        )
+
+
+class InvalidInput(DomainError):
+    """Nothing was written; `errors` says which fields are wrong and why (422, its JSON
+    `detail` is this list, shaped like FastAPI's own)."""
+
+    status_code = 422
 
     def __init__(self, errors: list[dict[str, Any]]) -> None:
         super().__init__("; ".join(str(e.get("msg")) for e in errors))
         self.errors = errors
+
+    @property
+    def detail(self) -> Any:
+        return self.errors
 
     @classmethod
     def field(cls, field: str, msg: str, type_: str = "value_error", **ctx: Any) -> InvalidInput:
@@ -60,17 +146,3 @@ class InvalidInput(Exception):
                 loc = loc[1:]
             out.setdefault(str(loc[0]) if loc else "", str(e["msg"]))
         return out
-
-
-class Conflict(Exception):
-    """The request clashes with the current state; nothing was written. The API answers 409
-    (errors.install); a form shows `message` at `field` ("" for the form as a whole)."""
-
-    def __init__(self, message: str, field: str = "") -> None:
-        super().__init__(message)
-        self.message = message
-        self.field = field
-
-
-class InsufficientStorage(Exception):
-    """The disk that files are written to is full; nothing was kept (507, errors.install)."""

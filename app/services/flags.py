@@ -10,12 +10,15 @@ from app.i18n import _
 from app.models import Comment, Flag, FlagReason, Post, User
 
 __all__ = ["AlreadyFlagged", "Flag", "flag", "validate"]
-from app.services.errors import InvalidInput
+from app.services.errors import Conflict, InvalidInput
 from app.services.inputs import NOTE_MAX as NOTE_MAX
 
 
-class AlreadyFlagged(Exception):
+class AlreadyFlagged(Conflict):
     """The caller already has an open flag on this target (409)."""
+
+    def __init__(self) -> None:
+        super().__init__(_("You have already reported this. Head office will look at it."))
 
 
 def validate(reason: str | None, note: str | None) -> tuple[str, str | None]:

@@ -17,7 +17,6 @@ from decimal import ROUND_HALF_UP, Decimal
 from typing import Any
 
 import sqlalchemy as sa
-from fastapi import HTTPException
 from sqlalchemy.exc import IntegrityError
 from sqlmodel.ext.asyncio.session import AsyncSession
 
@@ -39,6 +38,7 @@ from app.models.tables import (
     kpi_praise_monthly as rollup,
 )
 from app.services import audit, org
+from app.services.errors import Conflict, NotFound
 from app.services.org import Tree, Unit
 
 MAX_DEPTH = 5
@@ -76,7 +76,7 @@ def parse_month(text: str) -> date:
             raise ValueError(text)
         return date(int(year), int(month), 1)
     except ValueError:
-        raise HTTPException(404, _("No such month (use YYYY-MM).")) from None
+        raise NotFound(_("No such month (use YYYY-MM).")) from None
 
 
 def _next_month(month: date) -> date:
@@ -92,7 +92,7 @@ def unit_at(tree: Tree, code: str | None) -> Unit:
         return tree.root
     node = tree.by_code.get(code)
     if node is None:
-        raise HTTPException(404, _("No such unit."))
+        raise NotFound(_("No such unit."))
     return node
 
 
@@ -356,10 +356,10 @@ async def _lock_close_row(db: AsyncSession, month: date) -> Any:
 async def close_month(db: AsyncSession, user: User, month: date) -> MonthClose:
     """Freeze the month's counts for every unit; 409 if it is closed or not over yet."""
     if _month_end(month) > i18n.today():
-        raise HTTPException(409, _("A month can be closed only after it has ended."))
+        raise Conflict(_("A month can be closed only after it has ended."))
     row = await _lock_close_row(db, month)
     if row is not None and row.reopened_at is None:
-        raise HTTPException(409, _("This month is already closed."))
+        raise Conflict(_("This month is already closed."))
     # Claim the month first: a second curator closing it at the same moment stops here.
     now = clock.now()
     if row is None:
@@ -373,7 +373,7 @@ async def close_month(db: AsyncSession, user: User, month: date) -> MonthClose:
             ).scalar_one()
         except IntegrityError:
             await db.rollback()
-            raise HTTPException(409, _("This month is already closed.")) from None
+            raise Conflict(_("This month is already closed.")) from None
     else:
         close_id = row.id
         await db.execute(
@@ -409,7 +409,7 @@ async def reopen_month(db: AsyncSession, user: User, month: date) -> MonthClose:
     """Admins only (checked by the caller): the month shows live figures again."""
     row = await _lock_close_row(db, month)
     if row is None or row.reopened_at is not None:
-        raise HTTPException(409, _("This month is not closed."))
+        raise Conflict(_("This month is not closed."))
     frozen_total = (
         await db.execute(
             sa.select(sa.func.coalesce(sa.func.sum(kpi_snapshot_counts.c.praise), 0)).where(

@@ -26,7 +26,6 @@ from datetime import datetime
 from typing import Any
 
 import sqlalchemy as sa
-from fastapi import HTTPException
 from sqlalchemy.dialects.postgresql import insert as pg_insert
 from sqlalchemy.dialects.sqlite import insert as sqlite_insert
 from sqlmodel.ext.asyncio.session import AsyncSession
@@ -54,6 +53,7 @@ from app.models.tables import (
 from app.permissions import is_curator
 from app.services import org
 from app.services.cursor import decode_cursor, encode_cursor
+from app.services.errors import NotFound
 from app.services.mentions import mentioned_users
 
 Kind = NotificationKind
@@ -544,7 +544,7 @@ async def get_for(db: AsyncSession, user: User, notification_id: int) -> Notific
         )
     ).first()
     if row is None:
-        raise HTTPException(404, _("This notification does not exist."))
+        raise NotFound(_("This notification does not exist."))
     return _view(user, row)
 
 

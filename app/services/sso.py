@@ -31,6 +31,7 @@ from app.i18n import _
 from app.logging import get_logger
 from app.models import OrgUnit, Role, User
 from app.services import audit
+from app.services.errors import Forbidden
 from app.services.users import get_by_code, validate_fields
 
 if TYPE_CHECKING:
@@ -73,13 +74,13 @@ class SsoFailed(Exception):
         self.status = status
 
 
-class SsoRefused(Exception):
-    """The provider vouched for someone who may not enter the board (403)."""
+class SsoRefused(Forbidden):
+    """The provider vouched for someone who may not enter the board (403); `reason` goes to
+    the log, `message` to the page."""
 
     def __init__(self, reason: str, message: str) -> None:
-        super().__init__(reason)
+        super().__init__(message)
         self.reason = reason
-        self.message = message
 
 
 @dataclass(frozen=True)

@@ -11,13 +11,19 @@ from pathlib import Path
 from typing import TYPE_CHECKING, Any, BinaryIO
 
 import anyio.to_thread
-from fastapi import HTTPException, Request
+from fastapi import Request
 from python_multipart.exceptions import MultipartParseError
 from python_multipart.multipart import MultipartParser, parse_options_header
 
 from app.i18n import _
 from app.inputs import allow_body, text_ok, text_refused
-from app.services.errors import InsufficientStorage
+from app.services.errors import (
+    BadRequest,
+    InsufficientStorage,
+    InvalidInput,
+    TooLarge,
+    UnsupportedMedia,
+)
 from app.storage import disk_full
 
 if TYPE_CHECKING:
@@ -67,9 +73,8 @@ def body_limit(max_files: int, max_file_bytes: int) -> int:
     return max_files * max_file_bytes + BODY_OVERHEAD
 
 
-def too_large(max_file_bytes: int) -> HTTPException:
-    return HTTPException(
-        413,
+def too_large(max_file_bytes: int) -> TooLarge:
+    return TooLarge(
         _("The file is too large (at most %(size)s MB).") % {"size": _megabytes(max_file_bytes)},
     )
 
@@ -211,8 +216,7 @@ class _Reader:
         assert self.part is not None
         self.part.text += data
         if len(self.part.text) > self.max_field_bytes:
-            raise HTTPException(
-                413,
+            raise TooLarge(
                 _("A form field is too long (at most %(size)s bytes).")
                 % {"size": self.max_field_bytes},
             )
@@ -224,12 +228,12 @@ class _Reader:
     async def _start_part(self, disposition: bytes, content_type: bytes) -> None:
         kind, options = parse_options_header(disposition)
         if kind != b"form-data" or b"name" not in options:
-            raise HTTPException(400, _("The upload is malformed."))
+            raise BadRequest(_("The upload is malformed."))
         name = options[b"name"].decode("utf-8", errors="replace")
         if b"filename" not in options:
             self.field_count += 1
             if self.field_count > self.max_fields:
-                raise HTTPException(413, _("The form has too many fields."))
+                raise TooLarge(_("The form has too many fields."))
             self.part = _Part(name=name, filename=None, declared_type="")
             return
         filename = options[b"filename"].decode("utf-8", errors="replace")
@@ -239,8 +243,7 @@ class _Reader:
             self.part.skip = True
             return
         if len(self.form.files) >= self.max_files:
-            raise HTTPException(
-                413,
+            raise TooLarge(
                 _("Too many files in one upload (at most %(count)s).") % {"count": self.max_files},
             )
         writer = await anyio.to_thread.run_sync(_TempWriter, self.tmp_dir)
@@ -297,10 +300,10 @@ async def read_multipart(
     """
     ctype, params = parse_options_header(request.headers.get("content-type", ""))
     if ctype != b"multipart/form-data":
-        raise HTTPException(415, _("The upload must be sent as multipart/form-data."))
+        raise UnsupportedMedia(_("The upload must be sent as multipart/form-data."))
     boundary = params.get(b"boundary")
     if not boundary:
-        raise HTTPException(400, _("The upload is malformed."))
+        raise BadRequest(_("The upload is malformed."))
     limit = body_limit(max_files, max_file_bytes)
     allow_body(request.scope, limit)  # this reader streams and caps the body itself
     declared = request.headers.get("content-length")
@@ -308,7 +311,7 @@ async def read_multipart(
         try:
             declared_size = int(declared)
         except ValueError:
-            raise HTTPException(400, _("The upload is malformed.")) from None
+            raise BadRequest(_("The upload is malformed.")) from None
         if declared_size > limit:
             raise too_large(max_file_bytes)
 
@@ -322,7 +325,7 @@ async def read_multipart(
     try:
         parser = MultipartParser(boundary, reader.callbacks(), max_header_count=8)
     except Exception:
-        raise HTTPException(400, _("The upload is malformed.")) from None
+        raise BadRequest(_("The upload is malformed.")) from None
     received = 0
     try:
         async for chunk in request.stream():
@@ -334,10 +337,10 @@ async def read_multipart(
         parser.finalize()
         await reader.drain()
         if reader.part is not None:  # the body ended in the middle of a part
-            raise HTTPException(400, _("The upload is malformed."))
+            raise BadRequest(_("The upload is malformed."))
     except MultipartParseError:
         reader.abort()
-        raise HTTPException(400, _("The upload is malformed.")) from None
+        raise BadRequest(_("The upload is malformed.")) from None
     except BaseException:
         reader.abort()
         raise
@@ -376,8 +379,7 @@ async def read_csv_body(request: Request, max_bytes: int) -> bytes:
         try:
             upload = form.file("file")
             if upload is None:
-                raise HTTPException(
-                    422,
+                raise InvalidInput(
                     [{"loc": ["body", "file"], "msg": _("Choose a CSV file."), "type": "missing"}],
                 )
             return upload.path.read_bytes()
@@ -394,4 +396,4 @@ async def read_csv_body(request: Request, max_bytes: int) -> bytes:
             if len(data) > max_bytes:
                 raise too_large(max_bytes)
         return bytes(data)
-    raise HTTPException(415, _("Send the CSV file as multipart/form-data or text/csv."))
+    raise UnsupportedMedia(_("Send the CSV file as multipart/form-data or text/csv."))

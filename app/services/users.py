@@ -22,6 +22,7 @@ from app.services.csvimport import (
     read_table,
     write_or_refuse,
 )
+from app.services.errors import InvalidInput
 
 USER_COLUMNS = ("code", "name", "email", "unit", "role")
 IMPORT_ACTION = "users.import"  # the audit log's action for a CSV import
@@ -29,8 +30,11 @@ CODE_RE = re.compile(r"^[A-Za-z0-9][A-Za-z0-9_.-]{0,31}$")
 EMAIL_RE = re.compile(r"^[^@\s]+@[^@\s]+\.[^@\s]+$")
 
 
-class UserInvalid(ValueError):
-    pass
+class UserInvalid(InvalidInput, ValueError):
+    """A user that cannot be created; `str()` says every problem (422)."""
+
+    def __init__(self, message: str) -> None:
+        super().__init__([{"loc": ["body"], "msg": message, "type": "value_error"}])
 
 
 async def get_by_code(db: AsyncSession, code: str) -> User | None:
