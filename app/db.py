@@ -8,12 +8,21 @@ from typing import Any
 
 import sqlalchemy as sa
 from fastapi import Request
+from sqlalchemy.dialects.postgresql import insert as pg_insert
+from sqlalchemy.dialects.sqlite import insert as sqlite_insert
 from sqlalchemy.ext.asyncio import AsyncEngine, async_sessionmaker, create_async_engine
 from sqlmodel.ext.asyncio.session import AsyncSession
 
 from app.config import Settings, get_settings
 
 _engines: dict[str, AsyncEngine] = {}
+
+
+def upsert(db: AsyncSession, table: Any) -> Any:
+    """INSERT into `table` that takes ON CONFLICT DO NOTHING / DO UPDATE: PostgreSQL and
+    SQLite share the syntax but not SQLAlchemy's class, so the session's dialect picks."""
+    insert = pg_insert if db.get_bind().dialect.name == "postgresql" else sqlite_insert
+    return insert(table)
 
 
 def _sqlite_no_implicit_tx(dbapi_connection: Any, _record: Any) -> None:

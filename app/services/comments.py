@@ -3,7 +3,6 @@
 from __future__ import annotations
 
 import re
-import unicodedata
 from dataclasses import dataclass
 from datetime import datetime
 from typing import Any
@@ -19,6 +18,7 @@ from app.models.tables import comments, posts, users
 from app.services import notifications
 from app.services.errors import InvalidInput
 from app.services.inputs import COMMENT_MAX as COMMENT_MAX
+from app.services.inputs import clean_text
 from app.services.markdown import render_comment
 from app.services.mentions import MENTION_RE, mentioned_users
 
@@ -38,7 +38,7 @@ class CommentView:
 
 
 def clean_body(body: str | None) -> str:
-    text = unicodedata.normalize("NFC", body or "").replace("\r\n", "\n").strip()
+    text = clean_text(body)
     if not text:
         raise InvalidInput.field("body", _("Enter a comment."))
     if len(text) > COMMENT_MAX:

@@ -8,6 +8,7 @@ comment and flag services), the same for both ways in. InputGuard checks the tex
 
 from __future__ import annotations
 
+import unicodedata
 from datetime import date
 from enum import StrEnum
 from typing import Annotated, Any
@@ -25,6 +26,12 @@ TAGS_MAX = 10
 PRAISED_MAX = 20
 COMMENT_MAX = 2000
 NOTE_MAX = 1000
+
+
+def clean_text(value: str | None) -> str:
+    """The one text cleaner, before any rule: NFC keeps Japanese as typed but joins
+    decomposed kana; the browsers' CR LF becomes LF; blanks around are dropped."""
+    return unicodedata.normalize("NFC", value or "").replace("\r\n", "\n").strip()
 
 
 def text(max_length: int, min_length: int = 0) -> Any:

@@ -8,11 +8,10 @@ transaction, so parallel requests can neither lose nor double a like.
 from __future__ import annotations
 
 import sqlalchemy as sa
-from sqlalchemy.dialects.postgresql import insert as pg_insert
-from sqlalchemy.dialects.sqlite import insert as sqlite_insert
 from sqlmodel.ext.asyncio.session import AsyncSession
 
 from app import events
+from app.db import upsert
 from app.models import Post, User
 from app.models.base import utcnow
 from app.models.tables import likes, posts
@@ -30,8 +29,7 @@ async def set_like(db: AsyncSession, user: User, post: Post, liked: bool) -> tup
     assert post.id is not None and user.id is not None
     now = utcnow()
     if liked:
-        insert = pg_insert if db.get_bind().dialect.name == "postgresql" else sqlite_insert
-        stmt = insert(likes).values(post_id=post.id, user_id=user.id, created_at=now)
+        stmt = upsert(db, likes).values(post_id=post.id, user_id=user.id, created_at=now)
         changed = (await db.execute(stmt.on_conflict_do_nothing())).rowcount == 1  # type: ignore[attr-defined]
         delta = 1
     else:

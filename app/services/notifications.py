@@ -26,11 +26,10 @@ from datetime import datetime
 from typing import Any
 
 import sqlalchemy as sa
-from sqlalchemy.dialects.postgresql import insert as pg_insert
-from sqlalchemy.dialects.sqlite import insert as sqlite_insert
 from sqlmodel.ext.asyncio.session import AsyncSession
 
 from app import clock, events
+from app.db import upsert
 from app.i18n import _
 from app.logging import get_logger
 from app.models import (
@@ -61,10 +60,6 @@ log = get_logger("arigato.notifications")
 BELL_CAP = 100  # the bell shows "99+" from here on
 
 
-def _insert(db: AsyncSession) -> Any:
-    return pg_insert if db.get_bind().dialect.name == "postgresql" else sqlite_insert
-
-
 # Writing -------------------------------------------------------------------------------------
 
 
@@ -72,8 +67,7 @@ async def on_like(db: AsyncSession, post: Post, liker: User, liked_at: datetime)
     """Inside the like's transaction: count the liker into the author's unread group."""
     if post.author_id == liker.id:
         return []
-    insert = _insert(db)
-    stmt = insert(notifications).values(
+    stmt = upsert(db, notifications).values(
         user_id=post.author_id,
         kind=Kind.like.value,
         actor_id=liker.id,

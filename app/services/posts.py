@@ -2,17 +2,15 @@
 
 from __future__ import annotations
 
-import unicodedata
 from typing import Any
 
 import sqlalchemy as sa
 from pydantic import ValidationError, field_validator, model_validator
-from sqlalchemy.dialects.postgresql import insert as pg_insert
-from sqlalchemy.dialects.sqlite import insert as sqlite_insert
 from sqlmodel import col, select
 from sqlmodel.ext.asyncio.session import AsyncSession
 
 from app import events, i18n
+from app.db import upsert
 from app.i18n import _
 from app.models import (
     Channel,
@@ -36,7 +34,7 @@ from app.services.inputs import PRAISED_MAX as PRAISED_MAX
 from app.services.inputs import TAG_MAX as TAG_MAX
 from app.services.inputs import TAGS_MAX as TAGS_MAX
 from app.services.inputs import TITLE_MAX as TITLE_MAX
-from app.services.inputs import PostCreate
+from app.services.inputs import PostCreate, clean_text
 from app.services.markdown import render_markdown
 from app.services.pii import find_personal_data, mask_personal_data
 
@@ -55,10 +53,7 @@ def split_tags(text: str) -> list[str]:
 
 
 def _clean_text(value: Any) -> Any:
-    # NFC keeps Japanese as typed but joins decomposed kana; \r\n from browsers becomes \n.
-    if isinstance(value, str):
-        return unicodedata.normalize("NFC", value).replace("\r\n", "\n").strip()
-    return value
+    return clean_text(value) if isinstance(value, str) else value
 
 
 def title_problem(text: str) -> str | None:
@@ -308,15 +303,10 @@ async def _praised_users(db: AsyncSession, codes: list[str]) -> list[User]:
     return [found[c] for c in codes]
 
 
-def _insert_ignore(db: AsyncSession, table: Any) -> Any:
-    dialect = db.get_bind().dialect.name
-    return (pg_insert if dialect == "postgresql" else sqlite_insert)(table)
-
-
 async def _tag_ids(db: AsyncSession, names: list[str]) -> list[int]:
     if not names:
         return []
-    stmt = _insert_ignore(db, tables.tags).values([{"name": n} for n in names])
+    stmt = upsert(db, tables.tags).values([{"name": n} for n in names])
     await db.exec(stmt.on_conflict_do_nothing(index_elements=["name"]))
     rows = (await db.exec(select(Tag.name, Tag.id).where(col(Tag.name).in_(names)))).all()
     ids: dict[str, int] = {name: tag_id for name, tag_id in rows if tag_id is not None}
