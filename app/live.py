@@ -205,7 +205,7 @@ class Hub:
             new = (
                 await db.execute(
                     sa.select(posts.c.id, posts.c.author_id)
-                    .where(posts.c.status == PostStatus.published.value, posts.c.created_at > after)
+                    .where(posts.c.status == PostStatus.published, posts.c.created_at > after)
                     .order_by(posts.c.id)
                     .limit(CATCH_UP_CAP)
                 )
@@ -230,7 +230,7 @@ class Hub:
         if post is None:
             return
         name = SseEvents.likes(post_id)
-        published = post.status == PostStatus.published.value
+        published = post.status == PostStatus.published
         for listeners in self.by_user.values():
             for listener in listeners:
                 viewer = listener.viewer
@@ -279,7 +279,7 @@ class Hub:
                     apply_filters(
                         sa.select(sa.literal(n).label("n"))
                         .select_from(CARD_FROM)
-                        .where(posts.c.id == post_id, posts.c.status == PostStatus.published.value),
+                        .where(posts.c.id == post_id, posts.c.status == PostStatus.published),
                         filters,
                         dialect,
                     )

@@ -31,11 +31,11 @@ class PostLike(Protocol):
 
 
 def can_view_post(user: User, post: PostLike) -> bool:
-    if post.status == PostStatus.published.value:
+    if post.status == PostStatus.published:
         return True
-    if post.status == PostStatus.draft.value:
+    if post.status == PostStatus.draft:
         return post.author_id == user.id
-    if post.status == PostStatus.hidden.value:
+    if post.status == PostStatus.hidden:
         return post.author_id == user.id or is_curator(user)
     return False
 
@@ -68,15 +68,15 @@ async def get_post_for_edit(db: AsyncSession, user: User, post_id: int) -> Post:
 async def get_post_for_interaction(db: AsyncSession, user: User, post_id: int) -> Post:
     """Liking, commenting and flagging need a published post."""
     post = await get_post_for_view(db, user, post_id)
-    if post.status != PostStatus.published.value:
+    if post.status != PostStatus.published:
         raise Conflict(_("Only published posts can be liked or commented on."))
     return post
 
 
 def can_view_comment(user: User, comment: Comment) -> bool:
-    if comment.status == CommentStatus.published.value:
+    if comment.status == CommentStatus.published:
         return True
-    if comment.status == CommentStatus.hidden.value:
+    if comment.status == CommentStatus.hidden:
         return comment.author_id == user.id or is_curator(user)
     return False
 
@@ -96,7 +96,7 @@ async def get_comment_for_edit(db: AsyncSession, user: User, comment_id: int) ->
     return comment
 
 
-MODERATED_STATUSES = (PostStatus.published.value, PostStatus.hidden.value)
+MODERATED_STATUSES = (PostStatus.published, PostStatus.hidden)
 
 
 def _require_curator(user: User) -> None:
@@ -117,7 +117,7 @@ async def get_comment_for_moderation(db: AsyncSession, user: User, comment_id: i
     """A published or hidden comment on a post curators can act on; anything else is a 404."""
     _require_curator(user)
     comment = await db.get(Comment, comment_id)
-    if comment is None or comment.status == CommentStatus.deleted.value:
+    if comment is None or comment.status == CommentStatus.deleted:
         raise NotFound(_("This comment does not exist or is not visible to you."))
     await get_post_for_moderation(db, user, comment.post_id)
     return comment

@@ -71,7 +71,7 @@ async def _missed(db: SessionDep, user_id: int, filters: FiltersDep, after: obje
         sa.select(posts.c.id)
         .select_from(CARD_FROM)
         .where(
-            posts.c.status == PostStatus.published.value,
+            posts.c.status == PostStatus.published,
             posts.c.created_at > after,
             posts.c.author_id != user_id,
         )

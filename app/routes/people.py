@@ -52,11 +52,11 @@ async def show_user(
         raise HTTPException(404, _("No such user."))
     unit = await db.get(OrgUnit, person.unit_id)
     own = person.id == user.id
-    statuses: tuple[str, ...] = (PostStatus.published.value,)
+    statuses: tuple[str, ...] = (PostStatus.published,)
     if own:
-        statuses = (PostStatus.published.value, PostStatus.hidden.value, PostStatus.draft.value)
+        statuses = (PostStatus.published, PostStatus.hidden, PostStatus.draft)
     elif is_curator(user):
-        statuses = (PostStatus.published.value, PostStatus.hidden.value)
+        statuses = (PostStatus.published, PostStatus.hidden)
     if tab == "praised":
         cards, next_cursor = await feed.list_posts(
             db, user, FeedFilters(kind="praise"), cursor=cursor, praised_user_id=person.id
@@ -137,7 +137,7 @@ async def monthly_praise_counts(db: SessionDep, unit_code: str, fy: int) -> dict
         sa.select(key, sa.func.count())
         .where(
             posts.c.kind == "praise",
-            posts.c.status == PostStatus.published.value,
+            posts.c.status == PostStatus.published,
             posts.c.received_on >= start,
             posts.c.received_on < end,
             posts.c.unit_id.in_(org.subtree(units.c.code == unit_code)),
@@ -155,7 +155,7 @@ async def my_drafts(request: Request, db: SessionDep, user: CurrentUser) -> Resp
         db,
         user,
         FeedFilters(),
-        statuses=(PostStatus.draft.value,),
+        statuses=(PostStatus.draft,),
         only_author_id=user.id,
         limit=100,
     )

@@ -43,7 +43,7 @@ NOT_ON_FORM = ("unit", "confirm_personal_data")
 def form_values(form: FormData) -> dict[str, Any]:
     """What the user typed, as the input model's fields (kept on every error)."""
     values = form_input(form, PostCreate, skip=NOT_ON_FORM)
-    values["status"] = values["status"] or PostStatus.published.value
+    values["status"] = values["status"] or PostStatus.published
     return values
 
 
@@ -220,7 +220,7 @@ async def create_post(request: Request, db: SessionDep, user: CurrentUser) -> Re
     done: dict[str, Any] = {
         "composer": composer_context(request, values={"kind": saved.kind}, flash=flash)
     }
-    if saved.status == PostStatus.published.value:
+    if saved.status == PostStatus.published:
         done["new_card"] = await feed.get_card(db, user, saved.id)
     return render(request, "posts/_composer_done.html", done)
 

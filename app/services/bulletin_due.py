@@ -22,7 +22,7 @@ from app.models.tables import bulletins
 REFRESH_S = 10.0
 
 _NEXT_DUE = sa.select(sa.func.min(bulletins.c.publish_at)).where(
-    bulletins.c.status == BulletinStatus.scheduled.value
+    bulletins.c.status == BulletinStatus.scheduled
 )
 
 

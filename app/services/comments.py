@@ -96,11 +96,11 @@ async def edit_comment(db: AsyncSession, comment: Comment, body: str | None) -> 
 
 async def delete_comment(db: AsyncSession, comment: Comment) -> None:
     """Soft delete; the post's counter follows only if the comment was visible."""
-    was_visible = comment.status == CommentStatus.published.value
+    was_visible = comment.status == CommentStatus.published
     result = await db.execute(
         sa.update(comments)
-        .where(comments.c.id == comment.id, comments.c.status != CommentStatus.deleted.value)
-        .values(status=CommentStatus.deleted.value)
+        .where(comments.c.id == comment.id, comments.c.status != CommentStatus.deleted)
+        .values(status=CommentStatus.deleted)
     )
     if result.rowcount == 1 and was_visible:  # type: ignore[attr-defined]
         await db.execute(
@@ -130,8 +130,8 @@ def _comments_of_post(include_hidden: bool) -> sa.Select[Any]:
         .where(comments.c.post_id == sa.bindparam("post_id", type_=sa.Integer))
         .order_by(comments.c.created_at, comments.c.id)
     )
-    visible = comments.c.status == CommentStatus.published.value
-    hidden = comments.c.status == CommentStatus.hidden.value
+    visible = comments.c.status == CommentStatus.published
+    hidden = comments.c.status == CommentStatus.hidden
     if include_hidden:
         return stmt.where(visible | hidden)
     viewer = sa.bindparam("viewer_id", type_=sa.Integer)

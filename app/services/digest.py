@@ -76,13 +76,13 @@ def period_start(frequency: str, now: datetime) -> datetime:
     """The start (UTC) of the Tokyo day or week `now` is in."""
     local = i18n.local_datetime(now)
     day = local.replace(hour=0, minute=0, second=0, microsecond=0)
-    if frequency == DigestFrequency.weekly.value:
+    if frequency == DigestFrequency.weekly:
         day -= timedelta(days=day.weekday())
     return day.astimezone(now.tzinfo)
 
 
 def is_due(frequency: str, last_sent: datetime | None, now: datetime) -> bool:
-    if frequency not in (DigestFrequency.daily.value, DigestFrequency.weekly.value):
+    if frequency not in (DigestFrequency.daily, DigestFrequency.weekly):
         return False
     return last_sent is None or last_sent < period_start(frequency, now)
 
@@ -90,7 +90,7 @@ def is_due(frequency: str, last_sent: datetime | None, now: datetime) -> bool:
 def window_start(frequency: str, last_sent: datetime | None, now: datetime) -> datetime:
     if last_sent is not None:
         return last_sent
-    return now - timedelta(days=7 if frequency == DigestFrequency.weekly.value else 1)
+    return now - timedelta(days=7 if frequency == DigestFrequency.weekly else 1)
 
 
 async def build(
@@ -111,7 +111,7 @@ async def build(
     new_bulletins = await db.execute(
         sa.select(bulletins.c.id, bulletins.c.title, bulletins.c.volume)
         .where(
-            bulletins.c.status == BulletinStatus.published.value,
+            bulletins.c.status == BulletinStatus.published,
             bulletins.c.published_at > since,
             bulletins.c.published_at <= now,
             org.in_audience(user.unit_id),
@@ -163,7 +163,7 @@ def compose(digest: Digest, settings: Settings, url_for: Callable[..., str]) -> 
         _("You receive this digest %(frequency)s. Change it on the notifications page.")
         % {
             "frequency": _("every day")
-            if digest.user.digest == DigestFrequency.daily.value
+            if digest.user.digest == DigestFrequency.daily
             else _("every week")
         },
     ]
@@ -207,7 +207,7 @@ async def send_digests(
         await db.execute(
             sa.select(users.c.id, users.c.digest, users.c.digest_sent_at).where(
                 users.c.active.is_(True),
-                users.c.digest.in_((DigestFrequency.daily.value, DigestFrequency.weekly.value)),
+                users.c.digest.in_((DigestFrequency.daily, DigestFrequency.weekly)),
                 users.c.email.is_not(None),
                 users.c.email != "",
             )

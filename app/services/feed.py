@@ -236,7 +236,7 @@ async def list_posts(
     *,
     cursor: str | None = None,
     limit: int = 20,
-    statuses: tuple[str, ...] = (PostStatus.published.value,),
+    statuses: tuple[str, ...] = (PostStatus.published,),
     only_author_id: int | None = None,
     praised_user_id: int | None = None,
 ) -> tuple[list[PostCard], str | None]:

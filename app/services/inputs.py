@@ -58,7 +58,7 @@ Tag = Annotated[str, text(TAG_MAX)]
 Title = Annotated[str, text(TITLE_MAX, 1)]
 Body = Annotated[str, text(BODY_MAX, 1)]
 # The service refuses a status other than these two with a message in the user's language.
-Status = Annotated[str, one_of((PostStatus.draft.value, PostStatus.published.value))]
+Status = Annotated[str, one_of((PostStatus.draft, PostStatus.published))]
 Tags = Annotated[list[Tag], Field(max_length=TAGS_MAX)]  # refused before any per-tag work
 Praised = Annotated[list[Code], Field(max_length=PRAISED_MAX)]
 ChannelChoice = Annotated[str, one_of(Channel, blank=True)]
@@ -93,7 +93,7 @@ class PostCreate(PostUpdate):
     kind: Annotated[str, one_of(PostKind)]
     title: Title
     body: Body
-    status: Status = PostStatus.published.value
+    status: Status = PostStatus.published
     tags: Tags = []
     praised: Praised = []
 

@@ -69,7 +69,7 @@ async def on_like(db: AsyncSession, post: Post, liker: User, liked_at: datetime)
         return []
     stmt = upsert(db, notifications).values(
         user_id=post.author_id,
-        kind=Kind.like.value,
+        kind=Kind.like,
         actor_id=liker.id,
         actor_count=1,
         post_id=post.id,
@@ -104,7 +104,7 @@ async def on_unlike(db: AsyncSession, post: Post, liker: User, liked_at: datetim
             sa.select(notifications.c.id, notifications.c.created_at).where(
                 notifications.c.user_id == post.author_id,
                 notifications.c.post_id == post.id,
-                notifications.c.kind == Kind.like.value,
+                notifications.c.kind == Kind.like,
                 notifications.c.read_at.is_(None),
             )
         )
@@ -264,13 +264,13 @@ async def _bulletin_published(
             ).where(bulletins.c.id == bulletin_id)
         )
     ).first()
-    if found is None or found.status != BulletinStatus.published.value:
+    if found is None or found.status != BulletinStatus.published:
         return []
     done = await db.execute(
         sa.select(notifications.c.id)
         .where(
             notifications.c.bulletin_id == bulletin_id,
-            notifications.c.kind.in_((Kind.bulletin.value, Kind.bulletin_item.value)),
+            notifications.c.kind.in_((Kind.bulletin, Kind.bulletin_item)),
         )
         .limit(1)
     )
@@ -285,7 +285,7 @@ async def _bulletin_published(
             .join(bulletin_items, bulletin_items.c.post_id == posts.c.id)
             .where(
                 bulletin_items.c.bulletin_id == bulletin_id,
-                posts.c.status == PostStatus.published.value,
+                posts.c.status == PostStatus.published,
             )
         )
     ).all()
@@ -390,7 +390,7 @@ class NotificationView:
         if self.post_id is not None and title is None:
             return _("A post that is no longer available.")
         title = title or ""
-        if self.kind == Kind.like.value:
+        if self.kind == Kind.like:
             if self.actor_count > 1:
                 return _("%(name)s and %(n)s others liked your post “%(title)s”.") % {
                     "name": name,
@@ -398,21 +398,21 @@ class NotificationView:
                     "title": title,
                 }
             return _("%(name)s liked your post “%(title)s”.") % {"name": name, "title": title}
-        if self.kind == Kind.comment.value:
+        if self.kind == Kind.comment:
             return _("%(name)s commented on your post “%(title)s”.") % {
                 "name": name,
                 "title": title,
             }
-        if self.kind == Kind.mention.value:
+        if self.kind == Kind.mention:
             return _("%(name)s mentioned you in a comment on “%(title)s”.") % {
                 "name": name,
                 "title": title,
             }
-        if self.kind == Kind.featured.value:
+        if self.kind == Kind.featured:
             return _("Your post “%(title)s” was chosen as good practice.") % {"title": title}
-        if self.kind == Kind.hidden.value:
+        if self.kind == Kind.hidden:
             return _("Your post “%(title)s” was hidden by head office.") % {"title": title}
-        if self.kind == Kind.bulletin_item.value:
+        if self.kind == Kind.bulletin_item:
             return _("Your post “%(title)s” was put in the bulletin %(bulletin)s.") % {
                 "title": title,
                 "bulletin": self.bulletin_label,
@@ -429,7 +429,7 @@ class NotificationView:
     @property
     def target(self) -> tuple[str, dict[str, int]] | None:
         """The route name and parameters a click leads to (None: nothing left to show)."""
-        if self.kind == Kind.bulletin.value and self.bulletin_id is not None:
+        if self.kind == Kind.bulletin and self.bulletin_id is not None:
             return "show_bulletin", {"bulletin_id": self.bulletin_id}
         if self.post_id is not None and self.post_title is not None:
             return "show_post", {"post_id": self.post_id}
@@ -463,9 +463,9 @@ _is_read = sa.case((notifications.c.read_at.is_(None), 0), else_=1)
 
 
 def _visible_title(user: User, title: str | None, status: str | None, author: int | None) -> Any:
-    if title is None or status == PostStatus.published.value:
+    if title is None or status == PostStatus.published:
         return title
-    if status == PostStatus.hidden.value and (author == user.id or is_curator(user)):
+    if status == PostStatus.hidden and (author == user.id or is_curator(user)):
         return title
     return None
 

@@ -71,7 +71,7 @@ class Unit:
     def region(self) -> Unit | None:
         """The region this unit is in: itself or the nearest unit above it of kind region."""
         node: Unit | None = self
-        while node is not None and node.kind != UnitKind.region.value:
+        while node is not None and node.kind != UnitKind.region:
             node = node.parent
         return node
 

@@ -115,7 +115,7 @@ class PostFields(PostCreate):
     @field_validator("status")
     @classmethod
     def _status(cls, v: str) -> str:
-        if v not in (PostStatus.draft.value, PostStatus.published.value):
+        if v not in (PostStatus.draft, PostStatus.published):
             raise ValueError(_("A post is either a draft or published."))
         return v
 
@@ -175,7 +175,7 @@ class PostFields(PostCreate):
     @model_validator(mode="after")
     def _kind_fields(self) -> PostFields:
         errors = []
-        if self.kind == PostKind.praise.value:
+        if self.kind == PostKind.praise:
             if self.category is not None:
                 errors.append(_("category is for know-how posts only."))
             if self.channel is None:
@@ -332,7 +332,7 @@ def _apply(post: Post, fields: PostFields, unit: OrgUnit) -> None:
     post.body_html = render_markdown(fields.body)
     post.tag_names = "\t".join(fields.tags)
     post.unit_id = unit.id
-    praise = fields.kind == PostKind.praise.value
+    praise = fields.kind == PostKind.praise
     post.received_on = fields.received_on if praise else None
     post.channel = fields.channel if praise else None
     post.product = fields.product if praise else None
@@ -356,7 +356,7 @@ async def create_post(db: AsyncSession, author: User, data: dict[str, Any]) -> P
         status=fields.status,
         created_at=now,
         updated_at=now,
-        published_at=now if fields.status == PostStatus.published.value else None,
+        published_at=now if fields.status == PostStatus.published else None,
     )
     _apply(post, fields, unit)
     db.add(post)
@@ -364,7 +364,7 @@ async def create_post(db: AsyncSession, author: User, data: dict[str, Any]) -> P
     await _write_links(db, post, fields, praised)
     await db.commit()
     await db.refresh(post)
-    if post.status == PostStatus.published.value:
+    if post.status == PostStatus.published:
         await _announce(post)
     return post
 
@@ -393,13 +393,13 @@ async def update_post(db: AsyncSession, author: User, post: Post, changes: dict[
     """Apply a partial change; the merged post must pass every rule a new post must."""
     if changes.get("kind") not in (None, post.kind):
         raise InvalidInput.field("kind", _("The kind of a post cannot be changed."))
-    if post.status == PostStatus.published.value and changes.get("status") == "draft":
+    if post.status == PostStatus.published and changes.get("status") == "draft":
         raise InvalidInput.field("status", _("A published post cannot go back to draft."))
     tags, praised_codes, unit_code = await current_links(db, post)
     merged = fields_of(post, tags, praised_codes, unit_code)
-    if post.status not in (PostStatus.draft.value, PostStatus.published.value):
-        merged["status"] = PostStatus.published.value
-    if post.kind == PostKind.knowhow.value:
+    if post.status not in (PostStatus.draft, PostStatus.published):
+        merged["status"] = PostStatus.published
+    if post.kind == PostKind.knowhow:
         merged = {k: v for k, v in merged.items() if k not in PRAISE_ONLY}
     else:
         merged.pop("category")
@@ -411,14 +411,12 @@ async def update_post(db: AsyncSession, author: User, post: Post, changes: dict[
     text_changed = (fields.title, fields.body) != (post.title, post.body)
     _apply(post, fields, unit)
     now = utcnow()
-    published_now = (
-        post.status == PostStatus.draft.value and fields.status == PostStatus.published.value
-    )
+    published_now = post.status == PostStatus.draft and fields.status == PostStatus.published
     if published_now:
-        post.status = PostStatus.published.value
+        post.status = PostStatus.published
         # A draft appears in the feed when it is published, not when it was started.
         post.created_at = post.published_at = now
-    elif text_changed and post.status != PostStatus.draft.value:
+    elif text_changed and post.status != PostStatus.draft:
         post.edited_at = now
     post.updated_at = now
     db.add(post)
@@ -432,7 +430,7 @@ async def update_post(db: AsyncSession, author: User, post: Post, changes: dict[
 
 async def delete_post(db: AsyncSession, post: Post) -> None:
     """Soft delete: the row stays (likes, KPI corrections), nobody sees it any more."""
-    post.status = PostStatus.deleted.value
+    post.status = PostStatus.deleted
     post.updated_at = utcnow()
     db.add(post)
     await db.commit()
