@@ -18,8 +18,9 @@ from app.fiscal import fiscal_year_of
 from app.inputs import PathId
 from app.models import ComplaintCategory, ComplaintStatus, ComplaintVoice
 from app.services import complaints as complaint_service
-from app.services import kpi, kpi_export
+from app.services import kpi
 from app.services.csvimport import ImportRejected
+from app.services.kpi import export as kpi_export
 from app.services.uploads import CSV_BODY_OPENAPI, read_csv_body
 
 router = APIRouter(tags=["kpi"])

@@ -20,9 +20,10 @@ from app.inputs import PathId
 from app.models import ComplaintStatus, Role, User
 from app.permissions import is_curator
 from app.services import complaints as complaint_service
-from app.services import kpi, kpi_export
+from app.services import kpi
 from app.services.csvimport import ImportRejected, RowError
 from app.services.errors import Conflict, InvalidInput, NotFound
+from app.services.kpi import export as kpi_export
 from app.services.uploads import read_multipart
 from app.templating import is_htmx, render
 from app.web import CSRF_FIELD, csrf_token

@@ -20,7 +20,7 @@ from app.models.tables import complaint_voices, units
 from app.services import audit
 from app.services.csvimport import ImportRejected, RowError, read_rows
 from app.services.errors import InvalidInput, NotFound
-from app.services.kpi import complaint_category_labels
+from app.services.kpi.voices import complaint_category_labels
 
 COLUMNS = ("received_on", "unit", "category", "status", "summary")
 SUMMARY_MAX = 2000

@@ -15,7 +15,8 @@ from fastapi.responses import Response
 from app import i18n
 from app.downloads import export_headers
 from app.i18n import _
-from app.services.kpi import MatrixRow, PraiseMatrix, VoicesTable
+from app.services.kpi.matrix import MatrixRow, PraiseMatrix
+from app.services.kpi.voices import VoicesTable
 from app.services.spreadsheet import csv_bytes, safe_cell
 
 Format = Literal["csv", "xlsx"]
