@@ -243,8 +243,6 @@ async def _voices_context(
         "complaints": await complaint_service.list_complaints(db, fy, status=status),
         "list_limit": complaint_service.LIST_LIMIT,
         "status_filter": status,
-        "category_labels": kpi.complaint_category_labels(),
-        "status_labels": complaint_service.complaint_status_labels(),
         "values": values or _empty_complaint(),
         "errors": errors or {},
         "import_errors": import_errors or [],
@@ -325,8 +323,6 @@ async def update_complaint_status(
         )
     ctx = {
         "c": await complaint_service.complaint_row(db, complaint_id),
-        "category_labels": kpi.complaint_category_labels(),
-        "status_labels": complaint_service.complaint_status_labels(),
         "saved": True,
     }
     return render(request, "kpi/_complaint_row.html", ctx)

@@ -38,7 +38,6 @@ from app.services.kpi.rollup import (
 from app.services.kpi.voices import (
     CategoryShare,
     VoicesTable,
-    complaint_category_labels,
     praise_total,
     voices_json,
     voices_table,
@@ -58,7 +57,6 @@ __all__ = [
     "clear_cache",
     "close_month",
     "comparable_months",
-    "complaint_category_labels",
     "data_version",
     "default_month",
     "engagement",

@@ -11,24 +11,11 @@ import sqlalchemy as sa
 from sqlmodel.ext.asyncio.session import AsyncSession
 
 from app.fiscal import fiscal_year_bounds, fiscal_year_months, month_index
-from app.i18n import _
-from app.models import ComplaintCategory
+from app.labels import complaint_category_labels
 from app.models.tables import complaint_voices, posts
 from app.services.kpi.rollup import load_frozen, percent, praise_filter
 
 HUNDRED = Decimal("100.0")
-
-
-def complaint_category_labels() -> dict[str, str]:
-    """In the order of SPEC §2."""
-    return {
-        ComplaintCategory.renewal_contract.value: _("Renewal notices and contract procedures"),
-        ComplaintCategory.change_cancel.value: _("Changes, cancellations and policy servicing"),
-        ComplaintCategory.premium.value: _("Premium collection"),
-        ComplaintCategory.claim.value: _("Claim payments"),
-        ComplaintCategory.personal_info.value: _("Personal information"),
-        ComplaintCategory.other.value: _("Other"),
-    }
 
 
 @dataclass(slots=True)
