@@ -177,3 +177,13 @@ def download(sheet: Sheet, fmt: Format, names: tuple[str, str]) -> Response:
         media_type=CONTENT_TYPES[fmt],
         headers=download_headers(names[0], names[1], fmt),
     )
+
+
+def praise_download(matrix: PraiseMatrix, fmt: Format) -> Response:
+    """The praise matrix on the screen as a CSV or XLSX download."""
+    return download(matrix_sheet(matrix), fmt, matrix_names(matrix))
+
+
+def voices_download(table: VoicesTable, fmt: Format) -> Response:
+    """The お客さまの声 table as a CSV or XLSX download."""
+    return download(voices_sheet(table), fmt, voices_names(table.fiscal_year))

@@ -114,6 +114,14 @@ def default_month(fy: int, today: date) -> date:
     return months[0] if this_month < months[0] else months[-1]
 
 
+def chosen_month(fy: int, month: date | None, today: date) -> date:
+    """The month the "no praise" list and the engagement figures show: the one asked for when
+    it is in the year, else `default_month`."""
+    return (
+        month if month is not None and month in fiscal_year_months(fy) else default_month(fy, today)
+    )
+
+
 async def praise_matrix(
     db: AsyncSession,
     fy: int,
@@ -192,7 +200,7 @@ async def praise_matrix(
         else:
             total_prev.append(live[base.id][live_months.index(m)])
 
-    chosen = month if month in months else default_month(fy, today)
+    chosen = chosen_month(fy, month, today)
     idx = offset + months.index(chosen)
     no_praise = [
         n
@@ -257,7 +265,11 @@ def matrix_json(matrix: PraiseMatrix) -> dict[str, Any]:
     }
 
 
-def fiscal_years_offered(today: date) -> list[int]:
-    """The selector: this fiscal year and the five before it, newest first."""
+def fiscal_years_offered(today: date, chosen: int | None = None) -> list[int]:
+    """The selector: this fiscal year and the five before it, and the one chosen if it is
+    another, newest first."""
     current = fiscal_year_of(today)
-    return list(range(current, current - 6, -1))
+    offered = set(range(current, current - 6, -1))
+    if chosen is not None:
+        offered.add(chosen)
+    return sorted(offered, reverse=True)

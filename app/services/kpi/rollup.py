@@ -19,7 +19,7 @@ import sqlalchemy as sa
 from sqlmodel.ext.asyncio.session import AsyncSession
 
 from app import i18n
-from app.fiscal import month_index
+from app.fiscal import fiscal_year_of, month_index
 from app.i18n import _
 from app.models import PostKind, PostStatus
 from app.models.tables import (
@@ -43,8 +43,10 @@ ONE_DECIMAL = Decimal("0.1")
 
 
 def percent(part: int, whole: int) -> Decimal:
-    """part ÷ whole × 100, rounded half up to one decimal (as the published report does);
-    0.0 when there is nothing to divide by."""
+    """part ÷ whole × 100, rounded half up to one decimal (as the published report does):
+    the one rule for a percentage. 0.0 when there is nothing to divide by (a share of no
+    complaints); a caller for whom no base means no figure (year on year, the posters' rate)
+    checks the whole first and shows None."""
     if whole == 0:
         return Decimal("0.0")
     return (Decimal(part) * 100 / Decimal(whole)).quantize(ONE_DECIMAL, rounding=ROUND_HALF_UP)
@@ -54,15 +56,31 @@ def month_key(month: date) -> str:
     return f"{month.year}-{month.month:02d}"
 
 
-def parse_month(text: str) -> date:
-    """'2025-04' -> date(2025, 4, 1); anything else is a 404 (it is a path segment)."""
+def month_or_none(text: str | None) -> date | None:
+    """'2025-04' -> date(2025, 4, 1); None when absent or not a month (a query filter then
+    falls back to its default)."""
+    if not text:
+        return None
     try:
         year, month = text.split("-")
         if len(year) != 4 or len(month) != 2:
-            raise ValueError(text)
+            return None
         return date(int(year), int(month), 1)
     except ValueError:
-        raise NotFound(_("No such month (use YYYY-MM).")) from None
+        return None
+
+
+def parse_month(text: str) -> date:
+    """'2025-04' -> date(2025, 4, 1); anything else is a 404 (it is a path segment)."""
+    month = month_or_none(text)
+    if month is None:
+        raise NotFound(_("No such month (use YYYY-MM)."))
+    return month
+
+
+def fiscal_year_or_current(fy: int | None) -> int:
+    """The fiscal year asked for; this one when none is."""
+    return fy if fy is not None else fiscal_year_of(i18n.today())
 
 
 def next_month(month: date) -> date:
