@@ -1,10 +1,12 @@
-"""Human labels for the domain's codes (channels, products, categories, reasons), translated."""
+"""Human labels for the domain's codes (channels, products, categories, reasons, complaint
+categories and statuses), translated: one home for every label."""
 
 from __future__ import annotations
 
 from functools import cache
 
 from app.i18n import _, current_locale
+from app.models import ComplaintCategory, ComplaintStatus
 
 
 def channel_labels() -> dict[str, str]:
@@ -57,6 +59,26 @@ def status_labels() -> dict[str, str]:
     }
 
 
+def complaint_category_labels() -> dict[str, str]:
+    """In the order of SPEC §2 (the お客さまの声 table lists them in this order)."""
+    return {
+        ComplaintCategory.renewal_contract.value: _("Renewal notices and contract procedures"),
+        ComplaintCategory.change_cancel.value: _("Changes, cancellations and policy servicing"),
+        ComplaintCategory.premium.value: _("Premium collection"),
+        ComplaintCategory.claim.value: _("Claim payments"),
+        ComplaintCategory.personal_info.value: _("Personal information"),
+        ComplaintCategory.other.value: _("Other"),
+    }
+
+
+def complaint_status_labels() -> dict[str, str]:
+    return {
+        ComplaintStatus.received.value: _("Received"),
+        ComplaintStatus.in_progress.value: _("In progress"),
+        ComplaintStatus.resolved.value: _("Resolved"),
+    }
+
+
 LABELS = {
     "channel": channel_labels,
     "product": product_labels,
@@ -64,6 +86,8 @@ LABELS = {
     "kind": kind_labels,
     "flag_reason": flag_reason_labels,
     "status": status_labels,
+    "complaint_category": complaint_category_labels,
+    "complaint_status": complaint_status_labels,
 }
 
 

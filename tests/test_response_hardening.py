@@ -18,8 +18,9 @@ from sqlmodel import select
 from app.config import get_settings
 from app.main import create_app
 from app.models import RolloutResponse
-from app.services import audit_log, kpi_export
+from app.services import audit_log
 from app.services.audit_log import AuditRow
+from app.services.kpi import export as kpi_export
 from app.services.spreadsheet import FORMULA_START, safe_cell
 from tests.factories import login, make_post, make_user
 from tests.test_audit import EARLY

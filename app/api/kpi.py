@@ -10,16 +10,15 @@ from fastapi import APIRouter, Query, Request
 from fastapi.responses import JSONResponse
 from pydantic import BaseModel, ConfigDict
 
-from app import i18n
 from app.api.docs import conflict
 from app.api.schemas import Code, text
 from app.deps import AdminUser, CuratorUser, CurrentUser, SessionDep
-from app.fiscal import fiscal_year_of
 from app.inputs import PathId
 from app.models import ComplaintCategory, ComplaintStatus, ComplaintVoice
 from app.services import complaints as complaint_service
-from app.services import kpi, kpi_export
+from app.services import kpi
 from app.services.csvimport import ImportRejected
+from app.services.kpi import export as kpi_export
 from app.services.uploads import CSV_BODY_OPENAPI, read_csv_body
 
 router = APIRouter(tags=["kpi"])
@@ -81,10 +80,6 @@ class ImportResult(BaseModel):
     imported: int
 
 
-def _fy(fy: int | None) -> int:
-    return fy if fy is not None else fiscal_year_of(i18n.today())
-
-
 @router.get(
     "/kpi/praise",
     name="api_praise_kpi",
@@ -100,10 +95,9 @@ async def praise_kpi(
 ) -> Any:
     """Published praise per unit and month, rolled up (one row per unit `depth` levels below
     `unit`, default the company's children), with corrections and year on year."""
-    matrix = await kpi.praise_matrix(db, _fy(fy), unit=unit, depth=depth)
+    matrix = await kpi.praise_matrix(db, kpi.fiscal_year_or_current(fy), unit=unit, depth=depth)
     if format != "json":
-        sheet = kpi_export.matrix_sheet(matrix)
-        return kpi_export.download(sheet, format, kpi_export.matrix_names(matrix))
+        return kpi_export.praise_download(matrix, format)
     return JSONResponse(kpi.matrix_json(matrix))
 
 
@@ -113,10 +107,9 @@ async def voices_kpi(
 ) -> Any:
     """お客さまの声 受付状況: praise, complaints, total, and the complaints by category with
     their share (rounded half up to one decimal)."""
-    table = await kpi.voices_table(db, _fy(fy))
+    table = await kpi.voices_table(db, kpi.fiscal_year_or_current(fy))
     if format != "json":
-        sheet = kpi_export.voices_sheet(table)
-        return kpi_export.download(sheet, format, kpi_export.voices_names(table.fiscal_year))
+        return kpi_export.voices_download(table, format)
     return JSONResponse(kpi.voices_json(table))
 
 

@@ -20,9 +20,10 @@ from app.inputs import PathId
 from app.models import ComplaintStatus, Role, User
 from app.permissions import is_curator
 from app.services import complaints as complaint_service
-from app.services import kpi, kpi_export
+from app.services import kpi
 from app.services.csvimport import ImportRejected, RowError
-from app.services.errors import Conflict, InvalidInput, NotFound
+from app.services.errors import Conflict, InvalidInput
+from app.services.kpi import export as kpi_export
 from app.services.uploads import read_multipart
 from app.templating import is_htmx, render
 from app.web import CSRF_FIELD, csrf_token
@@ -42,15 +43,6 @@ def _url(request: Request, name: str, /, **query: Any) -> str:
     path = str(request.app.url_path_for(name))
     params = {k: v for k, v in query.items() if v not in (None, "")}
     return f"{path}?{urlencode(params)}" if params else path
-
-
-def _month(text: str | None) -> date | None:
-    if not text:
-        return None
-    try:
-        return kpi.parse_month(text)
-    except NotFound:
-        return None
 
 
 def _chart(matrix: kpi.PraiseMatrix) -> dict[str, Any]:
@@ -76,16 +68,18 @@ async def _panel_context(
     error: str | None = None,
 ) -> dict[str, Any]:
     today = i18n.today()
-    fy = fy if fy is not None else fiscal_year_of(today)
+    fy = kpi.fiscal_year_or_current(fy)
     tree = await kpi.load_tree(db)
-    matrix = await kpi.praise_matrix(db, fy, unit=unit, depth=depth, month=_month(month), tree=tree)
+    matrix = await kpi.praise_matrix(
+        db, fy, unit=unit, depth=depth, month=kpi.month_or_none(month), tree=tree
+    )
     code = matrix.base.code or None
     query = {"fy": fy, "unit": code, "depth": depth if depth != 1 else None}
     month_key = kpi.month_key(matrix.month)
     return {
         "matrix": matrix,
         "fy": fy,
-        "fiscal_years": sorted({*kpi.fiscal_years_offered(today), fy}, reverse=True),
+        "fiscal_years": kpi.fiscal_years_offered(today, fy),
         "depths": DEPTHS,
         "unit_code": code,
         "query": query,
@@ -133,10 +127,8 @@ async def export_praise_kpi(
     unit: UnitCode = None,
     depth: Depth = 1,
 ) -> Response:
-    fy = fy if fy is not None else fiscal_year_of(i18n.today())
-    matrix = await kpi.praise_matrix(db, fy, unit=unit, depth=depth)
-    sheet = kpi_export.matrix_sheet(matrix)
-    return kpi_export.download(sheet, format, kpi_export.matrix_names(matrix))
+    matrix = await kpi.praise_matrix(db, kpi.fiscal_year_or_current(fy), unit=unit, depth=depth)
+    return kpi_export.praise_download(matrix, format)
 
 
 @router.get("/kpi/engagement", name="kpi_engagement")
@@ -150,17 +142,13 @@ async def kpi_engagement(
     month: MonthKey = None,
 ) -> Response:
     """Loaded into /kpi after the matrix (HTMX); a page of its own without JavaScript."""
-    today = i18n.today()
-    fy = fy if fy is not None else fiscal_year_of(today)
-    chosen = _month(month)
-    months = fiscal_year_months(fy)
-    if chosen not in months:
-        chosen = kpi.default_month(fy, today)
+    fy = kpi.fiscal_year_or_current(fy)
+    chosen = kpi.chosen_month(fy, kpi.month_or_none(month), i18n.today())
     data = await kpi.engagement(db, chosen, unit=unit, depth=depth)
     ctx = {
         "engagement": data,
         "fy": fy,
-        "months": months,
+        "months": fiscal_year_months(fy),
         "month_key": kpi.month_key(chosen),
         "depth": depth,
         "back_url": _url(request, "kpi", fy=fy, unit=data.base.code or None, depth=depth),
@@ -232,18 +220,16 @@ async def _voices_context(
     import_errors: list[RowError] | None = None,
     flash: str | None = None,
 ) -> dict[str, Any]:
-    fy = fy if fy is not None else fiscal_year_of(i18n.today())
+    fy = kpi.fiscal_year_or_current(fy)
     if status not in {s.value for s in ComplaintStatus}:
         status = None
     return {
         "fy": fy,
-        "fiscal_years": sorted({*kpi.fiscal_years_offered(i18n.today()), fy}, reverse=True),
+        "fiscal_years": kpi.fiscal_years_offered(i18n.today(), fy),
         "table": await kpi.voices_table(db, fy),
         "complaints": await complaint_service.list_complaints(db, fy, status=status),
         "list_limit": complaint_service.LIST_LIMIT,
         "status_filter": status,
-        "category_labels": kpi.complaint_category_labels(),
-        "status_labels": complaint_service.complaint_status_labels(),
         "values": values or _empty_complaint(),
         "errors": errors or {},
         "import_errors": import_errors or [],
@@ -279,9 +265,8 @@ async def kpi_voices(
 async def export_voices_kpi(
     db: SessionDep, user: CuratorUser, format: Literal["csv", "xlsx"], fy: FiscalYear = None
 ) -> Response:
-    table = await kpi.voices_table(db, fy if fy is not None else fiscal_year_of(i18n.today()))
-    sheet = kpi_export.voices_sheet(table)
-    return kpi_export.download(sheet, format, kpi_export.voices_names(table.fiscal_year))
+    table = await kpi.voices_table(db, kpi.fiscal_year_or_current(fy))
+    return kpi_export.voices_download(table, format)
 
 
 @router.post("/kpi/complaints", name="create_complaint")
@@ -324,8 +309,6 @@ async def update_complaint_status(
         )
     ctx = {
         "c": await complaint_service.complaint_row(db, complaint_id),
-        "category_labels": kpi.complaint_category_labels(),
-        "status_labels": complaint_service.complaint_status_labels(),
         "saved": True,
     }
     return render(request, "kpi/_complaint_row.html", ctx)

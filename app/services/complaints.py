@@ -15,12 +15,12 @@ from sqlmodel.ext.asyncio.session import AsyncSession
 from app import clock, i18n
 from app.fiscal import fiscal_year_bounds
 from app.i18n import _
+from app.labels import complaint_category_labels, complaint_status_labels
 from app.models import ComplaintCategory, ComplaintStatus, ComplaintVoice, User
 from app.models.tables import complaint_voices, units
 from app.services import audit
 from app.services.csvimport import ImportRejected, RowError, read_rows
 from app.services.errors import InvalidInput, NotFound
-from app.services.kpi import complaint_category_labels
 
 COLUMNS = ("received_on", "unit", "category", "status", "summary")
 SUMMARY_MAX = 2000
@@ -32,14 +32,6 @@ class Actions:
     create = "complaint.create"
     update = "complaint.update"
     import_ = "complaint.import"
-
-
-def complaint_status_labels() -> dict[str, str]:
-    return {
-        ComplaintStatus.received.value: _("Received"),
-        ComplaintStatus.in_progress.value: _("In progress"),
-        ComplaintStatus.resolved.value: _("Resolved"),
-    }
 
 
 class ComplaintFields(BaseModel):

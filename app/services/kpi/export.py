@@ -15,7 +15,8 @@ from fastapi.responses import Response
 from app import i18n
 from app.downloads import export_headers
 from app.i18n import _
-from app.services.kpi import MatrixRow, PraiseMatrix, VoicesTable
+from app.services.kpi.matrix import MatrixRow, PraiseMatrix
+from app.services.kpi.voices import VoicesTable
 from app.services.spreadsheet import csv_bytes, safe_cell
 
 Format = Literal["csv", "xlsx"]
@@ -176,3 +177,13 @@ def download(sheet: Sheet, fmt: Format, names: tuple[str, str]) -> Response:
         media_type=CONTENT_TYPES[fmt],
         headers=download_headers(names[0], names[1], fmt),
     )
+
+
+def praise_download(matrix: PraiseMatrix, fmt: Format) -> Response:
+    """The praise matrix on the screen as a CSV or XLSX download."""
+    return download(matrix_sheet(matrix), fmt, matrix_names(matrix))
+
+
+def voices_download(table: VoicesTable, fmt: Format) -> Response:
+    """The お客さまの声 table as a CSV or XLSX download."""
+    return download(voices_sheet(table), fmt, voices_names(table.fiscal_year))
