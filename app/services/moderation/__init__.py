@@ -27,7 +27,7 @@ from app.services.moderation.queue import (
 )
 from app.services.moderation.redaction import redact_comment, redact_post
 from app.services.moderation.rules import (
-    NOTE_MAX,
+    FEATURE_NOTE_MAX,
     REASON_MAX,
     Actions,
     clean_note,
@@ -36,7 +36,7 @@ from app.services.moderation.rules import (
 )
 
 __all__ = [
-    "NOTE_MAX",
+    "FEATURE_NOTE_MAX",
     "REASON_MAX",
     "Actions",
     "FlagGroup",

@@ -10,7 +10,7 @@ from app.models import User
 from app.models.tables import comments, posts
 from app.services import audit
 from app.services.errors import Conflict
-from app.services.moderation.rules import Actions, _resolve_flags, clean_reason, parse_target
+from app.services.moderation.rules import Actions, clean_reason, parse_target, resolve_flags
 
 
 async def target_exists(db: AsyncSession, target: str) -> bool:
@@ -29,7 +29,7 @@ async def dismiss_flags(
     parsed = parse_target(target)
     assert parsed is not None, "check the target with target_exists first"
     why = clean_reason(reason, required=False)
-    count = await _resolve_flags(db, curator, target, "dismissed")
+    count = await resolve_flags(db, curator, target, "dismissed")
     if count == 0:
         raise Conflict(_("There are no open reports on this."))
     audit.record(

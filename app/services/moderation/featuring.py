@@ -10,7 +10,7 @@ from app.models import Post, User
 from app.models.tables import posts
 from app.services import audit, notifications
 from app.services.errors import Conflict
-from app.services.moderation.rules import PUBLISHED, Actions, _done, _update_post, clean_note
+from app.services.moderation.rules import PUBLISHED, Actions, clean_note, finish, update_post
 
 
 async def feature_post(db: AsyncSession, curator: User, post: Post, note: str | None) -> Post:
@@ -20,7 +20,7 @@ async def feature_post(db: AsyncSession, curator: User, post: Post, note: str | 
     """
     text = clean_note(note)
     before = {"featured": post.featured, "feature_note": post.feature_note}
-    changed = await _update_post(
+    changed = await update_post(
         db,
         post,
         posts.c.status == PUBLISHED,
@@ -42,7 +42,7 @@ async def feature_post(db: AsyncSession, curator: User, post: Post, note: str | 
         before=before,
         after={"featured": True, "feature_note": text},
     )
-    await _done(db, post)
+    await finish(db, post)
     assert post.id is not None
     await notifications.notify_post_featured(db, post.id, curator)
     return post
@@ -50,7 +50,7 @@ async def feature_post(db: AsyncSession, curator: User, post: Post, note: str | 
 
 async def unfeature_post(db: AsyncSession, curator: User, post: Post) -> Post:
     old_note = post.feature_note
-    changed = await _update_post(
+    changed = await update_post(
         db,
         post,
         posts.c.featured.is_(True),
@@ -67,5 +67,5 @@ async def unfeature_post(db: AsyncSession, curator: User, post: Post) -> Post:
         before={"featured": True, "feature_note": old_note},
         after={"featured": False},
     )
-    await _done(db, post)
+    await finish(db, post)
     return post

@@ -15,10 +15,10 @@ from app.services.moderation.rules import (
     HIDDEN,
     PUBLISHED,
     Actions,
-    _done,
-    _resolve_flags,
-    _update_post,
     clean_reason,
+    finish,
+    resolve_flags,
+    update_post,
 )
 
 # -- posts -----------------------------------------------------------------------------------
@@ -28,7 +28,7 @@ async def hide_post(db: AsyncSession, curator: User, post: Post, reason: str | N
     """Hide a published post (reason required); its open flags are resolved as "hidden"."""
     why = clean_reason(reason)
     now = clock.now()
-    changed = await _update_post(
+    changed = await update_post(
         db,
         post,
         posts.c.status == PUBLISHED,
@@ -46,7 +46,7 @@ async def hide_post(db: AsyncSession, curator: User, post: Post, reason: str | N
             if post.status == HIDDEN
             else _("Only a published post can be hidden.")
         )
-    resolved = await _resolve_flags(db, curator, f"post:{post.id}", "hidden")
+    resolved = await resolve_flags(db, curator, f"post:{post.id}", "hidden")
     audit.record(
         db,
         curator,
@@ -57,7 +57,7 @@ async def hide_post(db: AsyncSession, curator: User, post: Post, reason: str | N
         before={"status": PUBLISHED},
         after={"status": HIDDEN, "flags_resolved": resolved},
     )
-    await _done(db, post)
+    await finish(db, post)
     assert post.id is not None
     await notifications.notify_post_hidden(db, post.id, curator)
     return post
@@ -69,7 +69,7 @@ async def restore_post(
     """Publish a hidden post again; the hidden_* fields are cleared (the audit log keeps them)."""
     why = clean_reason(reason, required=False)
     old_reason = post.hidden_reason
-    changed = await _update_post(
+    changed = await update_post(
         db,
         post,
         posts.c.status == HIDDEN,
@@ -93,7 +93,7 @@ async def restore_post(
         before={"status": HIDDEN, "hidden_reason": old_reason},
         after={"status": PUBLISHED},
     )
-    await _done(db, post)
+    await finish(db, post)
     return post
 
 
@@ -132,7 +132,7 @@ async def hide_comment(
             if comment.status == CommentStatus.hidden.value
             else _("Only a published comment can be hidden.")
         )
-    resolved = await _resolve_flags(db, curator, f"comment:{comment.id}", "hidden")
+    resolved = await resolve_flags(db, curator, f"comment:{comment.id}", "hidden")
     audit.record(
         db,
         curator,
@@ -143,7 +143,7 @@ async def hide_comment(
         before={"status": CommentStatus.published.value},
         after={"status": CommentStatus.hidden.value, "flags_resolved": resolved},
     )
-    await _done(db, comment)
+    await finish(db, comment)
     return comment
 
 
@@ -166,5 +166,5 @@ async def restore_comment(
         before={"status": CommentStatus.hidden.value, "hidden_reason": old_reason},
         after={"status": CommentStatus.published.value},
     )
-    await _done(db, comment)
+    await finish(db, comment)
     return comment

@@ -20,10 +20,10 @@ from app.services.moderation.rules import (
     HIDDEN,
     PUBLISHED,
     Actions,
-    _clean,
-    _done,
-    _update_post,
     clean_reason,
+    clean_text,
+    finish,
+    update_post,
 )
 from app.services.posts import body_problem, title_problem
 
@@ -32,7 +32,7 @@ def _redacted(field_name: str, value: str | None) -> str | None:
     """A redacted title or body must still pass the post's own rule (app/services/posts)."""
     if value is None:
         return None
-    text = _clean(value)
+    text = clean_text(value)
     check = title_problem if field_name == "title" else body_problem
     if problem := check(text):
         raise InvalidInput.field(field_name, problem)
@@ -71,7 +71,7 @@ async def redact_post(
     redacted = [name for name in ("title", "body") if name in values]
     now = clock.now()
     values.update(edited_at=now, updated_at=now)
-    if not await _update_post(db, post, posts.c.status.in_((PUBLISHED, HIDDEN)), values):
+    if not await update_post(db, post, posts.c.status.in_((PUBLISHED, HIDDEN)), values):
         raise Conflict(_("This post can no longer be changed."))
     audit.record(
         db,
@@ -83,7 +83,7 @@ async def redact_post(
         before={name: "redacted" for name in redacted},
         after={name: "edited" for name in redacted},
     )
-    await _done(db, post)
+    await finish(db, post)
     return post
 
 
@@ -112,5 +112,5 @@ async def redact_comment(
         before={"body": "redacted"},
         after={"body": "edited"},
     )
-    await _done(db, comment)
+    await finish(db, comment)
     return comment

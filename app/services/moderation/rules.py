@@ -16,9 +16,8 @@ from app.models import Comment, Post, PostStatus, User
 from app.models.tables import flags as flags_t
 from app.models.tables import posts
 from app.services.errors import InvalidInput
-
-REASON_MAX = 1000
-NOTE_MAX = 1000
+from app.services.inputs import FEATURE_NOTE_MAX as FEATURE_NOTE_MAX
+from app.services.inputs import REASON_MAX as REASON_MAX
 
 PUBLISHED = PostStatus.published.value
 HIDDEN = PostStatus.hidden.value
@@ -41,12 +40,13 @@ class Actions:
 # -- input ---------------------------------------------------------------------------------
 
 
-def _clean(value: str | None) -> str:
+def clean_text(value: str | None) -> str:
+    """NFC, one kind of line break, no surrounding space: how every typed text is compared."""
     return unicodedata.normalize("NFC", value or "").replace("\r\n", "\n").strip()
 
 
 def clean_reason(reason: str | None, *, required: bool = True) -> str | None:
-    text = _clean(reason)
+    text = clean_text(reason)
     if not text:
         if required:
             raise InvalidInput.field("reason", _("Enter the reason."))
@@ -59,10 +59,10 @@ def clean_reason(reason: str | None, *, required: bool = True) -> str | None:
 
 
 def clean_note(note: str | None) -> str | None:
-    text = _clean(note)
-    if len(text) > NOTE_MAX:
+    text = clean_text(note)
+    if len(text) > FEATURE_NOTE_MAX:
         raise InvalidInput.field(
-            "note", _("The note can be at most %(n)s characters.") % {"n": NOTE_MAX}
+            "note", _("The note can be at most %(n)s characters.") % {"n": FEATURE_NOTE_MAX}
         )
     return text or None
 
@@ -76,7 +76,8 @@ def parse_target(target: str | None) -> tuple[str, int] | None:
     return kind, target_id
 
 
-async def _resolve_flags(db: AsyncSession, curator: User, target: str, resolution: str) -> int:
+async def resolve_flags(db: AsyncSession, curator: User, target: str, resolution: str) -> int:
+    """Close the target's open flags with `resolution`; how many were open."""
     result = await db.execute(
         sa.update(flags_t)
         .where(flags_t.c.target == target, flags_t.c.resolved_at.is_(None))
@@ -85,11 +86,13 @@ async def _resolve_flags(db: AsyncSession, curator: User, target: str, resolutio
     return int(result.rowcount)  # type: ignore[attr-defined]
 
 
-async def _update_post(db: AsyncSession, post: Post, where: Any, values: dict[str, Any]) -> bool:
+async def update_post(db: AsyncSession, post: Post, where: Any, values: dict[str, Any]) -> bool:
+    """The conditional UPDATE of one post: True if `where` still held and the row changed."""
     result = await db.execute(sa.update(posts).where(posts.c.id == post.id, where).values(**values))
     return bool(result.rowcount == 1)  # type: ignore[attr-defined]
 
 
-async def _done(db: AsyncSession, row: Post | Comment) -> None:
+async def finish(db: AsyncSession, row: Post | Comment) -> None:
+    """Commit the action and its audit row together, and reload the row for the caller."""
     await db.commit()
     await db.refresh(row)
