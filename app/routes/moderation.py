@@ -46,6 +46,17 @@ M = TypeVar("M", bound=BaseModel)
 
 
 @dataclass(slots=True)
+class Sent:
+    """Where an action's form was: the list it is in (`from`: the queue, the recent posts or
+    the post page), its target ("post:12", "comment:3"), the action, the post it is on."""
+
+    origin: str
+    target: str
+    action: str
+    post_id: int
+
+
+@dataclass(slots=True)
 class Failed:
     """An action that did not happen: where its form was, and what to show in it."""
 
@@ -122,14 +133,18 @@ async def moderation_page(
 # -- answering an action -------------------------------------------------------------------
 
 
-def _back(request: Request, origin: str, target: str, post_id: int) -> str:
-    if origin == "post":
-        anchor = target.replace(":", "-") if target.startswith("comment") else ""
-        url = str(request.app.url_path_for("show_post", post_id=post_id))
+def _back(request: Request, sent: Sent) -> str:
+    if sent.origin == "post":
+        anchor = sent.target.replace(":", "-") if sent.target.startswith("comment") else ""
+        url = str(request.app.url_path_for("show_post", post_id=sent.post_id))
         return f"{url}#{anchor}" if anchor else url
-    parsed = moderation.parse_target(target)
+    parsed = moderation.parse_target(sent.target)
     assert parsed is not None
-    anchor = f"flag-group-{parsed[0]}-{parsed[1]}" if origin == "queue" else f"mod-post-{post_id}"
+    anchor = (
+        f"flag-group-{parsed[0]}-{parsed[1]}"
+        if sent.origin == "queue"
+        else f"mod-post-{sent.post_id}"
+    )
     return f"{request.app.url_path_for('moderation')}#{anchor}"
 
 
@@ -145,21 +160,19 @@ async def _answer(
     request: Request,
     db: SessionDep,
     user: User,
+    sent: Sent,
     *,
-    origin: str,
-    target: str,
-    post_id: int,
     failed: Failed | None = None,
     status: int = 200,
     done: str | None = None,
 ) -> Response:
     htmx = is_htmx(request)
     if failed is None and not htmx:
-        return RedirectResponse(_back(request, origin, target, post_id), 303)
-    if origin == "post":
-        if htmx and target.startswith("comment:"):
-            comment_id = int(target.partition(":")[2])
-            row = await moderation.post_row(db, post_id)
+        return RedirectResponse(_back(request, sent), 303)
+    if sent.origin == "post":
+        if htmx and sent.target.startswith("comment:"):
+            comment_id = int(sent.target.partition(":")[2])
+            row = await moderation.post_row(db, sent.post_id)
             return render(
                 request,
                 "moderation/_comment_swap.html",
@@ -170,11 +183,11 @@ async def _answer(
                 },
                 status_code=status,
             )
-        return await _post_page(request, db, user, post_id, failed, status)
+        return await _post_page(request, db, user, sent.post_id, failed, status)
     if not htmx:
         return await _moderation_page(request, db, failed=failed, status=status)
-    if origin == "queue":
-        group = await moderation.flag_group(db, target)
+    if sent.origin == "queue":
+        group = await moderation.flag_group(db, sent.target)
         if group is None:
             raise NotFound(_("This post does not exist or is not visible to you."))
         group.resolved = done
@@ -187,7 +200,7 @@ async def _answer(
     return render(
         request,
         "moderation/_post_row.html",
-        {"row": await moderation.post_row(db, post_id), "failed": failed, "done": done},
+        {"row": await moderation.post_row(db, sent.post_id), "failed": failed, "done": done},
         status_code=status,
     )
 
@@ -197,16 +210,12 @@ async def _run(
     db: SessionDep,
     user: User,
     call: Awaitable[Any],
-    *,
-    origin: str,
-    target: str,
-    action: str,
+    sent: Sent,
     typed: str | None,
-    post_id: int,
     done: str,
 ) -> Response:
-    """Do one action (`call`) and answer for the form it came from; `typed` is the text the
-    form keeps when the action is refused."""
+    """Do one action (`call`) and answer for the form it was sent from; `typed` is the text
+    that form keeps when the action is refused."""
     try:
         await call
     except (InvalidInput, Conflict) as exc:
@@ -217,20 +226,9 @@ async def _run(
             if isinstance(exc, InvalidInput)
             else (409, str(exc))
         )
-        failed = Failed(origin, target, action, message, typed or "")
-        return await _answer(
-            request,
-            db,
-            user,
-            origin=origin,
-            target=target,
-            post_id=post_id,
-            failed=failed,
-            status=status,
-        )
-    return await _answer(
-        request, db, user, origin=origin, target=target, post_id=post_id, done=done
-    )
+        failed = Failed(sent.origin, sent.target, sent.action, message, typed or "")
+        return await _answer(request, db, user, sent, failed=failed, status=status)
+    return await _answer(request, db, user, sent, done=done)
 
 
 # -- posts -----------------------------------------------------------------------------------
@@ -242,18 +240,9 @@ async def hide_post(
 ) -> Response:
     post = await get_post_for_moderation(db, user, post_id)
     typed, origin = await _read(request, ReasonIn)
-    return await _run(
-        request,
-        db,
-        user,
-        moderation.hide_post(db, user, post, typed.reason),
-        origin=origin,
-        target=f"post:{post_id}",
-        action="hide",
-        typed=typed.reason,
-        post_id=post_id,
-        done=_("The post was hidden."),
-    )
+    call = moderation.hide_post(db, user, post, typed.reason)
+    sent = Sent(origin, f"post:{post_id}", "hide", post_id)
+    return await _run(request, db, user, call, sent, typed.reason, _("The post was hidden."))
 
 
 @router.post("/posts/{post_id}/restore", name="restore_post")
@@ -262,18 +251,9 @@ async def restore_post(
 ) -> Response:
     post = await get_post_for_moderation(db, user, post_id)
     typed, origin = await _read(request, OptionalReasonIn)
-    return await _run(
-        request,
-        db,
-        user,
-        moderation.restore_post(db, user, post, typed.reason or None),
-        origin=origin,
-        target=f"post:{post_id}",
-        action="restore",
-        typed=typed.reason,
-        post_id=post_id,
-        done=_("The post is shown again."),
-    )
+    call = moderation.restore_post(db, user, post, typed.reason or None)
+    sent = Sent(origin, f"post:{post_id}", "restore", post_id)
+    return await _run(request, db, user, call, sent, typed.reason, _("The post is shown again."))
 
 
 @router.post("/posts/{post_id}/feature", name="feature_post")
@@ -282,18 +262,9 @@ async def feature_post(
 ) -> Response:
     post = await get_post_for_moderation(db, user, post_id)
     typed, origin = await _read(request, FeatureIn)
-    return await _run(
-        request,
-        db,
-        user,
-        moderation.feature_post(db, user, post, typed.note),
-        origin=origin,
-        target=f"post:{post_id}",
-        action="feature",
-        typed=typed.note,
-        post_id=post_id,
-        done=_("Marked as good practice."),
-    )
+    call = moderation.feature_post(db, user, post, typed.note)
+    sent = Sent(origin, f"post:{post_id}", "feature", post_id)
+    return await _run(request, db, user, call, sent, typed.note, _("Marked as good practice."))
 
 
 @router.post("/posts/{post_id}/unfeature", name="unfeature_post")
@@ -303,19 +274,11 @@ async def unfeature_post(
     post = await get_post_for_moderation(db, user, post_id)
     form = await read_form(request)  # no input, only where the form was
     await form.aclose()
-    origin = form.get("from")
-    return await _run(
-        request,
-        db,
-        user,
-        moderation.unfeature_post(db, user, post),
-        origin=origin if origin in ORIGINS else "post",
-        target=f"post:{post_id}",
-        action="unfeature",
-        typed=None,
-        post_id=post_id,
-        done=_("The good practice mark was removed."),
-    )
+    origin = form.get("from") if form.get("from") in ORIGINS else "post"
+    call = moderation.unfeature_post(db, user, post)
+    sent = Sent(origin, f"post:{post_id}", "unfeature", post_id)
+    done = _("The good practice mark was removed.")
+    return await _run(request, db, user, call, sent, None, done)
 
 
 # -- comments --------------------------------------------------------------------------------
@@ -327,18 +290,9 @@ async def hide_comment(
 ) -> Response:
     comment = await get_comment_for_moderation(db, user, comment_id)
     typed, origin = await _read(request, ReasonIn)
-    return await _run(
-        request,
-        db,
-        user,
-        moderation.hide_comment(db, user, comment, typed.reason),
-        origin=origin,
-        target=f"comment:{comment_id}",
-        action="hide",
-        typed=typed.reason,
-        post_id=comment.post_id,
-        done=_("The comment was hidden."),
-    )
+    call = moderation.hide_comment(db, user, comment, typed.reason)
+    sent = Sent(origin, f"comment:{comment_id}", "hide", comment.post_id)
+    return await _run(request, db, user, call, sent, typed.reason, _("The comment was hidden."))
 
 
 @router.post("/comments/{comment_id}/restore", name="restore_comment")
@@ -347,18 +301,10 @@ async def restore_comment(
 ) -> Response:
     comment = await get_comment_for_moderation(db, user, comment_id)
     typed, origin = await _read(request, OptionalReasonIn)
-    return await _run(
-        request,
-        db,
-        user,
-        moderation.restore_comment(db, user, comment, typed.reason or None),
-        origin=origin,
-        target=f"comment:{comment_id}",
-        action="restore",
-        typed=typed.reason,
-        post_id=comment.post_id,
-        done=_("The comment is shown again."),
-    )
+    call = moderation.restore_comment(db, user, comment, typed.reason or None)
+    sent = Sent(origin, f"comment:{comment_id}", "restore", comment.post_id)
+    done = _("The comment is shown again.")
+    return await _run(request, db, user, call, sent, typed.reason, done)
 
 
 # -- flags -----------------------------------------------------------------------------------
@@ -377,18 +323,10 @@ async def dismiss_flags(request: Request, db: SessionDep, user: CuratorUser) -> 
         comment = await db.get(Comment, parsed[1])
         assert comment is not None
         post_id = comment.post_id
-    return await _run(
-        request,
-        db,
-        user,
-        moderation.dismiss_flags(db, user, target, typed.reason or None),
-        origin=origin,
-        target=target,
-        action="dismiss",
-        typed=typed.reason,
-        post_id=post_id,
-        done=_("The reports were dismissed."),
-    )
+    call = moderation.dismiss_flags(db, user, target, typed.reason or None)
+    sent = Sent(origin, target, "dismiss", post_id)
+    done = _("The reports were dismissed.")
+    return await _run(request, db, user, call, sent, typed.reason, done)
 
 
 # -- redaction -------------------------------------------------------------------------------
