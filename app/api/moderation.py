@@ -12,11 +12,11 @@ from datetime import datetime
 from typing import Annotated, Any
 
 from fastapi import APIRouter, HTTPException, Query, Request
-from pydantic import BaseModel, ConfigDict, Field
+from pydantic import BaseModel
 
 from app.api.docs import conflict, not_found
 from app.api.posts import comment_public, post_public
-from app.api.schemas import CommentPublic, Page, PersonRef, PostPublic, text
+from app.api.schemas import CommentPublic, Page, PersonRef, PostPublic
 from app.deps import CuratorUser, SessionDep
 from app.i18n import _
 from app.inputs import Day, PathId
@@ -24,53 +24,17 @@ from app.models import FlagReason
 from app.permissions import get_comment_for_moderation, get_post_for_moderation
 from app.services import audit_log, feed, moderation
 from app.services import comments as comment_service
-from app.services import posts as post_rules
 from app.services.audit_log import AuditFilters
+from app.services.inputs import (
+    DismissIn,
+    FeatureIn,
+    OptionalReasonIn,
+    ReasonIn,
+    RedactCommentIn,
+    RedactPostIn,
+)
 
 router = APIRouter(tags=["moderation"])
-
-
-Reason = Annotated[str, text(moderation.REASON_MAX)]
-
-
-class ReasonIn(BaseModel):
-    model_config = ConfigDict(extra="forbid")
-
-    reason: Annotated[str, text(moderation.REASON_MAX, 1)]
-
-
-class OptionalReasonIn(BaseModel):
-    model_config = ConfigDict(extra="forbid")
-
-    reason: Reason | None = None
-
-
-class RedactPostIn(BaseModel):
-    model_config = ConfigDict(extra="forbid")
-
-    title: Annotated[str, text(post_rules.TITLE_MAX, 1)] | None = None
-    body: Annotated[str, text(post_rules.BODY_MAX, 1)] | None = None
-    reason: Reason | None = None
-
-
-class RedactCommentIn(BaseModel):
-    model_config = ConfigDict(extra="forbid")
-
-    body: Annotated[str, text(comment_service.COMMENT_MAX, 1)]
-    reason: Reason | None = None
-
-
-class FeatureIn(BaseModel):
-    model_config = ConfigDict(extra="forbid")
-
-    note: Annotated[str, text(moderation.NOTE_MAX)] | None = None
-
-
-class DismissIn(BaseModel):
-    model_config = ConfigDict(extra="forbid")
-
-    target: Annotated[str, Field(json_schema_extra={"pattern": "^(post|comment):[0-9]+$"})]
-    reason: Reason | None = None
 
 
 class DismissResult(BaseModel):

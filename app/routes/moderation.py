@@ -9,30 +9,51 @@ to the field and what was typed kept.
 
 from __future__ import annotations
 
-from collections.abc import Awaitable, Callable
+from collections.abc import Awaitable
 from dataclasses import dataclass
-from typing import Annotated, Any
+from typing import Annotated, Any, TypeVar
 
-from fastapi import APIRouter, HTTPException, Query, Request
+from fastapi import APIRouter, Query, Request
 from fastapi.responses import RedirectResponse, Response
+from pydantic import BaseModel
 
 from app.deps import CuratorUser, SessionDep
 from app.i18n import _
 from app.inputs import PathId
-from app.models import Comment, FlagReason, Post, User
+from app.models import Comment, FlagReason, User
 from app.permissions import get_comment_for_moderation, get_post_for_moderation
 from app.routes.posts import highlight, post_page_context
 from app.services import comments as comment_service
 from app.services import moderation
-from app.services.errors import Conflict, InvalidInput
+from app.services.errors import Conflict, InvalidInput, NotFound
+from app.services.inputs import (
+    DismissIn,
+    FeatureIn,
+    OptionalReasonIn,
+    ReasonIn,
+    RedactCommentIn,
+    RedactPostIn,
+)
 from app.services.pii import find_personal_data, mask_personal_data
 from app.templating import is_htmx, render
+from app.web.forms import read_form, read_model
 
 router = APIRouter(include_in_schema=False)
 
 ORIGINS = ("queue", "recent", "post")
-# The form field whose text is kept when an action fails.
-TYPED_FIELD = {"hide": "reason", "restore": "reason", "dismiss": "reason", "feature": "note"}
+
+M = TypeVar("M", bound=BaseModel)
+
+
+@dataclass(slots=True)
+class Sent:
+    """Where an action's form was: the list it is in (`from`: the queue, the recent posts or
+    the post page), its target ("post:12", "comment:3"), the action, the post it is on."""
+
+    origin: str
+    target: str
+    action: str
+    post_id: int
 
 
 @dataclass(slots=True)
@@ -50,19 +71,11 @@ class Failed:
         return self if (origin, target, action) == (self.origin, self.target, self.action) else None
 
 
-class Form(dict[str, str]):
-    def text(self, name: str) -> str:
-        return self.get(name, "")
-
-
-async def _form(request: Request) -> Form:
-    form = await request.form()
-    return Form({k: v for k, v in form.items() if isinstance(v, str)})
-
-
-def _origin(form: Form, default: str) -> str:
-    value = form.text("from")
-    return value if value in ORIGINS else default
+async def _read(request: Request, model: type[M], default: str = "post") -> tuple[M, str]:
+    """The action's form as its input model (services/inputs.py, the API's body too), and
+    the list it was sent from (`from`: the queue, the recent posts, or the post page)."""
+    typed, extra = await read_model(request, model, "from")
+    return typed, extra["from"] if extra["from"] in ORIGINS else default
 
 
 def _reason_filter(reason: str | None) -> str | None:
@@ -120,14 +133,18 @@ async def moderation_page(
 # -- answering an action -------------------------------------------------------------------
 
 
-def _back(request: Request, origin: str, target: str, post_id: int) -> str:
-    if origin == "post":
-        anchor = target.replace(":", "-") if target.startswith("comment") else ""
-        url = str(request.app.url_path_for("show_post", post_id=post_id))
+def _back(request: Request, sent: Sent) -> str:
+    if sent.origin == "post":
+        anchor = sent.target.replace(":", "-") if sent.target.startswith("comment") else ""
+        url = str(request.app.url_path_for("show_post", post_id=sent.post_id))
         return f"{url}#{anchor}" if anchor else url
-    parsed = moderation.parse_target(target)
+    parsed = moderation.parse_target(sent.target)
     assert parsed is not None
-    anchor = f"flag-group-{parsed[0]}-{parsed[1]}" if origin == "queue" else f"mod-post-{post_id}"
+    anchor = (
+        f"flag-group-{parsed[0]}-{parsed[1]}"
+        if sent.origin == "queue"
+        else f"mod-post-{sent.post_id}"
+    )
     return f"{request.app.url_path_for('moderation')}#{anchor}"
 
 
@@ -143,21 +160,19 @@ async def _answer(
     request: Request,
     db: SessionDep,
     user: User,
+    sent: Sent,
     *,
-    origin: str,
-    target: str,
-    post_id: int,
     failed: Failed | None = None,
     status: int = 200,
     done: str | None = None,
 ) -> Response:
     htmx = is_htmx(request)
     if failed is None and not htmx:
-        return RedirectResponse(_back(request, origin, target, post_id), 303)
-    if origin == "post":
-        if htmx and target.startswith("comment:"):
-            comment_id = int(target.partition(":")[2])
-            row = await moderation.post_row(db, post_id)
+        return RedirectResponse(_back(request, sent), 303)
+    if sent.origin == "post":
+        if htmx and sent.target.startswith("comment:"):
+            comment_id = int(sent.target.partition(":")[2])
+            row = await moderation.post_row(db, sent.post_id)
             return render(
                 request,
                 "moderation/_comment_swap.html",
@@ -168,13 +183,13 @@ async def _answer(
                 },
                 status_code=status,
             )
-        return await _post_page(request, db, user, post_id, failed, status)
+        return await _post_page(request, db, user, sent.post_id, failed, status)
     if not htmx:
         return await _moderation_page(request, db, failed=failed, status=status)
-    if origin == "queue":
-        group = await moderation.flag_group(db, target)
+    if sent.origin == "queue":
+        group = await moderation.flag_group(db, sent.target)
         if group is None:
-            raise HTTPException(404, _("This post does not exist or is not visible to you."))
+            raise NotFound(_("This post does not exist or is not visible to you."))
         group.resolved = done
         return render(
             request,
@@ -185,7 +200,7 @@ async def _answer(
     return render(
         request,
         "moderation/_post_row.html",
-        {"row": await moderation.post_row(db, post_id), "failed": failed, "done": done},
+        {"row": await moderation.post_row(db, sent.post_id), "failed": failed, "done": done},
         status_code=status,
     )
 
@@ -194,174 +209,102 @@ async def _run(
     request: Request,
     db: SessionDep,
     user: User,
-    *,
-    form: Form,
-    action: str,
-    target: str,
-    post_id: int,
-    call: Callable[[], Awaitable[Any]],
+    call: Awaitable[Any],
+    sent: Sent,
+    typed: str | None,
     done: str,
-    default_origin: str = "post",
 ) -> Response:
-    """Do one action and answer for the form it came from."""
-    origin = _origin(form, default_origin)
-    typed = form.text(TYPED_FIELD.get(action, "reason"))
+    """Do one action (`call`) and answer for the form it was sent from; `typed` is the text
+    that form keeps when the action is refused."""
     try:
-        await call()
-    except InvalidInput as exc:
-        message = next(iter(exc.by_field().values()), "")
-        failed = Failed(origin, target, action, message, typed)
-        return await _answer(
-            request,
-            db,
-            user,
-            origin=origin,
-            target=target,
-            post_id=post_id,
-            failed=failed,
-            status=422,
+        await call
+    except (InvalidInput, Conflict) as exc:
+        if isinstance(exc, Conflict) and not is_htmx(request):
+            raise  # the error page (app/errors.py): no form in place to show it in
+        status, message = (
+            (422, next(iter(exc.by_field().values()), ""))
+            if isinstance(exc, InvalidInput)
+            else (409, str(exc))
         )
-    except Conflict as exc:
-        if not is_htmx(request):
-            raise HTTPException(409, str(exc)) from exc
-        failed = Failed(origin, target, action, str(exc), typed)
-        return await _answer(
-            request,
-            db,
-            user,
-            origin=origin,
-            target=target,
-            post_id=post_id,
-            failed=failed,
-            status=409,
-        )
-    return await _answer(
-        request, db, user, origin=origin, target=target, post_id=post_id, done=done
-    )
+        failed = Failed(sent.origin, sent.target, sent.action, message, typed or "")
+        return await _answer(request, db, user, sent, failed=failed, status=status)
+    return await _answer(request, db, user, sent, done=done)
 
 
 # -- posts -----------------------------------------------------------------------------------
-
-
-async def _post_action(
-    request: Request,
-    db: SessionDep,
-    user: User,
-    post_id: int,
-    action: str,
-    call: Callable[[Post, Form], Awaitable[Any]],
-    done: str,
-) -> Response:
-    post = await get_post_for_moderation(db, user, post_id)
-    form = await _form(request)
-    return await _run(
-        request,
-        db,
-        user,
-        form=form,
-        action=action,
-        target=f"post:{post_id}",
-        post_id=post_id,
-        call=lambda: call(post, form),
-        done=done,
-    )
 
 
 @router.post("/posts/{post_id}/hide", name="hide_post")
 async def hide_post(
     request: Request, db: SessionDep, user: CuratorUser, post_id: PathId
 ) -> Response:
-    async def call(post: Post, form: Form) -> None:
-        await moderation.hide_post(db, user, post, form.text("reason"))
-
-    return await _post_action(request, db, user, post_id, "hide", call, _("The post was hidden."))
+    post = await get_post_for_moderation(db, user, post_id)
+    typed, origin = await _read(request, ReasonIn)
+    call = moderation.hide_post(db, user, post, typed.reason)
+    sent = Sent(origin, f"post:{post_id}", "hide", post_id)
+    return await _run(request, db, user, call, sent, typed.reason, _("The post was hidden."))
 
 
 @router.post("/posts/{post_id}/restore", name="restore_post")
 async def restore_post(
     request: Request, db: SessionDep, user: CuratorUser, post_id: PathId
 ) -> Response:
-    async def call(post: Post, form: Form) -> None:
-        await moderation.restore_post(db, user, post, form.text("reason") or None)
-
-    return await _post_action(
-        request, db, user, post_id, "restore", call, _("The post is shown again.")
-    )
+    post = await get_post_for_moderation(db, user, post_id)
+    typed, origin = await _read(request, OptionalReasonIn)
+    call = moderation.restore_post(db, user, post, typed.reason or None)
+    sent = Sent(origin, f"post:{post_id}", "restore", post_id)
+    return await _run(request, db, user, call, sent, typed.reason, _("The post is shown again."))
 
 
 @router.post("/posts/{post_id}/feature", name="feature_post")
 async def feature_post(
     request: Request, db: SessionDep, user: CuratorUser, post_id: PathId
 ) -> Response:
-    async def call(post: Post, form: Form) -> None:
-        await moderation.feature_post(db, user, post, form.text("note"))
-
-    return await _post_action(
-        request, db, user, post_id, "feature", call, _("Marked as good practice.")
-    )
+    post = await get_post_for_moderation(db, user, post_id)
+    typed, origin = await _read(request, FeatureIn)
+    call = moderation.feature_post(db, user, post, typed.note)
+    sent = Sent(origin, f"post:{post_id}", "feature", post_id)
+    return await _run(request, db, user, call, sent, typed.note, _("Marked as good practice."))
 
 
 @router.post("/posts/{post_id}/unfeature", name="unfeature_post")
 async def unfeature_post(
     request: Request, db: SessionDep, user: CuratorUser, post_id: PathId
 ) -> Response:
-    async def call(post: Post, form: Form) -> None:
-        await moderation.unfeature_post(db, user, post)
-
-    return await _post_action(
-        request, db, user, post_id, "unfeature", call, _("The good practice mark was removed.")
-    )
+    post = await get_post_for_moderation(db, user, post_id)
+    form = await read_form(request)  # no input, only where the form was
+    await form.aclose()
+    origin = form.get("from") if form.get("from") in ORIGINS else "post"
+    call = moderation.unfeature_post(db, user, post)
+    sent = Sent(origin, f"post:{post_id}", "unfeature", post_id)
+    done = _("The good practice mark was removed.")
+    return await _run(request, db, user, call, sent, None, done)
 
 
 # -- comments --------------------------------------------------------------------------------
-
-
-async def _comment_action(
-    request: Request,
-    db: SessionDep,
-    user: User,
-    comment_id: int,
-    action: str,
-    call: Callable[[Comment, Form], Awaitable[Any]],
-    done: str,
-) -> Response:
-    comment = await get_comment_for_moderation(db, user, comment_id)
-    form = await _form(request)
-    return await _run(
-        request,
-        db,
-        user,
-        form=form,
-        action=action,
-        target=f"comment:{comment_id}",
-        post_id=comment.post_id,
-        call=lambda: call(comment, form),
-        done=done,
-    )
 
 
 @router.post("/comments/{comment_id}/hide", name="hide_comment")
 async def hide_comment(
     request: Request, db: SessionDep, user: CuratorUser, comment_id: PathId
 ) -> Response:
-    async def call(comment: Comment, form: Form) -> None:
-        await moderation.hide_comment(db, user, comment, form.text("reason"))
-
-    return await _comment_action(
-        request, db, user, comment_id, "hide", call, _("The comment was hidden.")
-    )
+    comment = await get_comment_for_moderation(db, user, comment_id)
+    typed, origin = await _read(request, ReasonIn)
+    call = moderation.hide_comment(db, user, comment, typed.reason)
+    sent = Sent(origin, f"comment:{comment_id}", "hide", comment.post_id)
+    return await _run(request, db, user, call, sent, typed.reason, _("The comment was hidden."))
 
 
 @router.post("/comments/{comment_id}/restore", name="restore_comment")
 async def restore_comment(
     request: Request, db: SessionDep, user: CuratorUser, comment_id: PathId
 ) -> Response:
-    async def call(comment: Comment, form: Form) -> None:
-        await moderation.restore_comment(db, user, comment, form.text("reason") or None)
-
-    return await _comment_action(
-        request, db, user, comment_id, "restore", call, _("The comment is shown again.")
-    )
+    comment = await get_comment_for_moderation(db, user, comment_id)
+    typed, origin = await _read(request, OptionalReasonIn)
+    call = moderation.restore_comment(db, user, comment, typed.reason or None)
+    sent = Sent(origin, f"comment:{comment_id}", "restore", comment.post_id)
+    done = _("The comment is shown again.")
+    return await _run(request, db, user, call, sent, typed.reason, done)
 
 
 # -- flags -----------------------------------------------------------------------------------
@@ -369,33 +312,21 @@ async def restore_comment(
 
 @router.post("/moderation/flags/dismiss", name="dismiss_flags")
 async def dismiss_flags(request: Request, db: SessionDep, user: CuratorUser) -> Response:
-    form = await _form(request)
-    target = form.text("target")
+    typed, origin = await _read(request, DismissIn, default="queue")
+    target = typed.target
     parsed = moderation.parse_target(target)
     if parsed is None or not await moderation.target_exists(db, target):
-        raise HTTPException(404, _("There is nothing to act on here."))
+        raise NotFound(_("There is nothing to act on here."))
     if parsed[0] == "post":
         post_id = parsed[1]
     else:
         comment = await db.get(Comment, parsed[1])
         assert comment is not None
         post_id = comment.post_id
-
-    async def call() -> None:
-        await moderation.dismiss_flags(db, user, target, form.text("reason") or None)
-
-    return await _run(
-        request,
-        db,
-        user,
-        form=form,
-        action="dismiss",
-        target=target,
-        post_id=post_id,
-        call=call,
-        done=_("The reports were dismissed."),
-        default_origin="queue",
-    )
+    call = moderation.dismiss_flags(db, user, target, typed.reason or None)
+    sent = Sent(origin, target, "dismiss", post_id)
+    done = _("The reports were dismissed.")
+    return await _run(request, db, user, call, sent, typed.reason, done)
 
 
 # -- redaction -------------------------------------------------------------------------------
@@ -448,10 +379,10 @@ async def redact_post(
     request: Request, db: SessionDep, user: CuratorUser, post_id: PathId
 ) -> Response:
     post = await get_post_for_moderation(db, user, post_id)
-    form = await _form(request)
-    values = {k: form.text(k) for k in ("title", "body", "reason")}
+    typed, extra = await read_model(request, RedactPostIn, "action")
+    values = {k: v or "" for k, v in typed.model_dump().items()}
     page: dict[str, Any] = {"template": "moderation/redact.html", "subject": {"post": post}}
-    if form.text("action") == "mask":
+    if extra["action"] == "mask":
         for name in ("title", "body"):
             values[name] = mask_personal_data(values[name])
         return _redact_page(request, values=values, masked=True, **page)
@@ -461,8 +392,6 @@ async def redact_post(
         )
     except InvalidInput as exc:
         return _redact_page(request, values=values, errors=exc.by_field(), status=422, **page)
-    except Conflict as exc:
-        raise HTTPException(409, str(exc)) from exc
     return _redirect(request, str(request.app.url_path_for("show_post", post_id=post_id)))
 
 
@@ -484,21 +413,19 @@ async def redact_comment(
     request: Request, db: SessionDep, user: CuratorUser, comment_id: PathId
 ) -> Response:
     comment = await get_comment_for_moderation(db, user, comment_id)
-    form = await _form(request)
-    values = {k: form.text(k) for k in ("body", "reason")}
+    typed, extra = await read_model(request, RedactCommentIn, "action")
+    values = {k: v or "" for k, v in typed.model_dump().items()}
     page: dict[str, Any] = {
         "template": "moderation/redact_comment.html",
         "subject": {"comment": comment},
     }
-    if form.text("action") == "mask":
+    if extra["action"] == "mask":
         values["body"] = mask_personal_data(values["body"])
         return _redact_page(request, values=values, masked=True, **page)
     try:
         await moderation.redact_comment(db, user, comment, values["body"], values["reason"] or None)
     except InvalidInput as exc:
         return _redact_page(request, values=values, errors=exc.by_field(), status=422, **page)
-    except Conflict as exc:
-        raise HTTPException(409, str(exc)) from exc
     url = str(request.app.url_path_for("show_post", post_id=comment.post_id))
     return _redirect(request, f"{url}#comment-{comment_id}")
 

@@ -26,6 +26,8 @@ TAGS_MAX = 10
 PRAISED_MAX = 20
 COMMENT_MAX = 2000
 NOTE_MAX = 1000
+REASON_MAX = 1000  # a curator's reason for hiding, restoring, redacting or dismissing
+FEATURE_NOTE_MAX = 1000  # a curator's note on a good practice (好取組)
 
 
 def clean_text(value: str | None) -> str:
@@ -64,6 +66,7 @@ Praised = Annotated[list[Code], Field(max_length=PRAISED_MAX)]
 ChannelChoice = Annotated[str, one_of(Channel, blank=True)]
 ProductChoice = Annotated[str, one_of(Product, blank=True)]
 CategoryChoice = Annotated[str, one_of(KnowhowCategory, blank=True)]
+Reason = Annotated[str, text(REASON_MAX)]
 
 
 class PostUpdate(BaseModel):
@@ -111,3 +114,52 @@ class FlagIn(BaseModel):
 
     reason: Annotated[str, one_of(FlagReason)]
     note: Annotated[str, text(NOTE_MAX)] | None = None
+
+
+# Moderation and curation (services/moderation): the API bodies, and the forms on /moderation,
+# the post page's curator panel and the redaction pages. The service checks every rule (a
+# hide's reason is required, a redaction changes something) with its messages.
+
+
+class ReasonIn(BaseModel):
+    # Hiding a post or a comment: the reason is required.
+    model_config = ConfigDict(extra="forbid")
+
+    reason: Annotated[str, text(REASON_MAX, 1)]
+
+
+class OptionalReasonIn(BaseModel):
+    # Restoring a post or a comment.
+    model_config = ConfigDict(extra="forbid")
+
+    reason: Reason | None = None
+
+
+class RedactPostIn(BaseModel):
+    model_config = ConfigDict(extra="forbid")
+
+    title: Title | None = None
+    body: Body | None = None
+    reason: Reason | None = None
+
+
+class RedactCommentIn(BaseModel):
+    model_config = ConfigDict(extra="forbid")
+
+    body: Annotated[str, text(COMMENT_MAX, 1)]
+    reason: Reason | None = None
+
+
+class FeatureIn(BaseModel):
+    # Marking a post as good practice; again replaces the note.
+    model_config = ConfigDict(extra="forbid")
+
+    note: Annotated[str, text(FEATURE_NOTE_MAX)] | None = None
+
+
+class DismissIn(BaseModel):
+    # Dismissing the open flags on a target ("post:12", "comment:3").
+    model_config = ConfigDict(extra="forbid")
+
+    target: Annotated[str, Field(json_schema_extra={"pattern": "^(post|comment):[0-9]+$"})]
+    reason: Reason | None = None

@@ -1,0 +1,170 @@
+"""Hiding and restoring posts and comments; hiding resolves the target's open flags."""
+
+from __future__ import annotations
+
+import sqlalchemy as sa
+from sqlmodel.ext.asyncio.session import AsyncSession
+
+from app import clock
+from app.i18n import _
+from app.models import Comment, CommentStatus, Post, User
+from app.models.tables import comments, posts
+from app.services import audit, notifications
+from app.services.errors import Conflict
+from app.services.moderation.rules import (
+    HIDDEN,
+    PUBLISHED,
+    Actions,
+    clean_reason,
+    finish,
+    resolve_flags,
+    update_post,
+)
+
+# -- posts -----------------------------------------------------------------------------------
+
+
+async def hide_post(db: AsyncSession, curator: User, post: Post, reason: str | None) -> Post:
+    """Hide a published post (reason required); its open flags are resolved as "hidden"."""
+    why = clean_reason(reason)
+    now = clock.now()
+    changed = await update_post(
+        db,
+        post,
+        posts.c.status == PUBLISHED,
+        {
+            "status": HIDDEN,
+            "hidden_reason": why,
+            "hidden_by_id": curator.id,
+            "hidden_at": now,
+            "updated_at": now,
+        },
+    )
+    if not changed:
+        raise Conflict(
+            _("This post is already hidden.")
+            if post.status == HIDDEN
+            else _("Only a published post can be hidden.")
+        )
+    resolved = await resolve_flags(db, curator, f"post:{post.id}", "hidden")
+    audit.record(
+        db,
+        curator,
+        Actions.hide_post,
+        "post",
+        post.id,
+        reason=why,
+        before={"status": PUBLISHED},
+        after={"status": HIDDEN, "flags_resolved": resolved},
+    )
+    await finish(db, post)
+    assert post.id is not None
+    await notifications.notify_post_hidden(db, post.id, curator)
+    return post
+
+
+async def restore_post(
+    db: AsyncSession, curator: User, post: Post, reason: str | None = None
+) -> Post:
+    """Publish a hidden post again; the hidden_* fields are cleared (the audit log keeps them)."""
+    why = clean_reason(reason, required=False)
+    old_reason = post.hidden_reason
+    changed = await update_post(
+        db,
+        post,
+        posts.c.status == HIDDEN,
+        {
+            "status": PUBLISHED,
+            "hidden_reason": None,
+            "hidden_by_id": None,
+            "hidden_at": None,
+            "updated_at": clock.now(),
+        },
+    )
+    if not changed:
+        raise Conflict(_("Only a hidden post can be restored."))
+    audit.record(
+        db,
+        curator,
+        Actions.restore_post,
+        "post",
+        post.id,
+        reason=why,
+        before={"status": HIDDEN, "hidden_reason": old_reason},
+        after={"status": PUBLISHED},
+    )
+    await finish(db, post)
+    return post
+
+
+# -- comments --------------------------------------------------------------------------------
+
+
+async def _set_comment_status(
+    db: AsyncSession, comment: Comment, old: str, new: str, reason: str | None
+) -> bool:
+    result = await db.execute(
+        sa.update(comments)
+        .where(comments.c.id == comment.id, comments.c.status == old)
+        .values(status=new, hidden_reason=reason)
+    )
+    if result.rowcount != 1:  # type: ignore[attr-defined]
+        return False
+    delta = -1 if old == CommentStatus.published.value else 1
+    await db.execute(
+        sa.update(posts)
+        .where(posts.c.id == comment.post_id)
+        .values(comment_count=posts.c.comment_count + delta)
+    )
+    return True
+
+
+async def hide_comment(
+    db: AsyncSession, curator: User, comment: Comment, reason: str | None
+) -> Comment:
+    """Hide a published comment; the post's comment_count drops by one in the same step."""
+    why = clean_reason(reason)
+    if not await _set_comment_status(
+        db, comment, CommentStatus.published.value, CommentStatus.hidden.value, why
+    ):
+        raise Conflict(
+            _("This comment is already hidden.")
+            if comment.status == CommentStatus.hidden.value
+            else _("Only a published comment can be hidden.")
+        )
+    resolved = await resolve_flags(db, curator, f"comment:{comment.id}", "hidden")
+    audit.record(
+        db,
+        curator,
+        Actions.hide_comment,
+        "comment",
+        comment.id,
+        reason=why,
+        before={"status": CommentStatus.published.value},
+        after={"status": CommentStatus.hidden.value, "flags_resolved": resolved},
+    )
+    await finish(db, comment)
+    return comment
+
+
+async def restore_comment(
+    db: AsyncSession, curator: User, comment: Comment, reason: str | None = None
+) -> Comment:
+    why = clean_reason(reason, required=False)
+    old_reason = comment.hidden_reason
+    if not await _set_comment_status(
+        db, comment, CommentStatus.hidden.value, CommentStatus.published.value, None
+    ):
+        raise Conflict(_("Only a hidden comment can be restored."))
+    audit.record(
+        db,
+        curator,
+        Actions.restore_comment,
+        "comment",
+        comment.id,
+        reason=why,
+        before={"status": CommentStatus.hidden.value, "hidden_reason": old_reason},
+        after={"status": CommentStatus.published.value},
+    )
+    await finish(db, comment)
+    return comment
