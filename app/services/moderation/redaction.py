@@ -15,13 +15,13 @@ from app.services import audit
 from app.services.comments import clean_body as clean_comment_body
 from app.services.comments import render_with_mentions
 from app.services.errors import Conflict, InvalidInput
+from app.services.inputs import clean_text
 from app.services.markdown import render_markdown
 from app.services.moderation.rules import (
     HIDDEN,
     PUBLISHED,
     Actions,
     clean_reason,
-    clean_text,
     finish,
     update_post,
 )

@@ -3,7 +3,6 @@ names ("post:12"), and the conditional writes every action is built from."""
 
 from __future__ import annotations
 
-import unicodedata
 from typing import Any
 
 import sqlalchemy as sa
@@ -18,6 +17,7 @@ from app.models.tables import posts
 from app.services.errors import InvalidInput
 from app.services.inputs import FEATURE_NOTE_MAX as FEATURE_NOTE_MAX
 from app.services.inputs import REASON_MAX as REASON_MAX
+from app.services.inputs import clean_text
 
 PUBLISHED = PostStatus.published.value
 HIDDEN = PostStatus.hidden.value
@@ -38,11 +38,6 @@ class Actions:
 
 
 # -- input ---------------------------------------------------------------------------------
-
-
-def clean_text(value: str | None) -> str:
-    """NFC, one kind of line break, no surrounding space: how every typed text is compared."""
-    return unicodedata.normalize("NFC", value or "").replace("\r\n", "\n").strip()
 
 
 def clean_reason(reason: str | None, *, required: bool = True) -> str | None:
