@@ -62,20 +62,20 @@ def status_labels() -> dict[str, str]:
 def complaint_category_labels() -> dict[str, str]:
     """In the order of SPEC §2 (the お客さまの声 table lists them in this order)."""
     return {
-        ComplaintCategory.renewal_contract.value: _("Renewal notices and contract procedures"),
-        ComplaintCategory.change_cancel.value: _("Changes, cancellations and policy servicing"),
-        ComplaintCategory.premium.value: _("Premium collection"),
-        ComplaintCategory.claim.value: _("Claim payments"),
-        ComplaintCategory.personal_info.value: _("Personal information"),
-        ComplaintCategory.other.value: _("Other"),
+        ComplaintCategory.renewal_contract: _("Renewal notices and contract procedures"),
+        ComplaintCategory.change_cancel: _("Changes, cancellations and policy servicing"),
+        ComplaintCategory.premium: _("Premium collection"),
+        ComplaintCategory.claim: _("Claim payments"),
+        ComplaintCategory.personal_info: _("Personal information"),
+        ComplaintCategory.other: _("Other"),
     }
 
 
 def complaint_status_labels() -> dict[str, str]:
     return {
-        ComplaintStatus.received.value: _("Received"),
-        ComplaintStatus.in_progress.value: _("In progress"),
-        ComplaintStatus.resolved.value: _("Resolved"),
+        ComplaintStatus.received: _("Received"),
+        ComplaintStatus.in_progress: _("In progress"),
+        ComplaintStatus.resolved: _("Resolved"),
     }
 
 

@@ -97,7 +97,7 @@ async def _panel_context(
         "chart": _chart(matrix),
         "closes": await kpi.month_status(db, matrix.months),
         "can_close": is_curator(user),
-        "can_reopen": user.role == Role.admin.value,
+        "can_reopen": user.role == Role.admin,
         "closable_before": date(today.year, today.month, 1),
         "error": error,
     }
@@ -204,7 +204,7 @@ def _empty_complaint() -> dict[str, str]:
         "received_on": i18n.today().isoformat(),
         "unit": "",
         "category": "",
-        "status": ComplaintStatus.received.value,
+        "status": ComplaintStatus.received,
         "summary": "",
     }
 

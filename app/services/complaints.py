@@ -259,7 +259,7 @@ async def import_complaints(db: AsyncSession, user: User, data: bytes | str) -> 
                 _("category must be one of %(values)s")
                 % {"values": ", ".join(c.value for c in ComplaintCategory)}
             )
-        status = statuses.get(row["status"] or ComplaintStatus.received.value)
+        status = statuses.get(row["status"] or ComplaintStatus.received)
         if status is None:
             problems.append(
                 _("status must be one of %(values)s")

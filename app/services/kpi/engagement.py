@@ -77,7 +77,7 @@ async def engagement(
     rows = await db.execute(
         sa.select(posts.c.unit_id, posts.c.author_id, sa.func.count())
         .where(
-            posts.c.status == PostStatus.published.value,
+            posts.c.status == PostStatus.published,
             posts.c.created_at >= start,
             posts.c.created_at < end,
         )

@@ -244,8 +244,8 @@ async def load_frozen(db: AsyncSession, months: Sequence[date]) -> Frozen:
 
 def praise_filter(start: date, end: date) -> list[sa.ColumnElement[bool]]:
     return [
-        posts.c.kind == PostKind.praise.value,
-        posts.c.status == PostStatus.published.value,
+        posts.c.kind == PostKind.praise,
+        posts.c.status == PostStatus.published,
         posts.c.received_on >= start,
         posts.c.received_on < end,
     ]

@@ -110,7 +110,7 @@ async def _set_comment_status(
     )
     if result.rowcount != 1:  # type: ignore[attr-defined]
         return False
-    delta = -1 if old == CommentStatus.published.value else 1
+    delta = -1 if old == CommentStatus.published else 1
     await db.execute(
         sa.update(posts)
         .where(posts.c.id == comment.post_id)
@@ -125,11 +125,11 @@ async def hide_comment(
     """Hide a published comment; the post's comment_count drops by one in the same step."""
     why = clean_reason(reason)
     if not await _set_comment_status(
-        db, comment, CommentStatus.published.value, CommentStatus.hidden.value, why
+        db, comment, CommentStatus.published, CommentStatus.hidden, why
     ):
         raise Conflict(
             _("This comment is already hidden.")
-            if comment.status == CommentStatus.hidden.value
+            if comment.status == CommentStatus.hidden
             else _("Only a published comment can be hidden.")
         )
     resolved = await resolve_flags(db, curator, f"comment:{comment.id}", "hidden")
@@ -140,8 +140,8 @@ async def hide_comment(
         "comment",
         comment.id,
         reason=why,
-        before={"status": CommentStatus.published.value},
-        after={"status": CommentStatus.hidden.value, "flags_resolved": resolved},
+        before={"status": CommentStatus.published},
+        after={"status": CommentStatus.hidden, "flags_resolved": resolved},
     )
     await finish(db, comment)
     return comment
@@ -153,7 +153,7 @@ async def restore_comment(
     why = clean_reason(reason, required=False)
     old_reason = comment.hidden_reason
     if not await _set_comment_status(
-        db, comment, CommentStatus.hidden.value, CommentStatus.published.value, None
+        db, comment, CommentStatus.hidden, CommentStatus.published, None
     ):
         raise Conflict(_("Only a hidden comment can be restored."))
     audit.record(
@@ -163,8 +163,8 @@ async def restore_comment(
         "comment",
         comment.id,
         reason=why,
-        before={"status": CommentStatus.hidden.value, "hidden_reason": old_reason},
-        after={"status": CommentStatus.published.value},
+        before={"status": CommentStatus.hidden, "hidden_reason": old_reason},
+        after={"status": CommentStatus.published},
     )
     await finish(db, comment)
     return comment

@@ -97,7 +97,7 @@ async def redact_comment(
         raise _nothing_changed("body")
     result = await db.execute(
         sa.update(comments)
-        .where(comments.c.id == comment.id, comments.c.status != CommentStatus.deleted.value)
+        .where(comments.c.id == comment.id, comments.c.status != CommentStatus.deleted)
         .values(body=text, body_html=await render_with_mentions(db, text), edited_at=clock.now())
     )
     if result.rowcount != 1:  # type: ignore[attr-defined]

@@ -19,8 +19,8 @@ from app.services.inputs import FEATURE_NOTE_MAX as FEATURE_NOTE_MAX
 from app.services.inputs import REASON_MAX as REASON_MAX
 from app.services.inputs import clean_text
 
-PUBLISHED = PostStatus.published.value
-HIDDEN = PostStatus.hidden.value
+PUBLISHED = PostStatus.published
+HIDDEN = PostStatus.hidden
 
 
 class Actions:
