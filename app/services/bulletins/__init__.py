@@ -24,6 +24,7 @@ from __future__ import annotations
 
 from app.services.bulletins.drafting import (
     create_bulletin,
+    local_time,
     schedule,
     unschedule,
     update_bulletin,
@@ -58,6 +59,7 @@ from app.services.bulletins.reading import (
 )
 from app.services.bulletins.rules import (
     ANSWERS,
+    AUDIENCE_KINDS,
     BANNER_MAX,
     COMMENT_MAX,
     DRAFT,
@@ -68,11 +70,13 @@ from app.services.bulletins.rules import (
     SCHEDULED,
     TITLE_MAX,
     Audience,
+    audience_choices,
     audience_codes,
     frozen,
     get_bulletin_for_edit,
     get_bulletin_for_view,
     not_found,
+    split_codes,
     visible_to,
 )
 from app.services.bulletins.stats import (
@@ -85,6 +89,7 @@ from app.services.bulletins.stats import (
 
 __all__ = [
     "ANSWERS",
+    "AUDIENCE_KINDS",
     "BANNER_MAX",
     "COMMENT_MAX",
     "DRAFT",
@@ -106,6 +111,7 @@ __all__ = [
     "add_item",
     "adoption_by_region",
     "answer_rollout",
+    "audience_choices",
     "audience_codes",
     "create_bulletin",
     "frozen",
@@ -114,6 +120,7 @@ __all__ = [
     "items_of",
     "list_bulletins",
     "list_unpublished",
+    "local_time",
     "mark_read",
     "move_item",
     "not_found",
@@ -126,6 +133,7 @@ __all__ = [
     "search_posts",
     "set_item_comment",
     "set_order",
+    "split_codes",
     "unread_for",
     "unschedule",
     "update_bulletin",

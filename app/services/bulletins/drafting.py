@@ -7,7 +7,7 @@ from typing import Any
 
 from sqlmodel.ext.asyncio.session import AsyncSession
 
-from app import clock
+from app import clock, i18n
 from app.i18n import _
 from app.models import (
     Bulletin,
@@ -129,6 +129,17 @@ async def _apply_changes(
 
 
 # Scheduling ---------------------------------------------------------------------------------
+
+
+def local_time(text: str) -> datetime:
+    """A time typed into <input type="datetime-local">: Asia/Tokyo unless it names its zone."""
+    try:
+        naive = datetime.fromisoformat(text.strip())
+    except ValueError as exc:
+        raise InvalidInput.field("publish_at", _("Enter a valid date and time.")) from exc
+    if naive.tzinfo is not None:
+        return naive
+    return naive.replace(tzinfo=i18n.zone())
 
 
 async def _schedule(db: AsyncSession, actor: User, bulletin: Bulletin, when: Any) -> None:

@@ -23,6 +23,7 @@ from app.models import (
     BulletinStatus,
     OrgUnit,
     RolloutAnswer,
+    UnitKind,
     User,
 )
 from app.models.tables import (
@@ -32,12 +33,13 @@ from app.models.tables import (
     units,
 )
 from app.permissions import is_curator
-from app.services import bulletin_due, org
+from app.services import bulletin_due, inputs, org
 from app.services.errors import Conflict, Forbidden, InvalidInput, NotFound
 
-TITLE_MAX = 120
-LEAD_MAX = 5_000
-COMMENT_MAX = 2_000
+# The limits of the input model (services/inputs.py), checked here after NFC and strip.
+TITLE_MAX = inputs.BULLETIN_TITLE_MAX
+LEAD_MAX = inputs.LEAD_MAX
+COMMENT_MAX = inputs.ITEM_COMMENT_MAX
 ITEMS_MAX = 50
 BANNER_MAX = 5
 PUBLISH_RETRIES = 5
@@ -164,12 +166,41 @@ def _editable(bulletin: Bulletin) -> None:
 # Audience ----------------------------------------------------------------------------------
 
 
+# Units offered as checkboxes in the audience form; any other unit is typed by code.
+AUDIENCE_KINDS = (UnitKind.region.value, UnitKind.branch.value)
+
+
+def split_codes(text: str) -> list[str]:
+    """Unit codes typed in one field, separated by spaces or commas (, 、)."""
+    return text.replace(",", " ").replace("、", " ").split()
+
+
+async def audience_choices(db: AsyncSession) -> list[tuple[str, str, str]]:
+    """The units offered in the audience form: regions, each followed by its branches,
+    as (code, name, kind)."""
+    rows = (
+        await db.execute(
+            sa.select(units.c.id, units.c.code, units.c.name, units.c.kind, units.c.parent_id)
+            .where(units.c.kind.in_(AUDIENCE_KINDS), units.c.active.is_(True))
+            .order_by(units.c.code)
+        )
+    ).all()
+    by_id = {r.id: r for r in rows}
+
+    def key(r: Any) -> tuple[str, int, str]:
+        parent = by_id.get(r.parent_id)
+        region = parent if r.kind != UnitKind.region.value and parent is not None else r
+        return (region.code, 0 if r is region else 1, r.code)
+
+    return [(r.code, r.name, r.kind) for r in sorted(rows, key=key)]
+
+
 async def _resolve_audience(db: AsyncSession, audience: Any) -> list[OrgUnit] | None:
     """None for everyone, else the units of the codes; unknown codes are a 422."""
     if audience in (None, "all"):
         return None
     if isinstance(audience, str):
-        audience = audience.replace(",", " ").replace("、", " ").split()
+        audience = split_codes(audience)
     if not isinstance(audience, list) or not all(isinstance(c, str) for c in audience):
         raise InvalidInput.field("audience", _("This value has the wrong type."))
     codes = list(dict.fromkeys(c.strip() for c in audience if c.strip()))

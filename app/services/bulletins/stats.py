@@ -24,6 +24,9 @@ from app.models.tables import (
 from app.services import org
 
 
+# The half-up percentage, a second copy of services/kpi.py `percent` (which answers
+# Decimal("0.0") at zero where this answers None, shown as "—"): one rule, to be made one
+# function (issue 13, "small copies").
 def _pct(part: int, whole: int) -> float | None:
     """A percentage with one decimal, rounded half up (as the KPI report does)."""
     if whole <= 0:
