@@ -18,6 +18,11 @@ Rules written down here (README "Decisions"):
 - Items whose post is no longer published (hidden, deleted) are not shown to staff.
 - 横展開: one answer per (item, shop), given by a user whose own unit is a shop in the
   audience; the latest answer wins. Adoption rate = adopted ÷ shops in the audience.
+
+The package by concern: `rules` (who sees and edits what, the audience, the checks on what
+is typed, one change as one savepoint), `drafting` (create, change, schedule), `items`,
+`publishing` (now, when due, Vol. N), `reading` (lists, views, read receipts, 横展開
+answers) and `stats`. Callers use the names exported here.
 """
 
 from __future__ import annotations

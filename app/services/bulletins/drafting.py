@@ -14,21 +14,21 @@ from app.models import (
     User,
 )
 from app.services import audit
-from app.services.bulletins.items import _replace_items
+from app.services.bulletins.items import replace_items
 from app.services.bulletins.rules import (
     DRAFT,
     SCHEDULED,
     Audience,
-    _audience_value,
-    _change,
-    _editable,
-    _lead,
-    _require_items,
-    _resolve_audience,
-    _set_audience,
-    _title,
-    _touch,
     audience_codes,
+    audience_of,
+    checked_lead,
+    checked_title,
+    ensure_editable,
+    one_change,
+    require_items,
+    resolve_audience,
+    set_audience,
+    touch,
 )
 from app.services.errors import InvalidInput
 
@@ -38,9 +38,9 @@ from app.services.errors import InvalidInput
 async def create_bulletin(db: AsyncSession, actor: User, data: dict[str, Any]) -> Bulletin:
     """A new draft: title (1–120), lead (≤ 5,000), audience ("all" or unit codes), and
     optionally items and publish_at (as `update_bulletin`)."""
-    title = _title(data.get("title"))
-    lead = _lead(data.get("lead"))
-    chosen = await _resolve_audience(db, data.get("audience", "all"))
+    title = checked_title(data.get("title"))
+    lead = checked_lead(data.get("lead"))
+    chosen = await resolve_audience(db, data.get("audience", "all"))
     now = clock.now()
     assert actor.id is not None
     bulletin = Bulletin(
@@ -52,11 +52,11 @@ async def create_bulletin(db: AsyncSession, actor: User, data: dict[str, Any]) -
         created_at=now,
         updated_at=now,
     )
-    async with _change(db):
+    async with one_change(db):
         db.add(bulletin)
         await db.flush()
         assert bulletin.id is not None
-        await _set_audience(db, bulletin, chosen)
+        await set_audience(db, bulletin, chosen)
         audit.record(
             db,
             actor,
@@ -80,8 +80,8 @@ async def update_bulletin(
 ) -> Bulletin:
     """Change any of title, lead, audience, items ([{post_id, comment}] in order) and
     publish_at (a time schedules it, None unschedules it), all in one transaction."""
-    _editable(bulletin)
-    async with _change(db):
+    ensure_editable(bulletin)
+    async with one_change(db):
         await _apply_changes(db, actor, bulletin, data)
     await db.refresh(bulletin)
     return bulletin
@@ -94,22 +94,22 @@ async def _apply_changes(
     before: dict[str, Any] = {}
     after: dict[str, Any] = {}
     if "title" in data:
-        title = _title(data["title"])
+        title = checked_title(data["title"])
         if title != bulletin.title:
             before["title"], after["title"] = bulletin.title, title
             bulletin.title = title
     if "lead" in data:
-        lead = _lead(data["lead"])
+        lead = checked_lead(data["lead"])
         if lead != bulletin.lead:
             before["lead"], after["lead"] = bulletin.lead, lead
             bulletin.lead = lead
     if "audience" in data:
-        chosen = await _resolve_audience(db, data["audience"])
-        old = _audience_value(await audience_codes(db, bulletin.id), bulletin.audience_all)
+        chosen = await resolve_audience(db, data["audience"])
+        old = audience_of(await audience_codes(db, bulletin.id), bulletin.audience_all)
         old = old if old == "all" else sorted(old)
         new: Audience = "all" if chosen is None else sorted(u.code for u in chosen)
         if old != new:  # both sorted here: a new order alone is no change
-            await _set_audience(db, bulletin, chosen)
+            await set_audience(db, bulletin, chosen)
             before["audience"], after["audience"] = old, new
     if before or after:
         bulletin.updated_at = clock.now()
@@ -118,7 +118,7 @@ async def _apply_changes(
             db, actor, "bulletin.update", "bulletin", bulletin.id, before=before, after=after
         )
     if "items" in data:
-        await _replace_items(db, actor, bulletin, data["items"])
+        await replace_items(db, actor, bulletin, data["items"])
     if "publish_at" in data:
         when = data["publish_at"]
         if when is None:
@@ -143,16 +143,16 @@ def local_time(text: str) -> datetime:
 
 
 async def _schedule(db: AsyncSession, actor: User, bulletin: Bulletin, when: Any) -> None:
-    _editable(bulletin)
+    ensure_editable(bulletin)
     if not isinstance(when, datetime) or when.tzinfo is None:
         raise InvalidInput.field("publish_at", _("Enter a valid date and time."))
     if when <= clock.now():
         raise InvalidInput.field("publish_at", _("Choose a time in the future."))
-    await _require_items(db, bulletin)
+    await require_items(db, bulletin)
     before = {"status": bulletin.status, "publish_at": bulletin.publish_at}
     bulletin.status = SCHEDULED
     bulletin.publish_at = when
-    _touch(db, bulletin)
+    touch(db, bulletin)
     audit.record(
         db,
         actor,
@@ -165,7 +165,7 @@ async def _schedule(db: AsyncSession, actor: User, bulletin: Bulletin, when: Any
 
 
 async def _unschedule(db: AsyncSession, actor: User, bulletin: Bulletin) -> None:
-    _editable(bulletin)
+    ensure_editable(bulletin)
     if bulletin.status != SCHEDULED:
         return
     audit.record(
@@ -179,12 +179,12 @@ async def _unschedule(db: AsyncSession, actor: User, bulletin: Bulletin) -> None
     )
     bulletin.status = DRAFT
     bulletin.publish_at = None
-    _touch(db, bulletin)
+    touch(db, bulletin)
 
 
 async def schedule(db: AsyncSession, actor: User, bulletin: Bulletin, when: Any) -> Bulletin:
     """Publish automatically at `when` (aware, in the future)."""
-    async with _change(db):
+    async with one_change(db):
         await _schedule(db, actor, bulletin, when)
     await db.refresh(bulletin)
     return bulletin
@@ -192,7 +192,7 @@ async def schedule(db: AsyncSession, actor: User, bulletin: Bulletin, when: Any)
 
 async def unschedule(db: AsyncSession, actor: User, bulletin: Bulletin) -> Bulletin:
     """Back to a draft (nothing happens to a draft)."""
-    async with _change(db):
+    async with one_change(db):
         await _unschedule(db, actor, bulletin)
     await db.refresh(bulletin)
     return bulletin

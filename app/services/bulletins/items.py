@@ -25,7 +25,14 @@ from app.models.tables import (
 )
 from app.services import audit
 from app.services import feed as feed_service
-from app.services.bulletins.rules import ITEMS_MAX, _change, _comment, _editable, _item_of, _touch
+from app.services.bulletins.rules import (
+    ITEMS_MAX,
+    checked_comment,
+    ensure_editable,
+    item_of,
+    one_change,
+    touch,
+)
 from app.services.errors import Conflict, InvalidInput
 from app.services.feed import FeedFilters, PostCard
 
@@ -71,10 +78,10 @@ async def add_item(
     db: AsyncSession, actor: User, bulletin: Bulletin, post_id: Any, comment: Any = ""
 ) -> BulletinItem:
     """Append a published post (at the end); the same post twice is a 409."""
-    _editable(bulletin)
+    ensure_editable(bulletin)
     assert bulletin.id is not None
     post = await _addable_post(db, post_id)
-    text = _comment(comment)
+    text = checked_comment(comment)
     items = await items_of(db, bulletin.id)
     if any(i.post_id == post.id for i in items):
         raise _duplicate()
@@ -85,10 +92,10 @@ async def add_item(
     assert post.id is not None
     item = BulletinItem(bulletin_id=bulletin.id, post_id=post.id, position=len(items), comment=text)
     try:
-        async with _change(db):
+        async with one_change(db):
             db.add(item)
             await db.flush()
-            _touch(db, bulletin)
+            touch(db, bulletin)
             audit.record(
                 db,
                 actor,
@@ -103,14 +110,14 @@ async def add_item(
 
 
 async def remove_item(db: AsyncSession, actor: User, bulletin: Bulletin, item_id: int) -> None:
-    _editable(bulletin)
+    ensure_editable(bulletin)
     assert bulletin.id is not None
-    item = await _item_of(db, bulletin, item_id)
+    item = await item_of(db, bulletin, item_id)
     post_id = item.post_id
-    async with _change(db):
+    async with one_change(db):
         await _delete_items(db, [item_id])
         _renumber([i for i in await items_of(db, bulletin.id) if i.id != item_id])
-        _touch(db, bulletin)
+        touch(db, bulletin)
         audit.record(
             db,
             actor,
@@ -136,20 +143,20 @@ async def move_item(
     db: AsyncSession, actor: User, bulletin: Bulletin, item_id: int, direction: str
 ) -> None:
     """Swap an item with its neighbour ("up" or "down"); at either end nothing changes."""
-    _editable(bulletin)
+    ensure_editable(bulletin)
     assert bulletin.id is not None
     if direction not in ("up", "down"):
         raise InvalidInput.field("direction", _("Choose one of the options."))
-    await _item_of(db, bulletin, item_id)
+    await item_of(db, bulletin, item_id)
     items = await items_of(db, bulletin.id)
     index = next(i for i, it in enumerate(items) if it.id == item_id)
     other = index - 1 if direction == "up" else index + 1
     if not 0 <= other < len(items):
         return
     items[index], items[other] = items[other], items[index]
-    async with _change(db):
+    async with one_change(db):
         _renumber(items)
-        _touch(db, bulletin)
+        touch(db, bulletin)
         audit.record(
             db,
             actor,
@@ -162,16 +169,16 @@ async def move_item(
 
 async def set_order(db: AsyncSession, actor: User, bulletin: Bulletin, item_ids: list[int]) -> None:
     """Put the items in this order; the list must name every item exactly once."""
-    _editable(bulletin)
+    ensure_editable(bulletin)
     assert bulletin.id is not None
     items = await items_of(db, bulletin.id)
     if sorted(item_ids) != sorted(i.id for i in items if i.id is not None):
         raise InvalidInput.field("order", _("Name every item of the bulletin exactly once."))
     by_id = {i.id: i for i in items}
     before = [i.id for i in items]
-    async with _change(db):
+    async with one_change(db):
         _renumber([by_id[i] for i in item_ids])
-        _touch(db, bulletin)
+        touch(db, bulletin)
         audit.record(
             db,
             actor,
@@ -186,12 +193,12 @@ async def set_order(db: AsyncSession, actor: User, bulletin: Bulletin, item_ids:
 async def set_item_comment(
     db: AsyncSession, actor: User, bulletin: Bulletin, item_id: int, comment: Any
 ) -> BulletinItem:
-    _editable(bulletin)
+    ensure_editable(bulletin)
     assert bulletin.id is not None
-    item = await _item_of(db, bulletin, item_id)
-    text = _comment(comment)
+    item = await item_of(db, bulletin, item_id)
+    text = checked_comment(comment)
     if text != item.comment:
-        async with _change(db):
+        async with one_change(db):
             audit.record(
                 db,
                 actor,
@@ -203,11 +210,11 @@ async def set_item_comment(
             )
             item.comment = text
             db.add(item)
-            _touch(db, bulletin)
+            touch(db, bulletin)
     return item
 
 
-async def _replace_items(db: AsyncSession, actor: User, bulletin: Bulletin, wanted: Any) -> None:
+async def replace_items(db: AsyncSession, actor: User, bulletin: Bulletin, wanted: Any) -> None:
     """The whole item list, in order: kept posts keep their item (and 横展開 answers)."""
     assert bulletin.id is not None
     if not isinstance(wanted, list):
@@ -222,7 +229,7 @@ async def _replace_items(db: AsyncSession, actor: User, bulletin: Bulletin, want
         post_id = data.get("post_id")
         if not isinstance(post_id, int) or isinstance(post_id, bool):
             raise InvalidInput.field("items", _("Enter a valid value."))
-        entries.append((post_id, _comment(data.get("comment"))))
+        entries.append((post_id, checked_comment(data.get("comment"))))
     ids = [p for p, _c in entries]
     if len(set(ids)) != len(ids):
         raise _duplicate()
@@ -241,7 +248,7 @@ async def _replace_items(db: AsyncSession, actor: User, bulletin: Bulletin, want
         db.add(item)
     await db.flush()
     if before != entries:
-        _touch(db, bulletin)
+        touch(db, bulletin)
         audit.record(
             db,
             actor,

@@ -27,8 +27,8 @@ from app.services.bulletins.rules import (
     PUBLISH_RETRIES,
     PUBLISHED,
     SCHEDULED,
-    _editable,
-    _require_items,
+    ensure_editable,
+    require_items,
 )
 from app.services.errors import Conflict
 
@@ -88,9 +88,9 @@ async def _fresh(db: AsyncSession, bulletin_ids: Iterable[int]) -> list[Bulletin
 
 async def publish_now(db: AsyncSession, actor: User, bulletin: Bulletin) -> Bulletin:
     """Publish a draft or scheduled bulletin now, numbered Vol. N of this fiscal year."""
-    _editable(bulletin)
+    ensure_editable(bulletin)
     assert bulletin.id is not None
-    await _require_items(db, bulletin)
+    await require_items(db, bulletin)
     await db.commit()  # SQLite: let the numbering UPDATE open the transaction (write lock)
     if not await _publish_one(db, bulletin.id, bulletin.status, clock.now()):
         raise Conflict(_("This bulletin was changed meanwhile. Reload the page."))

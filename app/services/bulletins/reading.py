@@ -41,9 +41,9 @@ from app.services.bulletins.rules import (
     PUBLISHED,
     SCHEDULED,
     Audience,
-    _audience_value,
-    _insert,
-    _item_of,
+    audience_of,
+    insert_for,
+    item_of,
     visible_to,
 )
 from app.services.cursor import decode_cursor, encode_cursor
@@ -147,7 +147,7 @@ async def mark_read(db: AsyncSession, user: User, bulletin: Bulletin) -> bool:
         return False
     await db.commit()  # SQLite: the insert opens the transaction and takes the write lock
     stmt = (
-        _insert(db)(bulletin_reads)
+        insert_for(db)(bulletin_reads)
         .values(bulletin_id=bulletin.id, user_id=user.id, read_at=clock.now())
         .on_conflict_do_nothing()
     )
@@ -178,7 +178,7 @@ class BulletinView:
 
     @property
     def audience_value(self) -> Audience:
-        return _audience_value(self.audience, self.bulletin.audience_all)
+        return audience_of(self.audience, self.bulletin.audience_all)
 
 
 async def views(db: AsyncSession, viewer: User, found: list[Bulletin]) -> list[BulletinView]:
@@ -298,7 +298,7 @@ async def answer_rollout(
     """The user's shop answers for one item; answering again replaces the answer."""
     if bulletin.status != PUBLISHED:
         raise Conflict(_("Only a published bulletin can be answered."))
-    item = await _item_of(db, bulletin, item_id)
+    item = await item_of(db, bulletin, item_id)
     status = (
         await db.execute(sa.select(posts.c.status).where(posts.c.id == item.post_id))
     ).scalar_one_or_none()
@@ -311,7 +311,7 @@ async def answer_rollout(
     if answer not in ANSWERS:
         raise InvalidInput.field("answer", _("Choose one of the options."))
     now = clock.now()
-    stmt = _insert(db)(rollout_responses).values(
+    stmt = insert_for(db)(rollout_responses).values(
         item_id=item_id,
         unit_id=unit.id,
         answer=answer,

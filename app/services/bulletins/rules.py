@@ -52,7 +52,7 @@ ANSWERS = tuple(a.value for a in RolloutAnswer)
 Audience = Literal["all"] | list[str]
 
 
-# Errors ----------------------------------------------------------------------------------
+# Errors and the checks on typed text ------------------------------------------------------
 
 
 def not_found() -> NotFound:
@@ -69,7 +69,7 @@ def _clean(value: Any) -> Any:
     return value
 
 
-def _title(value: Any) -> str:
+def checked_title(value: Any) -> str:
     title = _clean(value)
     if not isinstance(title, str) or not title:
         raise InvalidInput.field("title", _("Enter a title."))
@@ -80,7 +80,7 @@ def _title(value: Any) -> str:
     return title
 
 
-def _lead(value: Any) -> str:
+def checked_lead(value: Any) -> str:
     lead = _clean(value) if value is not None else ""
     if not isinstance(lead, str):
         raise InvalidInput.field("lead", _("This value has the wrong type."))
@@ -91,7 +91,7 @@ def _lead(value: Any) -> str:
     return lead
 
 
-def _comment(value: Any) -> str:
+def checked_comment(value: Any) -> str:
     comment = _clean(value) if value is not None else ""
     if not isinstance(comment, str):
         raise InvalidInput.field("comment", _("This value has the wrong type."))
@@ -103,7 +103,7 @@ def _comment(value: Any) -> str:
 
 
 @asynccontextmanager
-async def _change(db: AsyncSession) -> AsyncIterator[None]:
+async def one_change(db: AsyncSession) -> AsyncIterator[None]:
     """One change: made in a SAVEPOINT and committed, or undone as a whole on an error.
 
     A savepoint rather than a rollback of the session: only what the change touched is
@@ -115,7 +115,8 @@ async def _change(db: AsyncSession) -> AsyncIterator[None]:
     bulletin_due.forget()  # the change may have moved the next scheduled time
 
 
-def _insert(db: AsyncSession) -> Any:
+def insert_for(db: AsyncSession) -> Any:
+    """The dialect's INSERT, which has ON CONFLICT on both databases."""
     return pg_insert if db.get_bind().dialect.name == "postgresql" else sqlite_insert
 
 
@@ -158,7 +159,7 @@ async def get_bulletin_for_edit(db: AsyncSession, user: User, bulletin_id: int) 
     return found
 
 
-def _editable(bulletin: Bulletin) -> None:
+def ensure_editable(bulletin: Bulletin) -> None:
     if bulletin.status == PUBLISHED:
         raise frozen()
 
@@ -195,7 +196,7 @@ async def audience_choices(db: AsyncSession) -> list[tuple[str, str, str]]:
     return [(r.code, r.name, r.kind) for r in sorted(rows, key=key)]
 
 
-async def _resolve_audience(db: AsyncSession, audience: Any) -> list[OrgUnit] | None:
+async def resolve_audience(db: AsyncSession, audience: Any) -> list[OrgUnit] | None:
     """None for everyone, else the units of the codes; unknown codes are a 422."""
     if audience in (None, "all"):
         return None
@@ -226,7 +227,7 @@ async def audience_codes(db: AsyncSession, bulletin_id: int) -> list[tuple[str, 
     return [(r[0], r[1]) for r in rows]
 
 
-async def _set_audience(db: AsyncSession, bulletin: Bulletin, chosen: list[OrgUnit] | None) -> None:
+async def set_audience(db: AsyncSession, bulletin: Bulletin, chosen: list[OrgUnit] | None) -> None:
     assert bulletin.id is not None
     await db.execute(
         sa.delete(bulletin_audience).where(bulletin_audience.c.bulletin_id == bulletin.id)
@@ -239,21 +240,21 @@ async def _set_audience(db: AsyncSession, bulletin: Bulletin, chosen: list[OrgUn
         )
 
 
-def _audience_value(codes: list[tuple[str, str]], audience_all: bool) -> Audience:
+def audience_of(codes: list[tuple[str, str]], audience_all: bool) -> Audience:
     return "all" if audience_all else [c for c, _n in codes]
 
 
 # Items and publication -------------------------------------------------------------------
 
 
-async def _item_of(db: AsyncSession, bulletin: Bulletin, item_id: int) -> BulletinItem:
+async def item_of(db: AsyncSession, bulletin: Bulletin, item_id: int) -> BulletinItem:
     item = await db.get(BulletinItem, item_id)
     if item is None or item.bulletin_id != bulletin.id:
         raise NotFound(_("This item is not in the bulletin."))
     return item
 
 
-def _touch(db: AsyncSession, bulletin: Bulletin) -> None:
+def touch(db: AsyncSession, bulletin: Bulletin) -> None:
     bulletin.updated_at = clock.now()
     db.add(bulletin)
 
@@ -270,7 +271,7 @@ async def _item_count(db: AsyncSession, bulletin_id: int) -> int:
     )
 
 
-async def _require_items(db: AsyncSession, bulletin: Bulletin) -> None:
+async def require_items(db: AsyncSession, bulletin: Bulletin) -> None:
     assert bulletin.id is not None
     await db.flush()
     if await _item_count(db, bulletin.id) == 0:
