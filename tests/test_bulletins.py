@@ -24,8 +24,10 @@ from app.models import (
     RolloutResponse,
     User,
 )
+from app.models.tables import posts
 from app.services import bulletin_due
 from app.services import bulletins as service
+from app.services.bulletins import publishing
 from app.services.errors import InvalidInput
 from tests.factories import login, make_post, make_unit, make_user
 from tests.test_cli import cli_db  # noqa: F401  (the CLI's own throwaway database)
@@ -264,8 +266,8 @@ async def test_volumes_count_per_fiscal_year_in_tokyo(db, org, now):
 
 async def test_a_bulletin_is_published_and_numbered_once(db, org, now):
     bulletin = await published(db, org)
-    assert not await service._publish_one(db, bulletin.id, "draft", clock.now())
-    assert not await service._publish_one(db, bulletin.id, "scheduled", clock.now())
+    assert not await publishing._publish_one(db, bulletin.id, "draft", clock.now())
+    assert not await publishing._publish_one(db, bulletin.id, "scheduled", clock.now())
     with pytest.raises(Exception) as exc:
         await service.publish_now(db, org.curator, bulletin)
     assert getattr(exc.value, "status_code", None) == 409
@@ -740,9 +742,7 @@ async def test_adoption_rate_per_region_with_one_decimal(make_client, db, org, n
 async def test_a_hidden_post_is_not_shown_to_staff_but_is_to_curators(make_client, db, org, now):
     bulletin = await published(db, org, posts=2)
     first, second = await service.items_of(db, bulletin.id)
-    await db.execute(
-        sa.update(service.posts).where(service.posts.c.id == second.post_id).values(status="hidden")
-    )
+    await db.execute(sa.update(posts).where(posts.c.id == second.post_id).values(status="hidden"))
     await db.commit()
     staff, _t = await as_user(make_client, org.staff_a2)
     body = (await staff.get(f"/api/v1/bulletins/{bulletin.id}")).json()

@@ -6,48 +6,19 @@ from datetime import datetime
 from typing import Annotated, Any, Literal
 
 from fastapi import APIRouter, HTTPException, Query, Request
-from pydantic import AwareDatetime, BaseModel, ConfigDict
+from pydantic import BaseModel, ConfigDict
 
 from app.api.docs import conflict
 from app.api.posts import post_public
-from app.api.schemas import Code, Page, PersonRef, PostPublic, UnitRef, text
+from app.api.schemas import Page, PersonRef, PostPublic, UnitRef
 from app.deps import CuratorUser, CurrentUser, SessionDep
 from app.i18n import _
-from app.inputs import Id, PathId
+from app.inputs import PathId
 from app.services import bulletins as service
 from app.services.bulletins import BulletinView
+from app.services.inputs import BulletinCreate, BulletinUpdate
 
 router = APIRouter(tags=["bulletins"])
-
-
-class BulletinItemIn(BaseModel):
-    model_config = ConfigDict(extra="forbid")
-
-    post_id: Id
-    comment: Annotated[str, text(service.COMMENT_MAX)] = ""
-
-
-class BulletinCreate(BaseModel):
-    model_config = ConfigDict(extra="forbid")
-
-    title: Annotated[str, text(service.TITLE_MAX, 1)]
-    lead: Annotated[str, text(service.LEAD_MAX)] = ""
-    audience: Literal["all"] | list[Code] = "all"
-    items: list[BulletinItemIn] | None = None
-    publish_at: AwareDatetime | None = None
-
-
-class BulletinUpdate(BaseModel):
-    """Only the fields sent change; `items` replaces the whole list (in order);
-    `publish_at` schedules, `null` unschedules."""
-
-    model_config = ConfigDict(extra="forbid")
-
-    title: Annotated[str, text(service.TITLE_MAX, 1)] | None = None
-    lead: Annotated[str, text(service.LEAD_MAX)] | None = None
-    audience: Literal["all"] | list[Code] | None = None
-    items: list[BulletinItemIn] | None = None
-    publish_at: AwareDatetime | None = None
 
 
 class BulletinItemPublic(BaseModel):

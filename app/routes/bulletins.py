@@ -8,7 +8,6 @@ from datetime import datetime
 from typing import Annotated, Any
 from urllib.parse import urlencode
 
-import sqlalchemy as sa
 from fastapi import APIRouter, HTTPException, Query, Request
 from fastapi.responses import RedirectResponse, Response
 
@@ -16,20 +15,16 @@ from app import i18n
 from app.deps import CuratorUser, CurrentUser, SessionDep
 from app.i18n import _
 from app.inputs import PathId, parse_id
-from app.models import Bulletin, UnitKind, User
-from app.models.tables import units
+from app.models import Bulletin, User
 from app.permissions import is_curator
 from app.services import bulletins as service
 from app.services import feed as feed_service
 from app.services.errors import Conflict, InvalidInput
+from app.services.inputs import BulletinCreate, BulletinUpdate
 from app.templating import is_htmx, render
-from app.web.forms import FormData, read_form
+from app.web.forms import FormData, form_input, form_model, read_form
 
 router = APIRouter(include_in_schema=False)
-
-# Units offered as checkboxes in the audience form; any other unit is typed by code.
-AUDIENCE_KINDS = (UnitKind.region.value, UnitKind.branch.value)
-
 
 # Helpers -------------------------------------------------------------------------------------
 
@@ -43,52 +38,26 @@ def _local_input(value: datetime | None) -> str:
     return value.astimezone(i18n.zone()).strftime("%Y-%m-%dT%H:%M") if value else ""
 
 
-def _parse_local(text: str) -> datetime:
-    try:
-        naive = datetime.fromisoformat(text.strip())
-    except ValueError as exc:
-        raise InvalidInput.field("publish_at", _("Enter a valid date and time.")) from exc
-    if naive.tzinfo is not None:
-        return naive
-    return naive.replace(tzinfo=i18n.zone())
+# The title / lead / audience form has the input model's title and lead; its audience is a
+# radio, checkboxes and a field of typed codes (to_service makes the model's audience of them).
+# Items and the publication time have forms of their own.
+NOT_ON_FORM = ("audience", "items", "publish_at")
 
 
-async def _audience_choices(db: SessionDep) -> list[tuple[str, str, str]]:
-    """Regions, each followed by its branches: (code, name, kind)."""
-    rows = (
-        await db.execute(
-            sa.select(units.c.id, units.c.code, units.c.name, units.c.kind, units.c.parent_id)
-            .where(units.c.kind.in_(AUDIENCE_KINDS), units.c.active.is_(True))
-            .order_by(units.c.code)
-        )
-    ).all()
-    by_id = {r.id: r for r in rows}
-
-    def key(r: Any) -> tuple[str, int, str]:
-        parent = by_id.get(r.parent_id)
-        region = parent if r.kind != UnitKind.region.value and parent is not None else r
-        return (region.code, 0 if r is region else 1, r.code)
-
-    return [(r.code, r.name, r.kind) for r in sorted(rows, key=key)]
-
-
-def _meta_from_form(form: FormData) -> dict[str, Any]:
+def meta_values(form: FormData) -> dict[str, Any]:
     """What the user typed in the title / lead / audience form (kept on every error)."""
-    chosen = [c for c in form.getlist("units") if c.strip()]
-    other = form.get("other_units")
-    return {
-        "title": form.get("title"),
-        "lead": form.get("lead"),
-        "audience_mode": "units" if form.get("audience_mode") == "units" else "all",
-        "units": chosen,
-        "other_units": other,
-    }
+    values = form_input(form, BulletinCreate, skip=NOT_ON_FORM)
+    values["audience_mode"] = "units" if form.get("audience_mode") == "units" else "all"
+    values["units"] = [c for c in form.getlist("units") if c.strip()]
+    values["other_units"] = form.get("other_units")
+    return values
 
 
-def _meta_to_service(values: dict[str, Any]) -> dict[str, Any]:
+def to_service(values: dict[str, Any]) -> dict[str, Any]:
+    """The form's values as the JSON body sends them."""
     audience: Any = "all"
     if values["audience_mode"] == "units":
-        typed = values["other_units"].replace(",", " ").replace("、", " ").split()
+        typed = service.split_codes(values["other_units"])
         audience = list(dict.fromkeys([*values["units"], *typed]))
     return {"title": values["title"], "lead": values["lead"], "audience": audience}
 
@@ -96,7 +65,7 @@ def _meta_to_service(values: dict[str, Any]) -> dict[str, Any]:
 async def _meta_values(db: SessionDep, bulletin: Bulletin) -> dict[str, Any]:
     assert bulletin.id is not None
     codes = [c for c, _n in await service.audience_codes(db, bulletin.id)]
-    offered = {c for c, _n, _k in await _audience_choices(db)}
+    offered = {c for c, _n, _k in await service.audience_choices(db)}
     return {
         "title": bulletin.title,
         "lead": bulletin.lead,
@@ -125,7 +94,7 @@ async def _meta(
         "data": values,
         "errors": errors or {},
         "flash": flash,
-        "choices": await _audience_choices(db),
+        "choices": await service.audience_choices(db),
     }
 
 
@@ -235,9 +204,10 @@ async def new_bulletin(request: Request, db: SessionDep, user: CuratorUser) -> R
 @router.post("/bulletins/new", name="create_bulletin")
 async def create_bulletin(request: Request, db: SessionDep, user: CuratorUser) -> Response:
     form = await read_form(request)
-    values = _meta_from_form(form)
+    values = meta_values(form)
     try:
-        bulletin = await service.create_bulletin(db, user, _meta_to_service(values))
+        body = form_model(BulletinCreate, to_service(values))
+        bulletin = await service.create_bulletin(db, user, body.model_dump(exclude_unset=True))
     except InvalidInput as exc:
         meta = await _meta(request, db, None, values, exc.by_field())
         return render(request, "bulletins/new.html", {"meta": meta}, status_code=422)
@@ -324,9 +294,10 @@ async def update_bulletin(
     bulletin = await service.get_bulletin_for_edit(db, user, bulletin_id)
     if (frozen := _when_frozen(request, bulletin)) is not None:
         return frozen
-    values = _meta_from_form(form)
+    values = meta_values(form)
     try:
-        await service.update_bulletin(db, user, bulletin, _meta_to_service(values))
+        changes = form_model(BulletinUpdate, to_service(values))
+        await service.update_bulletin(db, user, bulletin, changes.model_dump(exclude_unset=True))
     except InvalidInput as exc:
         bulletin = await service.get_bulletin_for_edit(db, user, bulletin_id)
         meta = await _meta(request, db, bulletin, values, exc.by_field())
@@ -483,7 +454,7 @@ async def schedule_bulletin(
         return frozen
     typed = form.get("publish_at")
     try:
-        await service.schedule(db, user, bulletin, _parse_local(typed))
+        await service.schedule(db, user, bulletin, service.local_time(typed))
     except InvalidInput as exc:
         bulletin = await service.get_bulletin_for_edit(db, user, bulletin_id)
         error = next(iter(exc.by_field().values()))

@@ -11,11 +11,11 @@ from __future__ import annotations
 import unicodedata
 from datetime import date
 from enum import StrEnum
-from typing import Annotated, Any
+from typing import Annotated, Any, Literal
 
-from pydantic import BaseModel, ConfigDict, Field, WithJsonSchema
+from pydantic import AwareDatetime, BaseModel, ConfigDict, Field, WithJsonSchema
 
-from app.inputs import TEXT_PATTERN
+from app.inputs import TEXT_PATTERN, Id
 from app.models import Channel, FlagReason, KnowhowCategory, PostKind, PostStatus, Product
 
 CODE_MAX = 32  # unit and user codes (the columns' length)
@@ -28,6 +28,11 @@ COMMENT_MAX = 2000
 NOTE_MAX = 1000
 REASON_MAX = 1000  # a curator's reason for hiding, restoring, redacting or dismissing
 FEATURE_NOTE_MAX = 1000  # a curator's note on a good practice (好取組)
+
+# Bulletins (好取組情報)
+BULLETIN_TITLE_MAX = 120
+LEAD_MAX = 5_000
+ITEM_COMMENT_MAX = 2_000
 
 
 def clean_text(value: str | None) -> str:
@@ -163,3 +168,36 @@ class DismissIn(BaseModel):
 
     target: Annotated[str, Field(json_schema_extra={"pattern": "^(post|comment):[0-9]+$"})]
     reason: Reason | None = None
+
+
+class BulletinItemIn(BaseModel):
+    model_config = ConfigDict(extra="forbid")
+
+    post_id: Id
+    comment: Annotated[str, text(ITEM_COMMENT_MAX)] = ""
+
+
+class BulletinCreate(BaseModel):
+    # Body of POST /api/v1/bulletins; the new-bulletin form reads its title, lead and
+    # audience (routes/bulletins.py: the audience as ticked and typed).
+    model_config = ConfigDict(extra="forbid")
+
+    title: Annotated[str, text(BULLETIN_TITLE_MAX, 1)]
+    lead: Annotated[str, text(LEAD_MAX)] = ""
+    audience: Literal["all"] | list[Code] = "all"
+    items: list[BulletinItemIn] | None = None
+    publish_at: AwareDatetime | None = None
+
+
+class BulletinUpdate(BaseModel):
+    """Only the fields sent change; `items` replaces the whole list (in order);
+    `publish_at` schedules, `null` unschedules."""
+
+    # Body of PATCH /api/v1/bulletins/{id}; the editor's title / lead / audience form too.
+    model_config = ConfigDict(extra="forbid")
+
+    title: Annotated[str, text(BULLETIN_TITLE_MAX, 1)] | None = None
+    lead: Annotated[str, text(LEAD_MAX)] | None = None
+    audience: Literal["all"] | list[Code] | None = None
+    items: list[BulletinItemIn] | None = None
+    publish_at: AwareDatetime | None = None

@@ -1,0 +1,278 @@
+"""Who may see and edit a bulletin, its audience, and the checks on what is typed
+(the limits, the errors, one change as one savepoint)."""
+
+from __future__ import annotations
+
+import unicodedata
+from collections.abc import AsyncIterator
+from contextlib import asynccontextmanager
+from typing import Any, Literal
+
+import sqlalchemy as sa
+from sqlalchemy.dialects.postgresql import insert as pg_insert
+from sqlalchemy.dialects.sqlite import insert as sqlite_insert
+from sqlalchemy.sql.elements import ColumnElement
+from sqlmodel import col, select
+from sqlmodel.ext.asyncio.session import AsyncSession
+
+from app import clock
+from app.i18n import _
+from app.models import (
+    Bulletin,
+    BulletinItem,
+    BulletinStatus,
+    OrgUnit,
+    RolloutAnswer,
+    UnitKind,
+    User,
+)
+from app.models.tables import (
+    bulletin_audience,
+    bulletin_items,
+    bulletins,
+    units,
+)
+from app.permissions import is_curator
+from app.services import bulletin_due, inputs, org
+from app.services.errors import Conflict, Forbidden, InvalidInput, NotFound
+
+# The limits of the input model (services/inputs.py), checked here after NFC and strip.
+TITLE_MAX = inputs.BULLETIN_TITLE_MAX
+LEAD_MAX = inputs.LEAD_MAX
+COMMENT_MAX = inputs.ITEM_COMMENT_MAX
+ITEMS_MAX = 50
+BANNER_MAX = 5
+PUBLISH_RETRIES = 5
+
+PUBLISHED = BulletinStatus.published.value
+SCHEDULED = BulletinStatus.scheduled.value
+DRAFT = BulletinStatus.draft.value
+ANSWERS = tuple(a.value for a in RolloutAnswer)
+
+Audience = Literal["all"] | list[str]
+
+
+# Errors and the checks on typed text ------------------------------------------------------
+
+
+def not_found() -> NotFound:
+    return NotFound(_("This bulletin does not exist or is not visible to you."))
+
+
+def frozen() -> Conflict:
+    return Conflict(_("A published bulletin can no longer be changed."))
+
+
+def _clean(value: Any) -> Any:
+    if isinstance(value, str):
+        return unicodedata.normalize("NFC", value).replace("\r\n", "\n").strip()
+    return value
+
+
+def checked_title(value: Any) -> str:
+    title = _clean(value)
+    if not isinstance(title, str) or not title:
+        raise InvalidInput.field("title", _("Enter a title."))
+    if len(title) > TITLE_MAX:
+        raise InvalidInput.field(
+            "title", _("The title can be at most %(n)s characters.") % {"n": TITLE_MAX}
+        )
+    return title
+
+
+def checked_lead(value: Any) -> str:
+    lead = _clean(value) if value is not None else ""
+    if not isinstance(lead, str):
+        raise InvalidInput.field("lead", _("This value has the wrong type."))
+    if len(lead) > LEAD_MAX:
+        raise InvalidInput.field(
+            "lead", _("The lead text can be at most %(n)s characters.") % {"n": LEAD_MAX}
+        )
+    return lead
+
+
+def checked_comment(value: Any) -> str:
+    comment = _clean(value) if value is not None else ""
+    if not isinstance(comment, str):
+        raise InvalidInput.field("comment", _("This value has the wrong type."))
+    if len(comment) > COMMENT_MAX:
+        raise InvalidInput.field(
+            "comment", _("The comment can be at most %(n)s characters.") % {"n": COMMENT_MAX}
+        )
+    return comment
+
+
+@asynccontextmanager
+async def one_change(db: AsyncSession) -> AsyncIterator[None]:
+    """One change: made in a SAVEPOINT and committed, or undone as a whole on an error.
+
+    A savepoint rather than a rollback of the session: only what the change touched is
+    expired, so the caller's objects (the logged-in user) stay loaded for the error page.
+    """
+    async with db.begin_nested():
+        yield
+    await db.commit()
+    bulletin_due.forget()  # the change may have moved the next scheduled time
+
+
+def insert_for(db: AsyncSession) -> Any:
+    """The dialect's INSERT, which has ON CONFLICT on both databases."""
+    return pg_insert if db.get_bind().dialect.name == "postgresql" else sqlite_insert
+
+
+# Who sees what ----------------------------------------------------------------------------
+
+
+def visible_to(user: User) -> ColumnElement[bool]:
+    """A WHERE clause on `bulletins`: the ones this user may open."""
+    if is_curator(user):
+        return sa.true()
+    return sa.and_(bulletins.c.status == PUBLISHED, org.in_audience(user.unit_id))
+
+
+async def get_bulletin_for_view(db: AsyncSession, user: User, bulletin_id: int) -> Bulletin:
+    found = (
+        await db.exec(
+            select(Bulletin)
+            .where(col(Bulletin.id) == bulletin_id, visible_to(user))
+            .execution_options(populate_existing=True)
+        )
+    ).first()
+    if found is None:
+        raise not_found()
+    return found
+
+
+async def get_bulletin_for_edit(db: AsyncSession, user: User, bulletin_id: int) -> Bulletin:
+    """Curators only (the route's dependency says so); any status, 404 when missing."""
+    if not is_curator(user):
+        raise Forbidden(_("You do not have permission to do this."))
+    found = (
+        await db.exec(
+            select(Bulletin)
+            .where(col(Bulletin.id) == bulletin_id)
+            .execution_options(populate_existing=True)
+        )
+    ).first()
+    if found is None:
+        raise not_found()
+    return found
+
+
+def ensure_editable(bulletin: Bulletin) -> None:
+    if bulletin.status == PUBLISHED:
+        raise frozen()
+
+
+# Audience ----------------------------------------------------------------------------------
+
+
+# Units offered as checkboxes in the audience form; any other unit is typed by code.
+AUDIENCE_KINDS = (UnitKind.region.value, UnitKind.branch.value)
+
+
+def split_codes(text: str) -> list[str]:
+    """Unit codes typed in one field, separated by spaces or commas (, 、)."""
+    return text.replace(",", " ").replace("、", " ").split()
+
+
+async def audience_choices(db: AsyncSession) -> list[tuple[str, str, str]]:
+    """The units offered in the audience form: regions, each followed by its branches,
+    as (code, name, kind)."""
+    rows = (
+        await db.execute(
+            sa.select(units.c.id, units.c.code, units.c.name, units.c.kind, units.c.parent_id)
+            .where(units.c.kind.in_(AUDIENCE_KINDS), units.c.active.is_(True))
+            .order_by(units.c.code)
+        )
+    ).all()
+    by_id = {r.id: r for r in rows}
+
+    def key(r: Any) -> tuple[str, int, str]:
+        parent = by_id.get(r.parent_id)
+        region = parent if r.kind != UnitKind.region.value and parent is not None else r
+        return (region.code, 0 if r is region else 1, r.code)
+
+    return [(r.code, r.name, r.kind) for r in sorted(rows, key=key)]
+
+
+async def resolve_audience(db: AsyncSession, audience: Any) -> list[OrgUnit] | None:
+    """None for everyone, else the units of the codes; unknown codes are a 422."""
+    if audience in (None, "all"):
+        return None
+    if isinstance(audience, str):
+        audience = split_codes(audience)
+    if not isinstance(audience, list) or not all(isinstance(c, str) for c in audience):
+        raise InvalidInput.field("audience", _("This value has the wrong type."))
+    codes = list(dict.fromkeys(c.strip() for c in audience if c.strip()))
+    if not codes:
+        raise InvalidInput.field("audience", _("Choose at least one unit, or everyone."))
+    found = (await db.exec(select(OrgUnit).where(col(OrgUnit.code).in_(codes)))).all()
+    by_code = {u.code: u for u in found}
+    unknown = [c for c in codes if c not in by_code]
+    if unknown:
+        raise InvalidInput.field(
+            "audience", _("Unknown unit code: %(codes)s") % {"codes": ", ".join(unknown)}
+        )
+    return [by_code[c] for c in codes]
+
+
+async def audience_codes(db: AsyncSession, bulletin_id: int) -> list[tuple[str, str]]:
+    rows = await db.execute(
+        sa.select(units.c.code, units.c.name)
+        .select_from(bulletin_audience.join(units, units.c.id == bulletin_audience.c.unit_id))
+        .where(bulletin_audience.c.bulletin_id == bulletin_id)
+        .order_by(units.c.code)
+    )
+    return [(r[0], r[1]) for r in rows]
+
+
+async def set_audience(db: AsyncSession, bulletin: Bulletin, chosen: list[OrgUnit] | None) -> None:
+    assert bulletin.id is not None
+    await db.execute(
+        sa.delete(bulletin_audience).where(bulletin_audience.c.bulletin_id == bulletin.id)
+    )
+    bulletin.audience_all = chosen is None
+    if chosen:
+        await db.execute(
+            sa.insert(bulletin_audience),
+            [{"bulletin_id": bulletin.id, "unit_id": u.id} for u in chosen],
+        )
+
+
+def audience_of(codes: list[tuple[str, str]], audience_all: bool) -> Audience:
+    return "all" if audience_all else [c for c, _n in codes]
+
+
+# Items and publication -------------------------------------------------------------------
+
+
+async def item_of(db: AsyncSession, bulletin: Bulletin, item_id: int) -> BulletinItem:
+    item = await db.get(BulletinItem, item_id)
+    if item is None or item.bulletin_id != bulletin.id:
+        raise NotFound(_("This item is not in the bulletin."))
+    return item
+
+
+def touch(db: AsyncSession, bulletin: Bulletin) -> None:
+    bulletin.updated_at = clock.now()
+    db.add(bulletin)
+
+
+async def _item_count(db: AsyncSession, bulletin_id: int) -> int:
+    return int(
+        (
+            await db.execute(
+                sa.select(sa.func.count())
+                .select_from(bulletin_items)
+                .where(bulletin_items.c.bulletin_id == bulletin_id)
+            )
+        ).scalar_one()
+    )
+
+
+async def require_items(db: AsyncSession, bulletin: Bulletin) -> None:
+    assert bulletin.id is not None
+    await db.flush()
+    if await _item_count(db, bulletin.id) == 0:
+        raise InvalidInput.field("items", _("Add at least one post before publishing."))
