@@ -14,6 +14,7 @@ from sqlmodel import col, select
 from sqlmodel.ext.asyncio.session import AsyncSession
 
 from app import clock
+from app.db import upsert
 from app.i18n import _
 from app.models import (
     Bulletin,
@@ -42,7 +43,6 @@ from app.services.bulletins.rules import (
     SCHEDULED,
     Audience,
     audience_of,
-    insert_for,
     item_of,
     visible_to,
 )
@@ -147,7 +147,7 @@ async def mark_read(db: AsyncSession, user: User, bulletin: Bulletin) -> bool:
         return False
     await db.commit()  # SQLite: the insert opens the transaction and takes the write lock
     stmt = (
-        insert_for(db)(bulletin_reads)
+        upsert(db, bulletin_reads)
         .values(bulletin_id=bulletin.id, user_id=user.id, read_at=clock.now())
         .on_conflict_do_nothing()
     )
@@ -311,7 +311,7 @@ async def answer_rollout(
     if answer not in ANSWERS:
         raise InvalidInput.field("answer", _("Choose one of the options."))
     now = clock.now()
-    stmt = insert_for(db)(rollout_responses).values(
+    stmt = upsert(db, rollout_responses).values(
         item_id=item_id,
         unit_id=unit.id,
         answer=answer,

@@ -3,14 +3,11 @@
 
 from __future__ import annotations
 
-import unicodedata
 from collections.abc import AsyncIterator
 from contextlib import asynccontextmanager
 from typing import Any, Literal
 
 import sqlalchemy as sa
-from sqlalchemy.dialects.postgresql import insert as pg_insert
-from sqlalchemy.dialects.sqlite import insert as sqlite_insert
 from sqlalchemy.sql.elements import ColumnElement
 from sqlmodel import col, select
 from sqlmodel.ext.asyncio.session import AsyncSession
@@ -35,6 +32,7 @@ from app.models.tables import (
 from app.permissions import is_curator
 from app.services import bulletin_due, inputs, org
 from app.services.errors import Conflict, Forbidden, InvalidInput, NotFound
+from app.services.inputs import clean_text
 
 # The limits of the input model (services/inputs.py), checked here after NFC and strip.
 TITLE_MAX = inputs.BULLETIN_TITLE_MAX
@@ -64,9 +62,7 @@ def frozen() -> Conflict:
 
 
 def _clean(value: Any) -> Any:
-    if isinstance(value, str):
-        return unicodedata.normalize("NFC", value).replace("\r\n", "\n").strip()
-    return value
+    return clean_text(value) if isinstance(value, str) else value
 
 
 def checked_title(value: Any) -> str:
@@ -113,11 +109,6 @@ async def one_change(db: AsyncSession) -> AsyncIterator[None]:
         yield
     await db.commit()
     bulletin_due.forget()  # the change may have moved the next scheduled time
-
-
-def insert_for(db: AsyncSession) -> Any:
-    """The dialect's INSERT, which has ON CONFLICT on both databases."""
-    return pg_insert if db.get_bind().dialect.name == "postgresql" else sqlite_insert
 
 
 # Who sees what ----------------------------------------------------------------------------

@@ -4,7 +4,6 @@ from __future__ import annotations
 
 from collections import defaultdict
 from dataclasses import dataclass
-from decimal import ROUND_HALF_UP, Decimal
 
 import sqlalchemy as sa
 from sqlmodel.ext.asyncio.session import AsyncSession
@@ -22,17 +21,12 @@ from app.models.tables import (
     users,
 )
 from app.services import org
+from app.services.kpi.rollup import percent
 
 
-# The half-up percentage, a second copy of services/kpi.py `percent` (which answers
-# Decimal("0.0") at zero where this answers None, shown as "—"): one rule, to be made one
-# function (issue 13, "small copies").
 def _pct(part: int, whole: int) -> float | None:
-    """A percentage with one decimal, rounded half up (as the KPI report does)."""
-    if whole <= 0:
-        return None
-    value = (Decimal(part) * 100 / Decimal(whole)).quantize(Decimal("0.1"), ROUND_HALF_UP)
-    return float(value)
+    """The KPI's percentage rule (half up, one decimal); no audience, no rate."""
+    return None if whole <= 0 else float(percent(part, whole))
 
 
 # Statistics (curators) ------------------------------------------------------------------------
