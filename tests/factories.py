@@ -8,11 +8,15 @@ from functools import cache
 from typing import Any
 
 import httpx
+from sqlalchemy.ext.asyncio import async_object_session
 from sqlmodel.ext.asyncio.session import AsyncSession
 
+from app.config import get_settings
 from app.models import OrgUnit, Post, User
 from app.models.base import utcnow
-from app.security import hash_password
+from app.security import csrf_token_for, hash_password
+from app.services import auth as auth_service
+from app.web import SESSION_COOKIE
 
 PASSWORD = "correct-horse-battery"
 _seq = itertools.count(1)
@@ -82,7 +86,9 @@ def csrf_from(html: str) -> str:
 
 
 async def login(client: httpx.AsyncClient, user: User, password: str = PASSWORD) -> str:
-    """Log in through the real form; return the session's CSRF token."""
+    """Log in through the real form; return the session's CSRF token.
+
+    For the tests about logging in; the others use `login_as`."""
     page = await client.get("/login")
     response = await client.post(
         "/login",
@@ -91,3 +97,14 @@ async def login(client: httpx.AsyncClient, user: User, password: str = PASSWORD)
     assert response.status_code == 303, response.text
     feed = await client.get("/")
     return csrf_from(feed.text)
+
+
+async def login_as(client: httpx.AsyncClient, user: User) -> str:
+    """Start a session for `user` as the login form would (the app's own `start_session`, in
+    the test's database session) and give `client` its cookie; return its CSRF token."""
+    db = async_object_session(user)
+    assert db is not None, "login_as needs a user from the test's database session"
+    settings = get_settings()
+    token = await auth_service.start_session(db, settings, user, "python-httpx", "10.0.0.1")
+    client.cookies.set(SESSION_COOKIE, token)
+    return csrf_token_for(settings.secret_key, token)

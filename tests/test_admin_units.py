@@ -16,7 +16,7 @@ from sqlmodel import col, select
 from app.models import AuditEntry, OrgUnit
 from app.services import admin
 from app.services.errors import Conflict, InvalidInput
-from tests.factories import login, make_post, make_unit, make_user
+from tests.factories import login_as, make_post, make_unit, make_user
 
 HX = {"HX-Request": "true"}
 _seq = itertools.count(1)
@@ -28,7 +28,7 @@ def soup(response: httpx.Response) -> BeautifulSoup:
 
 async def as_admin(db, client: httpx.AsyncClient):
     admin_user = await make_user(db, role="admin", locale="en")
-    token = await login(client, admin_user)
+    token = await login_as(client, admin_user)
     return admin_user, token
 
 

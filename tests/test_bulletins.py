@@ -26,7 +26,7 @@ from app.models import (
 )
 from app.services import bulletins as service
 from app.services.errors import InvalidInput
-from tests.factories import login, make_post, make_unit, make_user
+from tests.factories import login_as, make_post, make_unit, make_user
 from tests.test_cli import cli_db  # noqa: F401  (the CLI's own throwaway database)
 
 HX = {"HX-Request": "true"}
@@ -123,7 +123,7 @@ async def fresh(db, bulletin_id: int) -> Bulletin:
 
 async def as_user(make_client, user: User):
     client = make_client()
-    token = await login(client, user)
+    token = await login_as(client, user)
     client.headers["X-CSRF-Token"] = token
     return client, token
 
@@ -154,7 +154,7 @@ async def test_page_and_api_matrix(client, db, org, path, role, expected):
     bulletin = await draft(db, org)
     users = {"staff": org.staff_a1, "curator": org.curator, "admin": org.admin}
     if role != "anonymous":
-        await login(client, users[role])
+        await login_as(client, users[role])
     r = await client.get(path.format(id=bulletin.id), follow_redirects=False)
     assert r.status_code == expected, r.text[:300]
 
@@ -180,7 +180,7 @@ ACTIONS = [
 async def test_staff_get_403_on_every_curator_action(client, db, org, method, path, data):
     bulletin = await draft(db, org)
     (item,) = await service.items_of(db, bulletin.id)
-    token = await login(client, org.staff_a1)
+    token = await login_as(client, org.staff_a1)
     url = path.format(id=bulletin.id, item=item.id)
     if method == "post":
         r = await client.post(url, data={**data, "csrf_token": token})
@@ -201,7 +201,7 @@ async def test_anonymous_is_refused(client, db, org, method, path, data):
 
 
 async def test_curator_actions_succeed_as_plain_forms(client, db, org, now):
-    token = await login(client, org.curator)
+    token = await login_as(client, org.curator)
     r = await client.post(
         "/bulletins/new",
         data={"title": "7月号", "lead": "リード", "audience_mode": "all", "csrf_token": token},
@@ -276,7 +276,7 @@ async def test_a_bulletin_is_published_and_numbered_once(db, org, now):
 
 async def test_publishing_needs_a_post(client, db, org, now):
     bulletin = await draft(db, org, posts=0)
-    token = await login(client, org.curator)
+    token = await login_as(client, org.curator)
     r = await client.post(
         f"/bulletins/{bulletin.id}/publish", data={"csrf_token": token}, headers=HX
     )
@@ -335,7 +335,7 @@ async def test_the_feed_publishes_due_bulletins_and_shows_the_banner(make_client
 async def test_scheduling_rules(client, db, org, now):
     bulletin = await draft(db, org)
     bid = bulletin.id
-    token = await login(client, org.curator)
+    token = await login_as(client, org.curator)
     r = await client.post(
         f"/bulletins/{bulletin.id}/schedule",
         data={"publish_at": "2025-06-01T09:00", "csrf_token": token},  # in the past
@@ -505,7 +505,7 @@ async def test_a_region_bulletin_is_invisible_to_another_region(make_client, db,
 
 
 async def test_unknown_audience_code_is_422(client, db, org, now):
-    token = await login(client, org.curator)
+    token = await login_as(client, org.curator)
     r = await client.post(
         "/api/v1/bulletins",
         json={"title": "号", "audience": ["RA", "NOPE"]},
@@ -710,7 +710,7 @@ async def test_search_never_lists_a_hidden_post(client, db, org, now):
     bulletin = await draft(db, org, posts=0)
     await make_post(db, org.staff_a1, title="隠された投稿です", status="hidden")
     shown = await make_post(db, org.staff_a1, title="公開された投稿です")
-    token = await login(client, org.curator)
+    token = await login_as(client, org.curator)
     r = await client.get(f"/bulletins/{bulletin.id}/search", params={"q": "投稿です"}, headers=HX)
     fragment = soup(r.text)
     assert fragment.select_one("#search-results")
@@ -785,7 +785,7 @@ async def test_editor_htmx_actions_return_partials(client, db, org, now):
     bulletin = await draft(db, org, posts=1)
     (existing,) = await service.items_of(db, bulletin.id)
     post = await make_post(db, org.staff_b1, title="梅田店の工夫")
-    token = await login(client, org.curator)
+    token = await login_as(client, org.curator)
     hx = {**HX, "X-CSRF-Token": token}
     base = f"/bulletins/{bulletin.id}"
 
@@ -864,7 +864,7 @@ async def test_editor_htmx_actions_return_partials(client, db, org, now):
 
 
 async def test_api_create_patch_publish_and_shape(client, db, org, now):
-    token = await login(client, org.curator)
+    token = await login_as(client, org.curator)
     h = {"X-CSRF-Token": token}
     one = await make_post(db, org.staff_a1, title="一つ目")
     two = await make_post(db, org.staff_a2, title="二つ目")
@@ -938,7 +938,7 @@ async def test_api_list_pages_by_cursor(client, db, org, now):
     for n in range(3):
         now.at = T0 + timedelta(hours=n)
         ids.append((await published(db, org, title=f"号{n}")).id)
-    await login(client, org.staff_a1)
+    await login_as(client, org.staff_a1)
     page1 = (await client.get("/api/v1/bulletins?limit=2")).json()
     assert [b["id"] for b in page1["items"]] == [ids[2], ids[1]]
     page2 = (await client.get(f"/api/v1/bulletins?limit=2&cursor={page1['next_cursor']}")).json()

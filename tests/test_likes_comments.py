@@ -6,7 +6,7 @@ import sqlalchemy as sa
 from bs4 import BeautifulSoup
 
 from app.services.auth import issue_token
-from tests.factories import login, make_post, make_user
+from tests.factories import login_as, make_post, make_user
 
 
 async def bearer(db, user, scope="write"):
@@ -58,7 +58,7 @@ async def test_cannot_like_a_draft_or_unknown_post(client, db):
 
 async def test_like_button_swaps_in_place(client, db):
     post = await make_post(db, await make_user(db))
-    csrf = await login(client, await make_user(db))
+    csrf = await login_as(client, await make_user(db))
     r = await client.post(
         f"/posts/{post.id}/like",
         data={"liked": "1"},
@@ -145,7 +145,7 @@ async def test_mentions_link_real_colleagues_only(client, db):
 
 async def test_comment_in_place_with_htmx(client, db):
     post = await make_post(db, await make_user(db))
-    csrf = await login(client, await make_user(db))
+    csrf = await login_as(client, await make_user(db))
     hx = {"HX-Request": "true", "X-CSRF-Token": csrf}
     r = await client.post(f"/posts/{post.id}/comments", data={"body": "いいお話です"}, headers=hx)
     soup = BeautifulSoup(r.text, "html.parser")

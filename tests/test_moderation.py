@@ -16,7 +16,7 @@ from app.models.tables import audit_log, comments, posts
 from app.models.tables import flags as flags_t
 from app.services import comments as comment_service
 from app.services import flags, likes, moderation
-from tests.factories import csrf_from, login, make_post, make_unit, make_user
+from tests.factories import csrf_from, login_as, make_post, make_unit, make_user
 
 ANON, STAFF, CURATOR, ADMIN = "anonymous", "staff", "curator", "admin"
 PHONE = "090-1234-5678"
@@ -76,7 +76,7 @@ async def as_role(client: httpx.AsyncClient, db, role: str) -> tuple[User | None
         page = await client.get("/login")
         return None, csrf_from(page.text)
     user = await make_user(db, role=role)
-    return user, await login(client, user)
+    return user, await login_as(client, user)
 
 
 # -- the role matrix --------------------------------------------------------------------------
@@ -183,11 +183,11 @@ async def test_hidden_post_is_gone_for_others_and_back_after_restore(db, make_cl
     assert praised.id
 
     staff = make_client()
-    await login(staff, other)
+    await login_as(staff, other)
     own = make_client("10.0.0.3")
-    await login(own, author)
+    await login_as(own, author)
     cur = make_client("10.0.0.4")
-    cur_token = await login(cur, curator)
+    cur_token = await login_as(cur, curator)
     card = f"post-{post.id}"
     assert card in await _feed_ids(staff)
     assert await _unit_total(staff, unit.code) == "2"
@@ -520,7 +520,7 @@ async def test_curators_see_comment_actions_staff_do_not(client, make_client, db
     assert page.select_one("#curator-actions a[href$='/redact']")
 
     staff = make_client()
-    await login(staff, scene.reporter)
+    await login_as(staff, scene.reporter)
     page = soup(await staff.get(f"/posts/{scene.post.id}"))
     assert not page.select("form[action$='/hide']")
     assert not page.select("#curator-actions")

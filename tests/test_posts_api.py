@@ -244,7 +244,7 @@ XSS = '<script>alert("x")</script><img src=x onerror=alert(1)>'
 async def test_html_in_every_field_comes_back_escaped(api, client, db):
     from bs4 import BeautifulSoup
 
-    from tests.factories import login
+    from tests.factories import login_as
 
     payload = {
         **PRAISE,
@@ -262,7 +262,7 @@ async def test_html_in_every_field_comes_back_escaped(api, client, db):
     assert not BeautifulSoup(c["body_html"], "html.parser").select("script, img")
     viewer = await make_user(db)
     del client.headers["Authorization"]
-    await login(client, viewer)
+    await login_as(client, viewer)
     for url in ("/", f"/posts/{post['id']}"):
         page = await client.get(url)
         soup = BeautifulSoup(page.text, "html.parser")
