@@ -18,13 +18,30 @@ from pathlib import Path
 import pytest
 
 # Kept in the environment so that a second import of this module (tests import helpers
-# from it) cannot point the run at another, empty database.
+# from it) cannot point the run at another, empty database. Under pytest-xdist the workers
+# inherit the controller's values, and each adds its worker id ("gw0", ...): every worker
+# has its own database and folder, and so does everything named after RUN_DB (db_name()).
+WORKER = os.environ.get("PYTEST_XDIST_WORKER", "")
 _TMP = Path(os.environ.setdefault("ARIGATO_TEST_TMP", tempfile.mkdtemp(prefix="arigato-tests-")))
+if WORKER:
+    _TMP = _TMP / WORKER
+    _TMP.mkdir(exist_ok=True)
+# Temp files (uploads in flight, tests that look for leftovers) in a folder of this process's
+# own, never the machine's shared one; servers the tests start inherit it through TMPDIR.
+tempfile.tempdir = str(_TMP / "tmp")
+os.makedirs(tempfile.tempdir, exist_ok=True)
+os.environ["TMPDIR"] = tempfile.tempdir
 BASE_URL = os.environ.get("TEST_DATABASE_URL") or f"sqlite:///{_TMP}/test.db"
 IS_PG = BASE_URL.startswith("postgres")
 RUN_DB = os.environ.setdefault(
     "ARIGATO_TEST_RUN_DB", f"arigato_test_{os.getpid()}_{secrets.token_hex(3)}"
-)
+) + (f"_{WORKER}" if WORKER else "")
+
+
+def db_name(suffix: str) -> str:
+    """A database of a test's own, e.g. a live server's: named after this run and worker, so
+    that parallel workers and runs never drop each other's."""
+    return f"{RUN_DB}_{suffix}"[:63]
 
 
 def _pg_url(dbname: str) -> str:
@@ -63,20 +80,27 @@ def _admin_pg(sql: str) -> None:
         engine.dispose()
 
 
+def _is_xdist_controller(config: pytest.Config) -> bool:
+    """The process that hands tests to xdist workers runs none itself: no database for it."""
+    return not WORKER and bool(getattr(config.option, "numprocesses", None))
+
+
 def pytest_sessionstart(session: pytest.Session) -> None:
+    controller = _is_xdist_controller(session.config)
     if IS_PG:
         try:
-            _admin_pg(f'CREATE DATABASE "{RUN_DB}"')
+            _admin_pg("SELECT 1" if controller else f'CREATE DATABASE "{RUN_DB}"')
         except Exception as exc:
             msg = f"PostgreSQL at {BASE_URL} is not reachable: {exc}"
             if os.environ.get("CI") == "true":
                 pytest.exit(msg, returncode=3)
             pytest.exit(msg + " (set TEST_DATABASE_URL to a reachable server)", returncode=3)
-    upgrade_to_head()
+    if not controller:
+        upgrade_to_head()
 
 
 def pytest_sessionfinish(session: pytest.Session, exitstatus: int) -> None:
-    if IS_PG:
+    if IS_PG and not _is_xdist_controller(session.config):
         try:
             _admin_pg(f'DROP DATABASE IF EXISTS "{RUN_DB}" WITH (FORCE)')
         except Exception:
@@ -96,11 +120,13 @@ async def engine():  # type: ignore[no-untyped-def]
 
 
 @pytest.fixture
-async def db(engine) -> AsyncIterator[AsyncSession]:  # type: ignore[no-untyped-def]
+async def db(engine, request) -> AsyncIterator[AsyncSession]:  # type: ignore[no-untyped-def]
     """A session inside an outer transaction that is rolled back after the test.
 
     The app's own commits become SAVEPOINT releases, so nothing a test writes survives it.
     """
+    if request.node.get_closest_marker("nodb"):
+        pytest.fail("a test marked nodb uses the database: the PostgreSQL pass would skip it")
     async with engine.connect() as conn:
         outer = await conn.begin()
         session = AsyncSession(

@@ -21,7 +21,7 @@ from app.config import get_settings
 from app.models import ApiToken, LoginThrottle, OrgUnit, User
 from app.models.base import utcnow
 from app.security import token_digest
-from tests.conftest import IS_PG, _admin_pg, _pg_url
+from tests.conftest import IS_PG, _admin_pg, _pg_url, db_name
 from tests.factories import PASSWORD, csrf_from, password_hash
 from tests.livetools import ARIGATO, PRAISE, app_server
 
@@ -29,6 +29,7 @@ from tests.livetools import ARIGATO, PRAISE, app_server
 @contextmanager
 def fresh_database(name: str, tmp_path: Path, *, sqlite: bool) -> Iterator[str]:
     """A new, migrated database of its own: a temp SQLite file, or a PostgreSQL database."""
+    name = db_name(name)  # per run and xdist worker
     if sqlite:
         url = f"sqlite:///{tmp_path}/{name}.db"
     else:
@@ -104,7 +105,7 @@ async def test_parallel_wrong_passwords_check_at_most_five_and_never_fail(
 ):
     sqlite = database == "sqlite"
     limit = settings.login_max_failures_per_account
-    with fresh_database("arigato_live_throttle", tmp_path, sqlite=sqlite) as url:
+    with fresh_database("live_throttle", tmp_path, sqlite=sqlite) as url:
         [(code, _tokens)] = seed(url, 1)
         with app_server(url) as base:
             async with httpx.AsyncClient(base_url=base, timeout=60) as client:

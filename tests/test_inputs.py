@@ -27,7 +27,6 @@ from PIL import Image
 from app.inputs import BODY_LIMIT, MAX_ID, PathId
 from app.main import create_app
 from app.services.auth import issue_token
-from tests.conftest import RUN_DB
 from tests.factories import login_as, make_post, make_user
 from tests.livetools import app_process, demo_database
 
@@ -560,7 +559,7 @@ async def test_four_40_mb_bodies_at_once_leave_the_worker_under_250_mb(tmp_path)
         writer.close()
         return int(status_line.split()[1])
 
-    with demo_database(f"{RUN_DB}_mem", str(tmp_path)) as url, app_process(url) as (base, pid):
+    with demo_database("mem", str(tmp_path)) as url, app_process(url) as (base, pid):
         port = int(base.rsplit(":", 1)[1])
         statuses = await asyncio.gather(*(send(port, declared=i % 2 == 0) for i in range(4)))
         assert statuses == [413] * 4

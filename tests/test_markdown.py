@@ -12,6 +12,8 @@ from hypothesis import strategies as st
 
 from app.services.markdown import render_comment, render_markdown
 
+pytestmark = pytest.mark.nodb  # touches no database: the SQLite pass alone runs it
+
 Renderer = Callable[[str], str]
 
 POST_TAGS = {

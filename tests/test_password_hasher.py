@@ -2,11 +2,14 @@
 
 from __future__ import annotations
 
+import pytest
 from argon2 import Parameters, extract_parameters
 from argon2.profiles import RFC_9106_LOW_MEMORY
 
 from app import security
 from app.config import get_settings
+
+pytestmark = pytest.mark.nodb  # touches no database: the SQLite pass alone runs it
 
 
 def test_production_hasher_uses_rfc_9106_argon2id():
