@@ -22,7 +22,7 @@ from app.models import AuditEntry, OrgUnit, User
 from app.services.csvimport import ImportRejected, read_rows
 from app.services.users import import_users
 from tests.conftest import IS_PG
-from tests.factories import login_as, make_unit, make_user
+from tests.factories import login_as, make_unit, make_user, soup
 from tests.test_concurrency import committed  # noqa: F401  (a fixture: really committed sessions)
 
 USERS_HEADER = "code,name,email,unit,role\n"
@@ -69,10 +69,6 @@ async def api(
         files={"file": (f"{kind}.csv", body, "text/csv")},
         headers=headers,
     )
-
-
-def soup(response: httpx.Response) -> BeautifulSoup:
-    return BeautifulSoup(response.text, "html.parser")
 
 
 def bad_rows(page: BeautifulSoup, kind: str) -> dict[int, tuple[str, str]]:

@@ -7,7 +7,6 @@ import itertools
 import json
 
 import httpx
-from bs4 import BeautifulSoup
 from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 from sqlmodel import col, select
@@ -17,14 +16,9 @@ from app.security import verify_password
 from app.services import admin
 from app.services.auth import issue_token
 from app.services.errors import Conflict, InvalidInput
-from tests.factories import csrf_from, login_as, make_post, make_unit, make_user
+from tests.factories import HX, csrf_from, login_as, make_post, make_unit, make_user, soup
 
-HX = {"HX-Request": "true"}
 _seq = itertools.count(1)
-
-
-def soup(response: httpx.Response) -> BeautifulSoup:
-    return BeautifulSoup(response.text, "html.parser")
 
 
 async def as_admin(db, client: httpx.AsyncClient):

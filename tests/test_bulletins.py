@@ -9,7 +9,6 @@ from datetime import UTC, datetime, timedelta
 
 import pytest
 import sqlalchemy as sa
-from bs4 import BeautifulSoup
 from click.testing import CliRunner
 from sqlmodel import Session, select
 
@@ -26,16 +25,11 @@ from app.models import (
 )
 from app.services import bulletins as service
 from app.services.errors import InvalidInput
-from tests.factories import login_as, make_post, make_unit, make_user
+from tests.factories import HX, login_as, make_post, make_unit, make_units, make_user, soup
 from tests.test_cli import cli_db  # noqa: F401  (the CLI's own throwaway database)
 
-HX = {"HX-Request": "true"}
 # 2025-06-02 10:00 in Tokyo: fiscal year 2025.
 T0 = datetime(2025, 6, 2, 1, 0, tzinfo=UTC)
-
-
-def soup(html: str) -> BeautifulSoup:
-    return BeautifulSoup(html, "html.parser")
 
 
 @pytest.fixture
@@ -73,15 +67,21 @@ class Org:
 
 @pytest.fixture
 async def org(db) -> Org:
-    co = await make_unit(db, code="CO", name="テスト保険", kind="company")
-    ra = await make_unit(db, code="RA", name="関東地域", kind="region", parent_id=co.id)
-    rb = await make_unit(db, code="RB", name="関西地域", kind="region", parent_id=co.id)
-    ba = await make_unit(db, code="BA", name="東京支店", kind="branch", parent_id=ra.id)
-    bb = await make_unit(db, code="BB", name="大阪支店", kind="branch", parent_id=rb.id)
-    a1 = await make_unit(db, code="SA1", name="新宿店", kind="shop", parent_id=ba.id)
-    a2 = await make_unit(db, code="SA2", name="渋谷店", kind="shop", parent_id=ba.id)
-    b1 = await make_unit(db, code="SB1", name="梅田店", kind="shop", parent_id=bb.id)
-    hq = await make_unit(db, code="HQ", name="品質管理部", kind="department", parent_id=co.id)
+    u = await make_units(
+        db,
+        ("CO", "テスト保険", "company", None),
+        ("RA", "関東地域", "region", "CO"),
+        ("RB", "関西地域", "region", "CO"),
+        ("BA", "東京支店", "branch", "RA"),
+        ("BB", "大阪支店", "branch", "RB"),
+        ("SA1", "新宿店", "shop", "BA"),
+        ("SA2", "渋谷店", "shop", "BA"),
+        ("SB1", "梅田店", "shop", "BB"),
+        ("HQ", "品質管理部", "department", "CO"),
+    )
+    co, ra, rb, ba, a1, a2, b1, hq = (
+        u[c] for c in ("CO", "RA", "RB", "BA", "SA1", "SA2", "SB1", "HQ")
+    )
     return Org(
         co,
         ra,

@@ -29,13 +29,6 @@ async def author(db):
     return await make_user(db, name="冪等 太郎")
 
 
-@pytest.fixture
-async def api(client, db, author):
-    _row, token = await issue_token(db, author, name="t", scope="write", days=None)
-    client.headers["Authorization"] = f"Bearer {token}"
-    return client
-
-
 async def count(db, sql, **params):
     return (await db.execute(sa.text(sql), params)).scalar_one()
 

@@ -26,8 +26,7 @@ from PIL import Image
 
 from app.inputs import BODY_LIMIT, MAX_ID, PathId
 from app.main import create_app
-from app.services.auth import issue_token
-from tests.factories import login_as, make_post, make_user
+from tests.factories import bearer_for, login_as, make_post, make_user
 from tests.livetools import app_process, demo_database
 
 PRAISE: dict[str, Any] = {
@@ -65,22 +64,9 @@ JSON = {"Content-Type": "application/json"}
 EN = {"Accept-Language": "en"}
 
 
-@pytest.fixture
-async def author(db):
-    return await make_user(db, name="山田 太郎")
-
-
-@pytest.fixture
-async def api(client, db, author):
-    _row, token = await issue_token(db, author, name="t", scope="write", days=None)
-    client.headers["Authorization"] = f"Bearer {token}"
-    return client
-
-
 async def curator_api(db, client):
     curator = await make_user(db, role="curator")
-    _row, token = await issue_token(db, curator, name="t", scope="write", days=None)
-    client.headers["Authorization"] = f"Bearer {token}"
+    client.headers.update(await bearer_for(db, curator))
     return client
 
 

@@ -37,7 +37,7 @@ from app.models import (
 from app.models.base import utcnow
 from app.services import kpi
 from tests.conftest import IS_PG
-from tests.factories import login_as, make_post, make_unit, make_user
+from tests.factories import HX, login_as, make_post, make_units, make_user
 
 FY = 2024  # long over: every month of it may be closed
 JUNE = date(2024, 6, 1)
@@ -50,17 +50,17 @@ def _dt(day: date) -> datetime:
 @pytest.fixture
 async def org(db):
     """company → two regions → branches/shops, and a department straight under the company."""
-    company = await make_unit(db, code="HQ", name="ありがとう損保代理店", kind="company")
-    east = await make_unit(db, code="R-E", name="東日本地域", kind="region", parent_id=company.id)
-    west = await make_unit(db, code="R-W", name="西日本地域", kind="region", parent_id=company.id)
-    tokyo = await make_unit(db, code="B-TKY", name="東京支店", kind="branch", parent_id=east.id)
-    shinjuku = await make_unit(db, code="S-SJK", name="新宿店", kind="shop", parent_id=tokyo.id)
-    ueno = await make_unit(db, code="S-UEN", name="上野店", kind="shop", parent_id=tokyo.id)
-    osaka = await make_unit(db, code="S-OSK", name="大阪店", kind="shop", parent_id=west.id)
-    dept = await make_unit(
-        db, code="D-QA", name="品質管理部", kind="department", parent_id=company.id
+    return await make_units(
+        db,
+        ("HQ", "ありがとう損保代理店", "company", None),
+        ("R-E", "東日本地域", "region", "HQ"),
+        ("R-W", "西日本地域", "region", "HQ"),
+        ("B-TKY", "東京支店", "branch", "R-E"),
+        ("S-SJK", "新宿店", "shop", "B-TKY"),
+        ("S-UEN", "上野店", "shop", "B-TKY"),
+        ("S-OSK", "大阪店", "shop", "R-W"),
+        ("D-QA", "品質管理部", "department", "HQ"),
     )
-    return {u.code: u for u in (company, east, west, tokyo, shinjuku, ueno, osaka, dept)}
 
 
 @pytest.fixture
@@ -456,7 +456,7 @@ async def test_close_and_reopen_from_the_page(client, make_client, db, org, peop
     r = await admin.post(
         "/kpi/months/2024-06/reopen",
         data={"csrf_token": admin_token, "fy": str(FY)},
-        headers={"HX-Request": "true"},
+        headers=HX,
     )
     assert r.status_code == 200
     assert "<html" not in r.text and not BeautifulSoup(r.text, "html.parser").select("th.closed")
@@ -468,7 +468,7 @@ async def test_a_tampered_fiscal_year_in_the_close_form_falls_back_not_500(
 ):
     token = await login_as(client, people["curator"])
     form = {"csrf_token": token, "fy": fy, "depth": "1"}
-    r = await client.post("/kpi/months/2024-06/close", data=form, headers={"HX-Request": "true"})
+    r = await client.post("/kpi/months/2024-06/close", data=form, headers=HX)
     assert r.status_code == 200  # the panel of the current fiscal year, the month closed
     assert BeautifulSoup(r.text, "html.parser").select(".month-closes")
 
@@ -541,7 +541,7 @@ async def test_kpi_page_drills_down(client, db, org, people):
     link = soup.select_one("tr[data-unit='R-E'] th a")
     assert link["href"] == f"/kpi?fy={FY}&unit=R-E" and link["hx-get"] == link["href"]
     assert not soup.select(".month-closes")  # staff: no close controls
-    fragment = await client.get(link["href"], headers={"HX-Request": "true"})
+    fragment = await client.get(link["href"], headers=HX)
     assert "<html" not in fragment.text
     rows = BeautifulSoup(fragment.text, "html.parser").select("tbody tr.kpi-row")
     assert [r["data-unit"] for r in rows] == ["B-TKY"]
@@ -573,7 +573,7 @@ async def test_units_with_no_praise_and_engagement(client, db, org, people):
     assert east.per_head(east.posts) == Decimal("1.00") and east.posters_rate == Decimal("100.0")
     assert eng.total.heads == 4 and eng.total.posts == 1
     await login_as(client, people["curator"])
-    r = await client.get(f"/kpi/engagement?fy={FY}&month=2024-06", headers={"HX-Request": "true"})
+    r = await client.get(f"/kpi/engagement?fy={FY}&month=2024-06", headers=HX)
     assert r.status_code == 200 and "<html" not in r.text
     assert (await client.get(f"/kpi/engagement?fy={FY}&month=2024-06")).status_code == 200
 
@@ -587,7 +587,7 @@ async def test_engagement_is_offered_to_head_office_only(client, db, org, role, 
         assert page.select_one("table.kpi-matrix") is not None
         assert (page.select_one("#kpi-engagement") is not None) is shown
         assert bool(page.select("a[href^='/kpi/engagement']")) is shown
-    r = await client.get("/kpi/engagement", headers={"HX-Request": "true"})
+    r = await client.get("/kpi/engagement", headers=HX)
     assert r.status_code == (200 if shown else 403)
 
 
@@ -719,7 +719,7 @@ async def test_voices_page_import_errors_and_complaint_form(client, db, org, peo
     r = await client.post(
         f"/kpi/complaints/{cid}/status",
         data={"csrf_token": token, "status": "in_progress"},
-        headers={"HX-Request": "true"},
+        headers=HX,
     )
     assert r.status_code == 200
     swapped = BeautifulSoup(r.text, "html.parser").select_one("tr")
@@ -785,7 +785,7 @@ async def test_closing_twice_from_the_page_says_why(client, db, org, people):
     token = await login_as(client, people["curator"])
     form = {"csrf_token": token, "fy": str(FY)}
     assert (await client.post("/kpi/months/2024-05/close", data=form)).status_code == 303
-    r = await client.post("/kpi/months/2024-05/close", data=form, headers={"HX-Request": "true"})
+    r = await client.post("/kpi/months/2024-05/close", data=form, headers=HX)
     assert r.status_code == 409
     alert = BeautifulSoup(r.text, "html.parser").select_one("[role=alert]")
     assert alert is not None and "月締め" in alert.text

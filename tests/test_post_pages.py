@@ -6,14 +6,9 @@ from __future__ import annotations
 import io
 
 import sqlalchemy as sa
-from bs4 import BeautifulSoup
 from PIL import Image
 
-from tests.factories import login_as, make_post, make_unit, make_user
-
-
-def soup(r):
-    return BeautifulSoup(r.text, "html.parser")
+from tests.factories import login_as, make_post, make_unit, make_user, soup
 
 
 def jpeg_bytes() -> bytes:

@@ -26,18 +26,6 @@ KNOWHOW = {
 }
 
 
-@pytest.fixture
-async def author(db):
-    return await make_user(db, name="山田 太郎")
-
-
-@pytest.fixture
-async def api(client, db, author):
-    _row, token = await issue_token(db, author, name="t", scope="write", days=None)
-    client.headers["Authorization"] = f"Bearer {token}"
-    return client
-
-
 async def count(db, table):
     return (await db.execute(sa.text(f"SELECT count(*) FROM {table}"))).scalar_one()
 

@@ -8,7 +8,6 @@ from datetime import timedelta
 
 import httpx
 import pytest
-from bs4 import BeautifulSoup
 from hypothesis import HealthCheck, given
 from hypothesis import settings as hypothesis_settings
 from hypothesis import strategies as st
@@ -18,14 +17,10 @@ from app.inputs import text_ok
 from app.models import ApiToken, User, UserSession
 from app.models.base import utcnow
 from app.services.auth import issue_token
-from tests.factories import PASSWORD, csrf_from, login_as, make_user
+from tests.factories import PASSWORD, csrf_from, login_as, make_user, soup
 
 NEW_PASSWORD = "a-brand-new-passphrase"
 HX = {"HX-Request": "true"}
-
-
-def soup(r: httpx.Response) -> BeautifulSoup:
-    return BeautifulSoup(r.text, "html.parser")
 
 
 def field_error(r: httpx.Response, field_id: str) -> str:
