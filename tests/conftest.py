@@ -66,6 +66,7 @@ from app.config import get_settings  # noqa: E402
 from app.db import get_session, make_async_engine  # noqa: E402
 from app.main import create_app  # noqa: E402
 from app.migrate import upgrade_to_head  # noqa: E402
+from tests.factories import bearer_for, make_user  # noqa: E402
 
 
 def _admin_pg(sql: str) -> None:
@@ -97,6 +98,20 @@ def pytest_sessionstart(session: pytest.Session) -> None:
             pytest.exit(msg + " (set TEST_DATABASE_URL to a reachable server)", returncode=3)
     if not controller:
         upgrade_to_head()
+
+
+# Under xdist (scripts/test: --dist loadgroup) a module runs whole on one worker, so that its
+# module and session fixtures (servers, demo databases) start once; the modules named here
+# have many slow tests with databases of their own and are spread over the workers instead.
+SPREAD_MODULES = {"tests/test_migration_history.py"}
+
+
+@pytest.hookimpl(tryfirst=True)  # before xdist reads the groups
+def pytest_collection_modifyitems(config: pytest.Config, items: list[pytest.Item]) -> None:
+    for item in items:
+        module = item.nodeid.split("::")[0]
+        if module not in SPREAD_MODULES and not item.get_closest_marker("xdist_group"):
+            item.add_marker(pytest.mark.xdist_group(module))
 
 
 def pytest_sessionfinish(session: pytest.Session, exitstatus: int) -> None:
@@ -176,3 +191,16 @@ async def make_client(app):  # type: ignore[no-untyped-def]
 @pytest.fixture
 def tmp_sqlite_url(tmp_path: Path) -> Iterator[str]:
     yield f"sqlite:///{tmp_path}/cli.db"
+
+
+@pytest.fixture
+async def author(db):  # type: ignore[no-untyped-def]
+    """A staff member who writes posts (a module may name its own)."""
+    return await make_user(db, name="山田 太郎")
+
+
+@pytest.fixture
+async def api(client, db, author):  # type: ignore[no-untyped-def]
+    """The client, signed in through the API as `author` with a write token."""
+    client.headers.update(await bearer_for(db, author))
+    return client
