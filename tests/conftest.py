@@ -18,13 +18,30 @@ from pathlib import Path
 import pytest
 
 # Kept in the environment so that a second import of this module (tests import helpers
-# from it) cannot point the run at another, empty database.
+# from it) cannot point the run at another, empty database. Under pytest-xdist the workers
+# inherit the controller's values, and each adds its worker id ("gw0", ...): every worker
+# has its own database and folder, and so does everything named after RUN_DB (db_name()).
+WORKER = os.environ.get("PYTEST_XDIST_WORKER", "")
 _TMP = Path(os.environ.setdefault("ARIGATO_TEST_TMP", tempfile.mkdtemp(prefix="arigato-tests-")))
+if WORKER:
+    _TMP = _TMP / WORKER
+    _TMP.mkdir(exist_ok=True)
+# Temp files (uploads in flight, tests that look for leftovers) in a folder of this process's
+# own, never the machine's shared one; servers the tests start inherit it through TMPDIR.
+tempfile.tempdir = str(_TMP / "tmp")
+os.makedirs(tempfile.tempdir, exist_ok=True)
+os.environ["TMPDIR"] = tempfile.tempdir
 BASE_URL = os.environ.get("TEST_DATABASE_URL") or f"sqlite:///{_TMP}/test.db"
 IS_PG = BASE_URL.startswith("postgres")
 RUN_DB = os.environ.setdefault(
     "ARIGATO_TEST_RUN_DB", f"arigato_test_{os.getpid()}_{secrets.token_hex(3)}"
-)
+) + (f"_{WORKER}" if WORKER else "")
+
+
+def db_name(suffix: str) -> str:
+    """A database of a test's own, e.g. a live server's: named after this run and worker, so
+    that parallel workers and runs never drop each other's."""
+    return f"{RUN_DB}_{suffix}"[:63]
 
 
 def _pg_url(dbname: str) -> str:
@@ -49,6 +66,7 @@ from app.config import get_settings  # noqa: E402
 from app.db import get_session, make_async_engine  # noqa: E402
 from app.main import create_app  # noqa: E402
 from app.migrate import upgrade_to_head  # noqa: E402
+from tests.factories import bearer_for, make_user  # noqa: E402
 
 
 def _admin_pg(sql: str) -> None:
@@ -63,20 +81,41 @@ def _admin_pg(sql: str) -> None:
         engine.dispose()
 
 
+def _is_xdist_controller(config: pytest.Config) -> bool:
+    """The process that hands tests to xdist workers runs none itself: no database for it."""
+    return not WORKER and bool(getattr(config.option, "numprocesses", None))
+
+
 def pytest_sessionstart(session: pytest.Session) -> None:
+    controller = _is_xdist_controller(session.config)
     if IS_PG:
         try:
-            _admin_pg(f'CREATE DATABASE "{RUN_DB}"')
+            _admin_pg("SELECT 1" if controller else f'CREATE DATABASE "{RUN_DB}"')
         except Exception as exc:
             msg = f"PostgreSQL at {BASE_URL} is not reachable: {exc}"
             if os.environ.get("CI") == "true":
                 pytest.exit(msg, returncode=3)
             pytest.exit(msg + " (set TEST_DATABASE_URL to a reachable server)", returncode=3)
-    upgrade_to_head()
+    if not controller:
+        upgrade_to_head()
+
+
+# Under xdist (scripts/test: --dist loadgroup) a module runs whole on one worker, so that its
+# module and session fixtures (servers, demo databases) start once; the modules named here
+# have many slow tests with databases of their own and are spread over the workers instead.
+SPREAD_MODULES = {"tests/test_migration_history.py"}
+
+
+@pytest.hookimpl(tryfirst=True)  # before xdist reads the groups
+def pytest_collection_modifyitems(config: pytest.Config, items: list[pytest.Item]) -> None:
+    for item in items:
+        module = item.nodeid.split("::")[0]
+        if module not in SPREAD_MODULES and not item.get_closest_marker("xdist_group"):
+            item.add_marker(pytest.mark.xdist_group(module))
 
 
 def pytest_sessionfinish(session: pytest.Session, exitstatus: int) -> None:
-    if IS_PG:
+    if IS_PG and not _is_xdist_controller(session.config):
         try:
             _admin_pg(f'DROP DATABASE IF EXISTS "{RUN_DB}" WITH (FORCE)')
         except Exception:
@@ -96,11 +135,13 @@ async def engine():  # type: ignore[no-untyped-def]
 
 
 @pytest.fixture
-async def db(engine) -> AsyncIterator[AsyncSession]:  # type: ignore[no-untyped-def]
+async def db(engine, request) -> AsyncIterator[AsyncSession]:  # type: ignore[no-untyped-def]
     """A session inside an outer transaction that is rolled back after the test.
 
     The app's own commits become SAVEPOINT releases, so nothing a test writes survives it.
     """
+    if request.node.get_closest_marker("nodb"):
+        pytest.fail("a test marked nodb uses the database: the PostgreSQL pass would skip it")
     async with engine.connect() as conn:
         outer = await conn.begin()
         session = AsyncSession(
@@ -150,3 +191,16 @@ async def make_client(app):  # type: ignore[no-untyped-def]
 @pytest.fixture
 def tmp_sqlite_url(tmp_path: Path) -> Iterator[str]:
     yield f"sqlite:///{tmp_path}/cli.db"
+
+
+@pytest.fixture
+async def author(db):  # type: ignore[no-untyped-def]
+    """A staff member who writes posts (a module may name its own)."""
+    return await make_user(db, name="山田 太郎")
+
+
+@pytest.fixture
+async def api(client, db, author):  # type: ignore[no-untyped-def]
+    """The client, signed in through the API as `author` with a write token."""
+    client.headers.update(await bearer_for(db, author))
+    return client

@@ -1,4 +1,5 @@
-"""Factories with overrides: `await make_user(db, role="curator")`."""
+"""Factories with overrides (`await make_user(db, role="curator")`) and the helpers the tests
+share: logging in, parsing pages, HTMX and bearer-token headers."""
 
 from __future__ import annotations
 
@@ -8,13 +9,20 @@ from functools import cache
 from typing import Any
 
 import httpx
+from bs4 import BeautifulSoup
+from sqlalchemy.ext.asyncio import async_object_session
 from sqlmodel.ext.asyncio.session import AsyncSession
 
+from app.config import get_settings
 from app.models import OrgUnit, Post, User
 from app.models.base import utcnow
-from app.security import hash_password
+from app.security import csrf_token_for, hash_password
+from app.services import auth as auth_service
+from app.services.auth import issue_token
+from app.web import SESSION_COOKIE
 
 PASSWORD = "correct-horse-battery"
+HX = {"HX-Request": "true"}  # what HTMX sends: the app answers with a fragment
 _seq = itertools.count(1)
 
 
@@ -33,6 +41,17 @@ async def make_unit(db: AsyncSession, **kw: Any) -> OrgUnit:
     await db.commit()
     await db.refresh(unit)
     return unit
+
+
+async def make_units(
+    db: AsyncSession, *rows: tuple[str, str, str, str | None]
+) -> dict[str, OrgUnit]:
+    """A unit tree from (code, name, kind, parent code) rows, parents first; by code."""
+    units: dict[str, OrgUnit] = {}
+    for code, name, kind, parent in rows:
+        parent_id = units[parent].id if parent else None
+        units[code] = await make_unit(db, code=code, name=name, kind=kind, parent_id=parent_id)
+    return units
 
 
 async def make_user(db: AsyncSession, unit: OrgUnit | None = None, **kw: Any) -> User:
@@ -82,7 +101,9 @@ def csrf_from(html: str) -> str:
 
 
 async def login(client: httpx.AsyncClient, user: User, password: str = PASSWORD) -> str:
-    """Log in through the real form; return the session's CSRF token."""
+    """Log in through the real form; return the session's CSRF token.
+
+    For the tests about logging in; the others use `login_as`."""
     page = await client.get("/login")
     response = await client.post(
         "/login",
@@ -91,3 +112,29 @@ async def login(client: httpx.AsyncClient, user: User, password: str = PASSWORD)
     assert response.status_code == 303, response.text
     feed = await client.get("/")
     return csrf_from(feed.text)
+
+
+async def login_as(client: httpx.AsyncClient, user: User) -> str:
+    """Start a session for `user` as the login form would (the app's own `start_session`, in
+    the test's database session) and give `client` its cookie; return its CSRF token."""
+    db = async_object_session(user)
+    assert db is not None, "login_as needs a user from the test's database session"
+    settings = get_settings()
+    token = await auth_service.start_session(db, settings, user, "python-httpx", "10.0.0.1")
+    client.cookies.set(SESSION_COOKIE, token)
+    return csrf_token_for(settings.secret_key, token)
+
+
+def soup(page: httpx.Response | str) -> BeautifulSoup:
+    """A page (a response or its HTML) parsed for `select` and friends."""
+    return BeautifulSoup(page if isinstance(page, str) else page.text, "html.parser")
+
+
+def bearer(token: str) -> dict[str, str]:
+    return {"Authorization": f"Bearer {token}"}
+
+
+async def bearer_for(db: AsyncSession, user: User, scope: str = "write") -> dict[str, str]:
+    """The header of a new API token of `user`'s."""
+    _row, token = await issue_token(db, user, name="t", scope=scope, days=None)
+    return bearer(token)

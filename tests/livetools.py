@@ -16,7 +16,7 @@ from dataclasses import dataclass
 import httpx
 
 from app.demo import DEMO_PASSWORD
-from tests.conftest import IS_PG, _admin_pg, _pg_url
+from tests.conftest import IS_PG, _admin_pg, _pg_url, db_name
 from tests.factories import csrf_from
 
 ARIGATO = [sys.executable, "-m", "app.cli"]
@@ -31,6 +31,7 @@ def free_port() -> int:
 @contextmanager
 def demo_database(name: str, tmp_dir: str) -> Iterator[str]:
     """A fresh database (PostgreSQL under a PostgreSQL run, else SQLite) with the demo data."""
+    name = db_name(name)  # per run and xdist worker
     if IS_PG:
         _admin_pg(f'DROP DATABASE IF EXISTS "{name}" WITH (FORCE)')
         _admin_pg(f'CREATE DATABASE "{name}"')

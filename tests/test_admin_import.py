@@ -22,7 +22,7 @@ from app.models import AuditEntry, OrgUnit, User
 from app.services.csvimport import ImportRejected, read_rows
 from app.services.users import import_users
 from tests.conftest import IS_PG
-from tests.factories import login, make_unit, make_user
+from tests.factories import login_as, make_unit, make_user, soup
 from tests.test_concurrency import committed  # noqa: F401  (a fixture: really committed sessions)
 
 USERS_HEADER = "code,name,email,unit,role\n"
@@ -43,7 +43,7 @@ async def audit_rows(db: AsyncSession, action: str) -> list[AuditEntry]:
 
 async def as_admin(client: httpx.AsyncClient, db: AsyncSession) -> str:
     admin = await make_user(db, role="admin")
-    return await login(client, admin)
+    return await login_as(client, admin)
 
 
 async def api(
@@ -69,10 +69,6 @@ async def api(
         files={"file": (f"{kind}.csv", body, "text/csv")},
         headers=headers,
     )
-
-
-def soup(response: httpx.Response) -> BeautifulSoup:
-    return BeautifulSoup(response.text, "html.parser")
 
 
 def bad_rows(page: BeautifulSoup, kind: str) -> dict[int, tuple[str, str]]:
@@ -541,7 +537,7 @@ async def test_the_api_is_documented(client, db):
 )
 async def test_staff_and_curators_are_refused(client, db, role, method, path):
     user = await make_user(db, role=role)
-    csrf = await login(client, user)
+    csrf = await login_as(client, user)
     before = await count(db, OrgUnit)
     files = {"file": ("u.csv", UNITS_HEADER.encode() + b"Z-1,z,shop,\n", "text/csv")}
     if method == "GET":

@@ -14,7 +14,7 @@ import pytest
 
 from app.main import create_app
 from app.services.auth import issue_token
-from tests.factories import csrf_from, login, make_unit, make_user
+from tests.factories import csrf_from, login_as, make_unit, make_user
 
 ANON, STAFF, CURATOR, ADMIN = "anonymous", "staff", "curator", "admin"
 PREFIXES = ("/admin", "/api/v1/admin")
@@ -101,7 +101,7 @@ async def _client_for(db, client: httpx.AsyncClient, role: str) -> dict[str, str
     if role == ANON:
         page = await client.get("/login")
         return {"X-CSRF-Token": csrf_from(page.text)}
-    token = await login(client, await make_user(db, role=role))
+    token = await login_as(client, await make_user(db, role=role))
     return {"X-CSRF-Token": token}
 
 
@@ -152,6 +152,6 @@ async def test_admin_api_refuses_tokens_of_non_admins(client, db, role):
 
 
 async def test_admin_pages_are_not_linked_for_non_admins(client, db):
-    await login(client, await make_user(db, role="curator"))
+    await login_as(client, await make_user(db, role="curator"))
     page = await client.get("/")
     assert 'href="/admin"' not in page.text

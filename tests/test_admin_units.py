@@ -8,7 +8,6 @@ import re
 
 import httpx
 import pytest
-from bs4 import BeautifulSoup
 from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 from sqlmodel import col, select
@@ -16,30 +15,29 @@ from sqlmodel import col, select
 from app.models import AuditEntry, OrgUnit
 from app.services import admin
 from app.services.errors import Conflict, InvalidInput
-from tests.factories import login, make_post, make_unit, make_user
+from tests.factories import HX, login_as, make_post, make_unit, make_units, make_user, soup
 
-HX = {"HX-Request": "true"}
 _seq = itertools.count(1)
-
-
-def soup(response: httpx.Response) -> BeautifulSoup:
-    return BeautifulSoup(response.text, "html.parser")
 
 
 async def as_admin(db, client: httpx.AsyncClient):
     admin_user = await make_user(db, role="admin", locale="en")
-    token = await login(client, admin_user)
+    token = await login_as(client, admin_user)
     return admin_user, token
 
 
 async def org(db):
     """HQ → region → branch → two shops (fresh codes every time)."""
     n = next(_seq)
-    hq = await make_unit(db, code=f"HQ{n}", name="本社", kind="company")
-    region = await make_unit(db, code=f"R{n}", name="関東地域", kind="region", parent_id=hq.id)
-    branch = await make_unit(db, code=f"B{n}", name="東京支店", kind="branch", parent_id=region.id)
-    shop1 = await make_unit(db, code=f"S{n}a", name="新宿店", kind="shop", parent_id=branch.id)
-    shop2 = await make_unit(db, code=f"S{n}b", name="渋谷店", kind="shop", parent_id=branch.id)
+    units = await make_units(
+        db,
+        (f"HQ{n}", "本社", "company", None),
+        (f"R{n}", "関東地域", "region", f"HQ{n}"),
+        (f"B{n}", "東京支店", "branch", f"R{n}"),
+        (f"S{n}a", "新宿店", "shop", f"B{n}"),
+        (f"S{n}b", "渋谷店", "shop", f"B{n}"),
+    )
+    hq, region, branch, shop1, shop2 = units.values()
     return hq, region, branch, shop1, shop2
 
 

@@ -7,7 +7,6 @@ import itertools
 import json
 
 import httpx
-from bs4 import BeautifulSoup
 from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 from sqlmodel import col, select
@@ -17,19 +16,14 @@ from app.security import verify_password
 from app.services import admin
 from app.services.auth import issue_token
 from app.services.errors import Conflict, InvalidInput
-from tests.factories import csrf_from, login, make_post, make_unit, make_user
+from tests.factories import HX, csrf_from, login_as, make_post, make_unit, make_user, soup
 
-HX = {"HX-Request": "true"}
 _seq = itertools.count(1)
-
-
-def soup(response: httpx.Response) -> BeautifulSoup:
-    return BeautifulSoup(response.text, "html.parser")
 
 
 async def as_admin(db, client: httpx.AsyncClient):
     admin_user = await make_user(db, role="admin", locale="en")
-    return admin_user, await login(client, admin_user)
+    return admin_user, await login_as(client, admin_user)
 
 
 async def fresh(db, code: str) -> User:
@@ -397,7 +391,7 @@ async def test_deactivation_ends_sessions_and_tokens_at_once_and_reactivation_do
     post = await make_post(db, target, title="辞めても残る投稿")
     _row, api_token = await issue_token(db, target, name="cli", scope="write", days=None)
     browser = make_client()
-    await login(browser, target)
+    await login_as(browser, target)
     assert (await browser.get("/")).status_code == 200
     bearer = {"Authorization": f"Bearer {api_token}"}
     assert (await client.get("/api/v1/me", headers=bearer)).status_code == 200
@@ -433,7 +427,7 @@ async def test_deactivation_ends_sessions_and_tokens_at_once_and_reactivation_do
     assert (await browser.get("/")).status_code == 303
     assert (await client.get("/api/v1/me", headers=bearer)).status_code == 401
     fresh_browser = make_client()
-    await login(fresh_browser, target)
+    await login_as(fresh_browser, target)
     assert (await fresh_browser.get("/")).status_code == 200
 
 
@@ -461,7 +455,7 @@ async def test_reactivating_into_a_deactivated_unit_is_refused(client, db):
 async def test_set_a_one_time_password_for_an_existing_user(client, db, make_client):
     target = await make_user(db)
     browser = make_client()
-    await login(browser, target)
+    await login_as(browser, target)
     _admin, token = await as_admin(db, client)
     r = await client.post(
         f"/admin/users/{target.code}/password", data={}, headers={**HX, "X-CSRF-Token": token}
@@ -493,7 +487,7 @@ async def test_end_all_sessions_and_tokens(client, db, make_client):
     target = await make_user(db)
     _row, api_token = await issue_token(db, target, name="cli", scope="read", days=None)
     browser = make_client()
-    await login(browser, target)
+    await login_as(browser, target)
     _admin, token = await as_admin(db, client)
     r = await client.post(f"/admin/users/{target.code}/revoke-access", data={"csrf_token": token})
     assert r.status_code == 303

@@ -31,7 +31,7 @@ from app.services import attachments as svc
 from app.services.errors import DomainError
 from app.services.uploads import TEMP_PREFIX, UploadedFile, read_multipart
 from app.storage import LocalStorage, check_key, get_storage, new_key
-from tests.factories import login, make_post, make_user
+from tests.factories import login_as, make_post, make_user
 
 MiB = 1024 * 1024
 
@@ -205,7 +205,7 @@ async def post(db: AsyncSession, author: User) -> Post:
 async def author_client(
     client: httpx.AsyncClient, author: User
 ) -> AsyncIterator[tuple[httpx.AsyncClient, str]]:
-    csrf = await login(client, author)
+    csrf = await login_as(client, author)
     yield client, csrf
 
 
@@ -703,7 +703,7 @@ async def test_only_the_author_may_upload(
     client: httpx.AsyncClient, db: AsyncSession, author: User, post: Post, upload_dir: Path
 ) -> None:
     other = await make_user(db)
-    csrf = await login(client, other)
+    csrf = await login_as(client, other)
     before = stored_files(upload_dir)
     response = await upload(client, csrf, post.id, "a.pdf", PDF, "application/pdf")
     assert response.status_code == 403
@@ -720,7 +720,7 @@ async def test_upload_needs_login_and_csrf(
 ) -> None:
     response = await upload(client, None, post.id, "a.pdf", PDF, "application/pdf")
     assert response.status_code in (401, 403)
-    await login(client, author)
+    await login_as(client, author)
     response = await upload(client, None, post.id, "a.pdf", PDF, "application/pdf")
     assert response.status_code == 403
 
@@ -729,7 +729,7 @@ async def test_download_access(make_client: Any, db: AsyncSession, author: User)
     published = await make_post(db, author)
     draft = await make_post(db, author, status="draft", published_at=None)
     author_browser = make_client("10.0.1.1")
-    csrf = await login(author_browser, author)
+    csrf = await login_as(author_browser, author)
     urls = {}
     for post in (published, draft):
         response = await upload(author_browser, csrf, post.id, "p.jpg", jpeg_with_gps())
@@ -745,7 +745,7 @@ async def test_download_access(make_client: Any, db: AsyncSession, author: User)
     assert (await anonymous.get(urls["published"]["thumbnail_url"])).status_code == 303
 
     colleague = make_client("10.0.1.3")
-    await login(colleague, await make_user(db))
+    await login_as(colleague, await make_user(db))
     assert (await colleague.get(urls["published"]["url"])).status_code == 200
     assert (await colleague.get(urls["published"]["thumbnail_url"])).status_code == 200
     assert (await colleague.get(urls["draft"]["url"])).status_code == 404
@@ -758,7 +758,7 @@ async def test_download_access(make_client: Any, db: AsyncSession, author: User)
     await db.commit()
     assert (await colleague.get(urls["published"]["url"])).status_code == 404
     curator = make_client("10.0.1.4")
-    await login(curator, await make_user(db, role="curator"))
+    await login_as(curator, await make_user(db, role="curator"))
     assert (await curator.get(urls["published"]["url"])).status_code == 200
 
 
@@ -766,7 +766,7 @@ async def test_delete_attachment(
     make_client: Any, db: AsyncSession, author: User, post: Post
 ) -> None:
     author_browser = make_client("10.0.2.1")
-    csrf = await login(author_browser, author)
+    csrf = await login_as(author_browser, author)
     body = (await upload(author_browser, csrf, post.id, "p.jpg", jpeg_with_gps())).json()
     row = await db.get(Attachment, body["id"])
     assert row is not None
@@ -775,7 +775,7 @@ async def test_delete_attachment(
     assert all(p.exists() for p in paths)
 
     colleague = make_client("10.0.2.2")
-    other_csrf = await login(colleague, await make_user(db))
+    other_csrf = await login_as(colleague, await make_user(db))
     response = await colleague.delete(
         f"/api/v1/attachments/{body['id']}", headers={"X-CSRF-Token": other_csrf}
     )

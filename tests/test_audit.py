@@ -14,7 +14,7 @@ from app import clock
 from app.models import AuditEntry, User
 from app.services import audit
 from app.services.audit_log import AuditRow, to_csv
-from tests.factories import login, make_post, make_user
+from tests.factories import login_as, make_post, make_user
 
 # 2025-03-31 15:30 UTC is 2025-04-01 00:30 in Tokyo.
 EARLY = datetime(2025, 3, 31, 15, 30, tzinfo=UTC)
@@ -56,7 +56,7 @@ async def _api(client, **params: str) -> list[dict]:
 
 async def test_filters_by_actor_action_and_tokyo_days(client, db, fixed_clock):
     alice, bob = await seed(db, fixed_clock)
-    await login(client, await make_user(db, role="curator"))
+    await login_as(client, await make_user(db, role="curator"))
 
     everything = await _api(client)
     assert [e["action"] for e in everything] == [
@@ -89,7 +89,7 @@ async def test_keyset_pages_cover_every_row_once(client, db, fixed_clock):
     for i in range(7):
         fixed_clock["t"] = EARLY + timedelta(minutes=i // 2)  # pairs share a timestamp
         await _entry(db, curator, "post.hide", i)
-    await login(client, curator)
+    await login_as(client, curator)
     seen: list[int] = []
     cursor = None
     while True:
@@ -104,7 +104,7 @@ async def test_keyset_pages_cover_every_row_once(client, db, fixed_clock):
 
 async def test_audit_page_filters_and_links(client, db, fixed_clock):
     alice, _bob = await seed(db, fixed_clock)
-    await login(client, alice)
+    await login_as(client, alice)
     r = await client.get("/audit", params={"actor": alice.code, "action": "post.hide"})
     assert r.status_code == 200
     soup = BeautifulSoup(r.text, "html.parser")
@@ -128,7 +128,7 @@ async def test_audit_page_next_link(client, db, fixed_clock):
     curator = await make_user(db, role="curator")
     for i in range(55):
         await _entry(db, curator, "post.feature", i)
-    await login(client, curator)
+    await login_as(client, curator)
     soup = BeautifulSoup((await client.get("/audit")).text, "html.parser")
     assert len(soup.select("tr.audit-row")) == 50
     next_url = soup.select_one("#audit-results a[rel=next]")["href"]
@@ -141,7 +141,7 @@ async def test_csv_export_is_exactly_the_filtered_rows(client, db, fixed_clock):
     alice, _bob = await seed(db, fixed_clock)
     for i in range(60):  # more than one page of the table
         await _entry(db, alice, "post.unfeature", 100 + i, "好取組の見直し")
-    await login(client, alice)
+    await login_as(client, alice)
 
     r = await client.get("/audit.csv", params={"actor": alice.code})
     assert r.status_code == 200
@@ -202,7 +202,7 @@ async def test_no_route_changes_or_deletes_audit_rows(client, db, method, path):
     post = await make_post(db, curator)
     audit.record(db, curator, "post.hide", "post", post.id, reason="x")
     await db.commit()
-    token = await login(client, curator)
+    token = await login_as(client, curator)
     r = await client.request(method, path, headers={"X-CSRF-Token": token})
     assert r.status_code in (404, 405)
     count = (await db.execute(sa.select(sa.func.count()).select_from(AuditEntry))).scalar_one()

@@ -21,14 +21,15 @@ from app.config import get_settings
 from app.models import ApiToken, LoginThrottle, OrgUnit, User
 from app.models.base import utcnow
 from app.security import token_digest
-from tests.conftest import IS_PG, _admin_pg, _pg_url
-from tests.factories import PASSWORD, csrf_from, password_hash
+from tests.conftest import IS_PG, _admin_pg, _pg_url, db_name
+from tests.factories import PASSWORD, bearer, csrf_from, password_hash
 from tests.livetools import ARIGATO, PRAISE, app_server
 
 
 @contextmanager
 def fresh_database(name: str, tmp_path: Path, *, sqlite: bool) -> Iterator[str]:
     """A new, migrated database of its own: a temp SQLite file, or a PostgreSQL database."""
+    name = db_name(name)  # per run and xdist worker
     if sqlite:
         url = f"sqlite:///{tmp_path}/{name}.db"
     else:
@@ -94,17 +95,13 @@ def seed(
 TOKENS_PER_READER = 6
 
 
-def _bearer(token: str) -> dict[str, str]:
-    return {"Authorization": f"Bearer {token}"}
-
-
 @pytest.mark.parametrize("database", ["sqlite", *(["postgresql"] if IS_PG else [])])
 async def test_parallel_wrong_passwords_check_at_most_five_and_never_fail(
     tmp_path, settings, database
 ):
     sqlite = database == "sqlite"
     limit = settings.login_max_failures_per_account
-    with fresh_database("arigato_live_throttle", tmp_path, sqlite=sqlite) as url:
+    with fresh_database("live_throttle", tmp_path, sqlite=sqlite) as url:
         [(code, _tokens)] = seed(url, 1)
         with app_server(url) as base:
             async with httpx.AsyncClient(base_url=base, timeout=60) as client:
@@ -140,7 +137,7 @@ async def test_token_reads_never_fail_while_writes_run_on_sqlite(tmp_path):
         writers = [tokens[0] for _code, tokens in seed(url, 8, prefix="W")]
         with app_server(url) as base:
             async with httpx.AsyncClient(base_url=base, timeout=60) as client:
-                first = await client.post("/api/v1/posts", json=PRAISE, headers=_bearer(writers[0]))
+                first = await client.post("/api/v1/posts", json=PRAISE, headers=bearer(writers[0]))
                 assert first.status_code == 201, first.text
                 post_id = first.json()["id"]
                 statuses: Counter[tuple[str, int]] = Counter()
@@ -151,7 +148,7 @@ async def test_token_reads_never_fail_while_writes_run_on_sqlite(tmp_path):
                     for i in range(2 * len(tokens)):
                         path = "/api/v1/posts" if i % 2 else "/api/v1/me"
                         try:
-                            r = await client.get(path, headers=_bearer(tokens[i % len(tokens)]))
+                            r = await client.get(path, headers=bearer(tokens[i % len(tokens)]))
                         except httpx.TransportError:  # the server dropped the connection
                             statuses["read", 0] += 1
                         else:
@@ -162,11 +159,11 @@ async def test_token_reads_never_fail_while_writes_run_on_sqlite(tmp_path):
                     while not reading.is_set():
                         if i % 2:
                             r = await client.put(
-                                f"/api/v1/posts/{post_id}/like", headers=_bearer(token)
+                                f"/api/v1/posts/{post_id}/like", headers=bearer(token)
                             )
                         else:
                             r = await client.post(
-                                "/api/v1/posts", json=PRAISE, headers=_bearer(token)
+                                "/api/v1/posts", json=PRAISE, headers=bearer(token)
                             )
                         statuses["write", r.status_code] += 1
                         i += 1

@@ -13,7 +13,7 @@ from app.config import get_settings
 from app.migrate import upgrade_to_head
 from app.security import token_digest, verify_password
 from bench.seed import BENCH_PASSWORD, bench_seed
-from tests.conftest import IS_PG, _admin_pg, _pg_url
+from tests.conftest import IS_PG, _admin_pg, _pg_url, db_name
 
 SIZES = ["--units", "20", "--users", "100", "--posts", "2000", "--likes", "8000"]
 SIZES += ["--comments", "3000", "--seed", "7"]
@@ -21,7 +21,7 @@ SIZES += ["--comments", "3000", "--seed", "7"]
 
 @pytest.fixture
 def seed_db(tmp_path, monkeypatch):
-    name = "arigato_bench_seed_test"
+    name = db_name("bench_seed")
     if IS_PG:
         _admin_pg(f'DROP DATABASE IF EXISTS "{name}" WITH (FORCE)')
         _admin_pg(f'CREATE DATABASE "{name}"')

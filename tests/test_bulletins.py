@@ -9,7 +9,6 @@ from datetime import UTC, datetime, timedelta
 
 import pytest
 import sqlalchemy as sa
-from bs4 import BeautifulSoup
 from click.testing import CliRunner
 from sqlmodel import Session, select
 
@@ -29,16 +28,11 @@ from app.services import bulletin_due
 from app.services import bulletins as service
 from app.services.bulletins import publishing
 from app.services.errors import InvalidInput
-from tests.factories import login, make_post, make_unit, make_user
+from tests.factories import HX, login_as, make_post, make_unit, make_units, make_user, soup
 from tests.test_cli import cli_db  # noqa: F401  (the CLI's own throwaway database)
 
-HX = {"HX-Request": "true"}
 # 2025-06-02 10:00 in Tokyo: fiscal year 2025.
 T0 = datetime(2025, 6, 2, 1, 0, tzinfo=UTC)
-
-
-def soup(html: str) -> BeautifulSoup:
-    return BeautifulSoup(html, "html.parser")
 
 
 @pytest.fixture
@@ -76,15 +70,21 @@ class Org:
 
 @pytest.fixture
 async def org(db) -> Org:
-    co = await make_unit(db, code="CO", name="テスト保険", kind="company")
-    ra = await make_unit(db, code="RA", name="関東地域", kind="region", parent_id=co.id)
-    rb = await make_unit(db, code="RB", name="関西地域", kind="region", parent_id=co.id)
-    ba = await make_unit(db, code="BA", name="東京支店", kind="branch", parent_id=ra.id)
-    bb = await make_unit(db, code="BB", name="大阪支店", kind="branch", parent_id=rb.id)
-    a1 = await make_unit(db, code="SA1", name="新宿店", kind="shop", parent_id=ba.id)
-    a2 = await make_unit(db, code="SA2", name="渋谷店", kind="shop", parent_id=ba.id)
-    b1 = await make_unit(db, code="SB1", name="梅田店", kind="shop", parent_id=bb.id)
-    hq = await make_unit(db, code="HQ", name="品質管理部", kind="department", parent_id=co.id)
+    u = await make_units(
+        db,
+        ("CO", "テスト保険", "company", None),
+        ("RA", "関東地域", "region", "CO"),
+        ("RB", "関西地域", "region", "CO"),
+        ("BA", "東京支店", "branch", "RA"),
+        ("BB", "大阪支店", "branch", "RB"),
+        ("SA1", "新宿店", "shop", "BA"),
+        ("SA2", "渋谷店", "shop", "BA"),
+        ("SB1", "梅田店", "shop", "BB"),
+        ("HQ", "品質管理部", "department", "CO"),
+    )
+    co, ra, rb, ba, a1, a2, b1, hq = (
+        u[c] for c in ("CO", "RA", "RB", "BA", "SA1", "SA2", "SB1", "HQ")
+    )
     return Org(
         co,
         ra,
@@ -126,7 +126,7 @@ async def fresh(db, bulletin_id: int) -> Bulletin:
 
 async def as_user(make_client, user: User):
     client = make_client()
-    token = await login(client, user)
+    token = await login_as(client, user)
     client.headers["X-CSRF-Token"] = token
     return client, token
 
@@ -157,7 +157,7 @@ async def test_page_and_api_matrix(client, db, org, path, role, expected):
     bulletin = await draft(db, org)
     users = {"staff": org.staff_a1, "curator": org.curator, "admin": org.admin}
     if role != "anonymous":
-        await login(client, users[role])
+        await login_as(client, users[role])
     r = await client.get(path.format(id=bulletin.id), follow_redirects=False)
     assert r.status_code == expected, r.text[:300]
 
@@ -183,7 +183,7 @@ ACTIONS = [
 async def test_staff_get_403_on_every_curator_action(client, db, org, method, path, data):
     bulletin = await draft(db, org)
     (item,) = await service.items_of(db, bulletin.id)
-    token = await login(client, org.staff_a1)
+    token = await login_as(client, org.staff_a1)
     url = path.format(id=bulletin.id, item=item.id)
     if method == "post":
         r = await client.post(url, data={**data, "csrf_token": token})
@@ -204,7 +204,7 @@ async def test_anonymous_is_refused(client, db, org, method, path, data):
 
 
 async def test_curator_actions_succeed_as_plain_forms(client, db, org, now):
-    token = await login(client, org.curator)
+    token = await login_as(client, org.curator)
     r = await client.post(
         "/bulletins/new",
         data={"title": "7月号", "lead": "リード", "audience_mode": "all", "csrf_token": token},
@@ -279,7 +279,7 @@ async def test_a_bulletin_is_published_and_numbered_once(db, org, now):
 
 async def test_publishing_needs_a_post(client, db, org, now):
     bulletin = await draft(db, org, posts=0)
-    token = await login(client, org.curator)
+    token = await login_as(client, org.curator)
     r = await client.post(
         f"/bulletins/{bulletin.id}/publish", data={"csrf_token": token}, headers=HX
     )
@@ -396,7 +396,7 @@ async def test_a_bulletin_scheduled_elsewhere_is_seen_once_the_cache_is_read_aga
 async def test_scheduling_rules(client, db, org, now):
     bulletin = await draft(db, org)
     bid = bulletin.id
-    token = await login(client, org.curator)
+    token = await login_as(client, org.curator)
     r = await client.post(
         f"/bulletins/{bulletin.id}/schedule",
         data={"publish_at": "2025-06-01T09:00", "csrf_token": token},  # in the past
@@ -566,7 +566,7 @@ async def test_a_region_bulletin_is_invisible_to_another_region(make_client, db,
 
 
 async def test_unknown_audience_code_is_422(client, db, org, now):
-    token = await login(client, org.curator)
+    token = await login_as(client, org.curator)
     r = await client.post(
         "/api/v1/bulletins",
         json={"title": "号", "audience": ["RA", "NOPE"]},
@@ -769,7 +769,7 @@ async def test_search_never_lists_a_hidden_post(client, db, org, now):
     bulletin = await draft(db, org, posts=0)
     await make_post(db, org.staff_a1, title="隠された投稿です", status="hidden")
     shown = await make_post(db, org.staff_a1, title="公開された投稿です")
-    token = await login(client, org.curator)
+    token = await login_as(client, org.curator)
     r = await client.get(f"/bulletins/{bulletin.id}/search", params={"q": "投稿です"}, headers=HX)
     fragment = soup(r.text)
     assert fragment.select_one("#search-results")
@@ -844,7 +844,7 @@ async def test_editor_htmx_actions_return_partials(client, db, org, now):
     bulletin = await draft(db, org, posts=1)
     (existing,) = await service.items_of(db, bulletin.id)
     post = await make_post(db, org.staff_b1, title="梅田店の工夫")
-    token = await login(client, org.curator)
+    token = await login_as(client, org.curator)
     hx = {**HX, "X-CSRF-Token": token}
     base = f"/bulletins/{bulletin.id}"
 
@@ -923,7 +923,7 @@ async def test_editor_htmx_actions_return_partials(client, db, org, now):
 
 
 async def test_api_create_patch_publish_and_shape(client, db, org, now):
-    token = await login(client, org.curator)
+    token = await login_as(client, org.curator)
     h = {"X-CSRF-Token": token}
     one = await make_post(db, org.staff_a1, title="一つ目")
     two = await make_post(db, org.staff_a2, title="二つ目")
@@ -997,7 +997,7 @@ async def test_api_list_pages_by_cursor(client, db, org, now):
     for n in range(3):
         now.at = T0 + timedelta(hours=n)
         ids.append((await published(db, org, title=f"号{n}")).id)
-    await login(client, org.staff_a1)
+    await login_as(client, org.staff_a1)
     page1 = (await client.get("/api/v1/bulletins?limit=2")).json()
     assert [b["id"] for b in page1["items"]] == [ids[2], ids[1]]
     page2 = (await client.get(f"/api/v1/bulletins?limit=2&cursor={page1['next_cursor']}")).json()

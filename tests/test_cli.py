@@ -8,7 +8,7 @@ from click.testing import CliRunner
 
 from app.cli.main import cli
 from app.config import get_settings
-from tests.conftest import IS_PG, _admin_pg, _pg_url
+from tests.conftest import IS_PG, _admin_pg, _pg_url, db_name
 
 UNITS_CSV = """\ufeffcode,name,kind,parent
 CO,テスト保険,company,
@@ -20,7 +20,7 @@ B1,東京支店,branch,R1
 
 @pytest.fixture
 def cli_db(tmp_path, monkeypatch):
-    name = "arigato_cli_test"
+    name = db_name("cli")
     if IS_PG:
         _admin_pg(f'DROP DATABASE IF EXISTS "{name}" WITH (FORCE)')
         _admin_pg(f'CREATE DATABASE "{name}"')

@@ -7,6 +7,8 @@ from pydantic import ValidationError
 
 from app.config import DEV_SECRET, Settings, driver_url
 
+pytestmark = pytest.mark.nodb  # touches no database: the SQLite pass alone runs it
+
 
 def test_default_secret_is_refused_outside_dev():
     with pytest.raises(ValidationError, match="SECRET_KEY"):

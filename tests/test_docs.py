@@ -2,7 +2,11 @@
 
 from pathlib import Path
 
+import pytest
+
 from app.config import Settings
+
+pytestmark = pytest.mark.nodb  # touches no database: the SQLite pass alone runs it
 
 README = (Path(__file__).resolve().parent.parent / "README.md").read_text(encoding="utf-8")
 

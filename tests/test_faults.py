@@ -28,6 +28,7 @@ from tests.livetools import PRAISE, SseReader, app_server, browser_login
 
 pytestmark = [
     pytest.mark.postgres_only,
+    pytest.mark.serial,  # restarts a PostgreSQL cluster on a fixed port
     pytest.mark.skipif(not IS_PG, reason="PostgreSQL pass only"),
 ]
 VERSION, CLUSTER, PORT = "15", "faults", 5440

@@ -10,7 +10,7 @@ import pytest
 from bs4 import BeautifulSoup
 
 from app import templating
-from tests.factories import login, make_post, make_user
+from tests.factories import login_as, make_post, make_user
 
 
 def like_forms(html: str) -> list[BeautifulSoup]:
@@ -27,8 +27,8 @@ async def test_each_viewer_gets_their_own_csrf_token_in_shared_cards(db, make_cl
     author = await make_user(db)
     posts = [await make_post(db, author, title=f"共有カード {i}") for i in range(3)]
     first, second = make_client("10.0.0.5"), make_client("10.0.0.6")
-    token_1 = await login(first, await make_user(db))
-    token_2 = await login(second, await make_user(db))
+    token_1 = await login_as(first, await make_user(db))
+    token_2 = await login_as(second, await make_user(db))
     assert token_1 != token_2
     for client, mine, theirs in ((first, token_1, token_2), (second, token_2, token_1)):
         html = (await client.get("/")).text
@@ -49,8 +49,8 @@ async def test_a_card_shows_its_current_data_and_the_viewers_own_liked_state(db,
     author = await make_user(db)
     post = await make_post(db, author, title="最初の題名")
     fan, other = make_client("10.0.0.7"), make_client("10.0.0.8")
-    fan_csrf = await login(fan, await make_user(db))
-    await login(other, await make_user(db))
+    fan_csrf = await login_as(fan, await make_user(db))
+    await login_as(other, await make_user(db))
     before = card((await other.get("/")).text, post.id)
     assert before.select_one("[data-testid=like-count]").get_text() == "0"
 
@@ -73,8 +73,8 @@ async def test_the_same_card_in_each_viewers_language(db, make_client):
     author = await make_user(db)
     post = await make_post(db, author)
     ja, en = make_client("10.0.0.9"), make_client("10.0.0.10")
-    await login(ja, await make_user(db, locale="ja"))
-    await login(en, await make_user(db, locale="en"))
+    await login_as(ja, await make_user(db, locale="ja"))
+    await login_as(en, await make_user(db, locale="en"))
     ja_card = card((await ja.get("/")).text, post.id)
     en_card = card((await en.get("/")).text, post.id)
     assert "いいね" in ja_card.select_one("button.like-button").get_text()
@@ -87,7 +87,7 @@ async def test_the_cache_keeps_at_most_its_size(db, client, monkeypatch: pytest.
     templating.clear_fragments()
     author = await make_user(db)
     ids = [(await make_post(db, author, title=f"カード {i}")).id for i in range(8)]
-    await login(client, await make_user(db))
+    await login_as(client, await make_user(db))
     html = (await client.get("/")).text
     assert all(re.search(f'id="post-{i}"', html) for i in ids)
     assert templating.fragment_cache_stats()[0] == 5
@@ -103,7 +103,7 @@ async def test_the_cache_keeps_at_most_its_characters(db, client, monkeypatch: p
         (await make_post(db, author, title=f"長文 {i}", body=body, body_html=f"<p>{body}</p>")).id
         for i in range(12)
     ]
-    await login(client, await make_user(db))
+    await login_as(client, await make_user(db))
     html = (await client.get("/")).text
     assert all(f'id="post-{i}"' in html for i in ids)  # every card is still shown
     entries, chars = templating.fragment_cache_stats()
@@ -119,7 +119,7 @@ async def test_a_card_too_large_to_keep_is_still_rendered(
     author = await make_user(db)
     body = "長い本文です。" * 300
     post = await make_post(db, author, title="大きなカード", body=body, body_html=f"<p>{body}</p>")
-    await login(client, await make_user(db))
+    await login_as(client, await make_user(db))
     for _ in range(2):
         assert body in card((await client.get("/")).text, post.id).get_text()
     assert templating.fragment_cache_stats() == (0, 0)  # the only card on the feed: not kept
@@ -129,9 +129,9 @@ async def test_a_shared_comment_shows_each_viewer_their_own_actions(db, make_cli
     author = await make_user(db)
     post = await make_post(db, author)
     writer, reader, curator = make_client("10.0.0.11"), make_client("10.0.0.12"), make_client()
-    writer_csrf = await login(writer, await make_user(db))
-    reader_csrf = await login(reader, await make_user(db))
-    curator_csrf = await login(curator, await make_user(db, role="curator"))
+    writer_csrf = await login_as(writer, await make_user(db))
+    reader_csrf = await login_as(reader, await make_user(db))
+    curator_csrf = await login_as(curator, await make_user(db, role="curator"))
     r = await writer.post(
         f"/posts/{post.id}/comments", data={"body": "素敵な対応です", "csrf_token": writer_csrf}
     )

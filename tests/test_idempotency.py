@@ -29,13 +29,6 @@ async def author(db):
     return await make_user(db, name="冪等 太郎")
 
 
-@pytest.fixture
-async def api(client, db, author):
-    _row, token = await issue_token(db, author, name="t", scope="write", days=None)
-    client.headers["Authorization"] = f"Bearer {token}"
-    return client
-
-
 async def count(db, sql, **params):
     return (await db.execute(sa.text(sql), params)).scalar_one()
 
@@ -149,9 +142,9 @@ async def test_an_answer_lost_after_the_commit_is_made_again_from_the_row(api, d
 async def test_the_composer_form_submitted_twice_is_one_post(client, db):
     from bs4 import BeautifulSoup
 
-    from tests.factories import login
+    from tests.factories import login_as
 
-    csrf = await login(client, await make_user(db))
+    csrf = await login_as(client, await make_user(db))
     page = BeautifulSoup((await client.get("/posts/new")).text, "html.parser")
     field = page.select_one("form input[name=idempotency_key]")
     assert field is not None and len(field["value"]) >= 20
@@ -178,11 +171,11 @@ async def test_the_composer_form_submitted_twice_is_one_post(client, db):
 async def test_the_comment_form_submitted_twice_is_one_comment(client, db, htmx):
     from bs4 import BeautifulSoup
 
-    from tests.factories import login
+    from tests.factories import login_as
 
     author = await make_user(db)
     post = await make_post(db, author)
-    csrf = await login(client, await make_user(db))
+    csrf = await login_as(client, await make_user(db))
     page = BeautifulSoup((await client.get(f"/posts/{post.id}")).text, "html.parser")
     field = page.select_one("#comment-form input[name=idempotency_key]")
     assert field is not None and len(field["value"]) >= 20

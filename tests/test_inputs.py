@@ -26,9 +26,7 @@ from PIL import Image
 
 from app.inputs import BODY_LIMIT, MAX_ID, PathId
 from app.main import create_app
-from app.services.auth import issue_token
-from tests.conftest import RUN_DB
-from tests.factories import login, make_post, make_user
+from tests.factories import bearer_for, login_as, make_post, make_user
 from tests.livetools import app_process, demo_database
 
 PRAISE: dict[str, Any] = {
@@ -66,22 +64,9 @@ JSON = {"Content-Type": "application/json"}
 EN = {"Accept-Language": "en"}
 
 
-@pytest.fixture
-async def author(db):
-    return await make_user(db, name="山田 太郎")
-
-
-@pytest.fixture
-async def api(client, db, author):
-    _row, token = await issue_token(db, author, name="t", scope="write", days=None)
-    client.headers["Authorization"] = f"Bearer {token}"
-    return client
-
-
 async def curator_api(db, client):
     curator = await make_user(db, role="curator")
-    _row, token = await issue_token(db, curator, name="t", scope="write", days=None)
-    client.headers["Authorization"] = f"Bearer {token}"
+    client.headers.update(await bearer_for(db, curator))
     return client
 
 
@@ -133,7 +118,7 @@ async def test_a_body_under_the_cap_still_works(api):
 
 
 async def test_an_oversized_form_gets_a_short_page_in_japanese(client, db):
-    csrf = await login(client, await make_user(db))
+    csrf = await login_as(client, await make_user(db))
     data = {**FORM, "body": "x" * BODY_LIMIT, "csrf_token": csrf}
     r = await client.post("/posts", data=data)
     assert r.status_code == 413
@@ -229,7 +214,7 @@ async def test_tab_newline_and_crlf_are_text(api, client, db):
 
 
 async def test_a_browser_textarea_with_crlf_is_accepted(client, db):
-    csrf = await login(client, await make_user(db))
+    csrf = await login_as(client, await make_user(db))
     r = await client.post("/posts", data={**FORM, "body": "一行目\r\n二行目", "csrf_token": csrf})
     assert r.status_code == 303, r.text
     body = (await db.execute(sa.text("SELECT body FROM posts"))).scalar_one()
@@ -238,7 +223,7 @@ async def test_a_browser_textarea_with_crlf_is_accepted(client, db):
 
 @pytest.mark.parametrize("field", ["title", "body", "tags"])
 async def test_a_nul_in_a_form_field_is_422_and_no_row(client, db, field):
-    csrf = await login(client, await make_user(db))
+    csrf = await login_as(client, await make_user(db))
     data = {**FORM, field: "a\x00b", "csrf_token": csrf}
     r = await client.post("/posts", data=data)
     assert r.status_code == 422
@@ -246,7 +231,7 @@ async def test_a_nul_in_a_form_field_is_422_and_no_row(client, db, field):
 
 
 async def test_a_nul_in_a_multipart_text_field_is_422_and_no_row(client, db):
-    csrf = await login(client, await make_user(db))
+    csrf = await login_as(client, await make_user(db))
     r = await client.post(
         f"/posts?csrf_token={csrf}",
         data={**FORM, "title": "a\x00b"},
@@ -290,7 +275,7 @@ async def test_forbidden_characters_in_a_path_are_404(api, client, db):
     assert (await api.get("/api/v1/users/a%00b")).status_code == 404
     page_client = client
     page_client.headers.pop("Authorization")
-    await login(page_client, await make_user(db))
+    await login_as(page_client, await make_user(db))
     assert (await page_client.get("/users/a%00b")).status_code == 404
     assert (await page_client.get("/?tag=%00")).status_code == 422
 
@@ -346,7 +331,7 @@ def test_every_int_path_param_is_a_path_id():
 
 async def test_every_id_path_beyond_the_columns_is_404(app, client, db):
     admin = await make_user(db, role="admin")
-    csrf = await login(client, admin)
+    csrf = await login_as(client, admin)
     client.headers["X-CSRF-Token"] = csrf
     for route, names in _int_path_routes(app):
         for value in (BEYOND_INT4, BEYOND_INT8, 10**30):
@@ -382,7 +367,7 @@ async def test_a_cursor_with_an_impossible_id_is_422_on_api_and_pages(api, clien
     assert r.status_code == 422
     assert (await api.get("/api/v1/notifications", params={"cursor": cursor})).status_code == 422
     client.headers.pop("Authorization")
-    await login(client, await make_user(db))
+    await login_as(client, await make_user(db))
     assert (await client.get("/", params={"cursor": cursor})).status_code == 422
     assert (await client.get("/feed/page", params={"cursor": cursor})).status_code == 422
 
@@ -408,7 +393,7 @@ async def test_bulletin_items_by_id(client, db):
 
 async def test_a_form_id_beyond_the_columns_is_an_error_not_a_500(client, db):
     curator = await make_user(db, role="curator")
-    csrf = await login(client, curator)
+    csrf = await login_as(client, curator)
     client.headers["X-CSRF-Token"] = csrf
     r = await client.post("/api/v1/bulletins", json={"title": "Vol", "lead": ""})
     bulletin = r.json()["id"]
@@ -442,7 +427,7 @@ async def test_extreme_days_are_clamped_on_the_api(api, db, author):
 
 async def test_extreme_days_on_the_audit_api_and_pages(client, db):
     curator = await make_user(db, role="curator")
-    csrf = await login(client, curator)
+    csrf = await login_as(client, curator)
     await make_post(db, curator, title="見える投稿")
     for path in ("/api/v1/audit", "/audit", "/"):
         for params in ({"from": "0001-01-01"}, {"to": "9999-12-31"}):
@@ -469,7 +454,7 @@ async def test_thirty_thousand_tags_are_refused_at_once(api, db):
 
 
 async def test_twenty_thousand_tags_in_the_form_are_refused_at_once(client, db):
-    csrf = await login(client, await make_user(db))
+    csrf = await login_as(client, await make_user(db))
     tags = " ".join(f"t{i}" for i in range(20_000))
     started = time.perf_counter()
     r = await client.post(
@@ -490,7 +475,7 @@ async def test_eleven_tags_are_refused_ten_are_fine(api):
 
 
 async def test_one_tokenizer_for_the_form(client, db):
-    csrf = await login(client, await make_user(db))
+    csrf = await login_as(client, await make_user(db))
     r = await client.post(
         "/posts", data={**FORM, "tags": "電話、丁寧，#説明　お礼 電話,最後", "csrf_token": csrf}
     )
@@ -560,7 +545,7 @@ async def test_four_40_mb_bodies_at_once_leave_the_worker_under_250_mb(tmp_path)
         writer.close()
         return int(status_line.split()[1])
 
-    with demo_database(f"{RUN_DB}_mem", str(tmp_path)) as url, app_process(url) as (base, pid):
+    with demo_database("mem", str(tmp_path)) as url, app_process(url) as (base, pid):
         port = int(base.rsplit(":", 1)[1])
         statuses = await asyncio.gather(*(send(port, declared=i % 2 == 0) for i in range(4)))
         assert statuses == [413] * 4

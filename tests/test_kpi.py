@@ -37,7 +37,7 @@ from app.models.base import utcnow
 from app.services import kpi
 from app.services.errors import Conflict
 from tests.conftest import IS_PG
-from tests.factories import login, make_post, make_unit, make_user
+from tests.factories import HX, login_as, make_post, make_units, make_user
 
 FY = 2024  # long over: every month of it may be closed
 JUNE = date(2024, 6, 1)
@@ -50,17 +50,17 @@ def _dt(day: date) -> datetime:
 @pytest.fixture
 async def org(db):
     """company → two regions → branches/shops, and a department straight under the company."""
-    company = await make_unit(db, code="HQ", name="ありがとう損保代理店", kind="company")
-    east = await make_unit(db, code="R-E", name="東日本地域", kind="region", parent_id=company.id)
-    west = await make_unit(db, code="R-W", name="西日本地域", kind="region", parent_id=company.id)
-    tokyo = await make_unit(db, code="B-TKY", name="東京支店", kind="branch", parent_id=east.id)
-    shinjuku = await make_unit(db, code="S-SJK", name="新宿店", kind="shop", parent_id=tokyo.id)
-    ueno = await make_unit(db, code="S-UEN", name="上野店", kind="shop", parent_id=tokyo.id)
-    osaka = await make_unit(db, code="S-OSK", name="大阪店", kind="shop", parent_id=west.id)
-    dept = await make_unit(
-        db, code="D-QA", name="品質管理部", kind="department", parent_id=company.id
+    return await make_units(
+        db,
+        ("HQ", "ありがとう損保代理店", "company", None),
+        ("R-E", "東日本地域", "region", "HQ"),
+        ("R-W", "西日本地域", "region", "HQ"),
+        ("B-TKY", "東京支店", "branch", "R-E"),
+        ("S-SJK", "新宿店", "shop", "B-TKY"),
+        ("S-UEN", "上野店", "shop", "B-TKY"),
+        ("S-OSK", "大阪店", "shop", "R-W"),
+        ("D-QA", "品質管理部", "department", "HQ"),
     )
-    return {u.code: u for u in (company, east, west, tokyo, shinjuku, ueno, osaka, dept)}
 
 
 @pytest.fixture
@@ -347,7 +347,7 @@ async def test_voices_api_shape(client, db, org, people):
     cur = people["curator"]
     for category in ["claim"] * 1 + ["other"] * 7:
         await _complaint(db, org["S-OSK"], category, cur)
-    await login(client, cur)
+    await login_as(client, cur)
     body = (await client.get(f"/api/v1/kpi/voices?fy={FY}")).json()
     assert {"fiscal_year", "praise", "complaints", "total", "categories"} <= set(body)
     assert body["complaints"] == 8 and body["total"] == 8
@@ -364,7 +364,7 @@ async def test_closed_month_does_not_move_and_shows_corrections(client, db, org,
     keep = await praise(db, staff, org["S-SJK"], date(2024, 6, 3))
     hide_me = await praise(db, staff, org["S-SJK"], date(2024, 6, 4))
     await praise(db, staff, org["S-OSK"], date(2024, 6, 30))
-    token = await login(client, cur)
+    token = await login_as(client, cur)
     r = await client.post("/api/v1/kpi/months/2024-06/close", headers={"X-CSRF-Token": token})
     assert r.status_code == 200, r.text
     assert r.json()["closed"] is True
@@ -400,21 +400,21 @@ async def test_closed_month_does_not_move_and_shows_corrections(client, db, org,
 async def test_reopen_is_for_admins_and_both_are_audited(client, make_client, db, org, people):
     staff, cur, adm = people["staff"], people["curator"], people["admin"]
     await praise(db, staff, org["S-SJK"], date(2024, 6, 3))
-    token = await login(client, cur)
+    token = await login_as(client, cur)
     assert (
         await client.post("/api/v1/kpi/months/2024-06/close", headers={"X-CSRF-Token": token})
     ).status_code == 200
     denied = await client.post("/api/v1/kpi/months/2024-06/reopen", headers={"X-CSRF-Token": token})
     assert denied.status_code == 403
     staff_client = make_client("10.0.0.3")
-    staff_token = await login(staff_client, staff)
+    staff_token = await login_as(staff_client, staff)
     for action in ("close", "reopen"):
         r = await staff_client.post(
             f"/api/v1/kpi/months/2024-07/{action}", headers={"X-CSRF-Token": staff_token}
         )
         assert r.status_code == 403
     admin_client = make_client("10.0.0.4")
-    admin_token = await login(admin_client, adm)
+    admin_token = await login_as(admin_client, adm)
     r = await admin_client.post(
         "/api/v1/kpi/months/2024-06/reopen", headers={"X-CSRF-Token": admin_token}
     )
@@ -428,7 +428,7 @@ async def test_reopen_is_for_admins_and_both_are_audited(client, make_client, db
 
 
 async def test_a_month_not_over_cannot_be_closed(client, people):
-    token = await login(client, people["curator"])
+    token = await login_as(client, people["curator"])
     today = i18n.today()
     key = f"{today.year}-{today.month:02d}"
     r = await client.post(f"/api/v1/kpi/months/{key}/close", headers={"X-CSRF-Token": token})
@@ -439,7 +439,7 @@ async def test_a_month_not_over_cannot_be_closed(client, people):
 
 async def test_close_and_reopen_from_the_page(client, make_client, db, org, people):
     await praise(db, people["staff"], org["S-SJK"], date(2024, 6, 3))
-    token = await login(client, people["curator"])
+    token = await login_as(client, people["curator"])
     page = await client.get(f"/kpi?fy={FY}")
     soup = BeautifulSoup(page.text, "html.parser")
     forms = soup.select(".month-closes form")
@@ -452,11 +452,11 @@ async def test_close_and_reopen_from_the_page(client, make_client, db, org, peop
     assert soup.select("th.closed")
     assert not soup.select(".month-closes form[action$='/reopen']")  # curators cannot reopen
     admin = make_client("10.0.0.5")
-    admin_token = await login(admin, people["admin"])
+    admin_token = await login_as(admin, people["admin"])
     r = await admin.post(
         "/kpi/months/2024-06/reopen",
         data={"csrf_token": admin_token, "fy": str(FY)},
-        headers={"HX-Request": "true"},
+        headers=HX,
     )
     assert r.status_code == 200
     assert "<html" not in r.text and not BeautifulSoup(r.text, "html.parser").select("th.closed")
@@ -466,9 +466,9 @@ async def test_close_and_reopen_from_the_page(client, make_client, db, org, peop
 async def test_a_tampered_fiscal_year_in_the_close_form_falls_back_not_500(
     client, db, org, people, fy
 ):
-    token = await login(client, people["curator"])
+    token = await login_as(client, people["curator"])
     form = {"csrf_token": token, "fy": fy, "depth": "1"}
-    r = await client.post("/kpi/months/2024-06/close", data=form, headers={"HX-Request": "true"})
+    r = await client.post("/kpi/months/2024-06/close", data=form, headers=HX)
     assert r.status_code == 200  # the panel of the current fiscal year, the month closed
     assert BeautifulSoup(r.text, "html.parser").select(".month-closes")
 
@@ -478,7 +478,7 @@ async def test_a_tampered_fiscal_year_in_the_close_form_falls_back_not_500(
 
 async def test_csv_export_round_trips_with_japanese(client, db, org, people):
     await praise(db, people["staff"], org["S-SJK"], date(2024, 4, 5))
-    await login(client, people["staff"])
+    await login_as(client, people["staff"])
     r = await client.get(f"/api/v1/kpi/praise?fy={FY}&format=csv")
     assert r.status_code == 200
     assert r.headers["content-type"].startswith("text/csv")
@@ -497,7 +497,7 @@ async def test_csv_export_round_trips_with_japanese(client, db, org, people):
 
 async def test_xlsx_export_has_number_cells_and_a_frozen_header(client, db, org, people):
     await praise(db, people["staff"], org["S-SJK"], date(2024, 4, 5))
-    await login(client, people["staff"])
+    await login_as(client, people["staff"])
     r = await client.get(f"/kpi/export?fy={FY}&format=xlsx")
     assert r.status_code == 200
     assert r.headers["content-type"].startswith("application/vnd.openxmlformats")
@@ -514,7 +514,7 @@ async def test_xlsx_export_has_number_cells_and_a_frozen_header(client, db, org,
 async def test_voices_exports(client, db, org, people):
     for category in ("claim", "claim", "other"):
         await _complaint(db, org["S-OSK"], category, people["curator"])
-    await login(client, people["curator"])
+    await login_as(client, people["curator"])
     r = await client.get(f"/kpi/voices/export?fy={FY}&format=csv")
     rows = list(csv.reader(io.StringIO(r.content.decode("utf-8-sig"))))
     assert rows[0] == ["区分", "項目", "件数", "構成比（%）"]
@@ -532,7 +532,7 @@ async def test_voices_exports(client, db, org, people):
 
 async def test_kpi_page_drills_down(client, db, org, people):
     await praise(db, people["staff"], org["S-SJK"], date(2024, 4, 5))
-    await login(client, people["staff"])
+    await login_as(client, people["staff"])
     page = await client.get(f"/kpi?fy={FY}")
     assert page.status_code == 200
     soup = BeautifulSoup(page.text, "html.parser")
@@ -541,7 +541,7 @@ async def test_kpi_page_drills_down(client, db, org, people):
     link = soup.select_one("tr[data-unit='R-E'] th a")
     assert link["href"] == f"/kpi?fy={FY}&unit=R-E" and link["hx-get"] == link["href"]
     assert not soup.select(".month-closes")  # staff: no close controls
-    fragment = await client.get(link["href"], headers={"HX-Request": "true"})
+    fragment = await client.get(link["href"], headers=HX)
     assert "<html" not in fragment.text
     rows = BeautifulSoup(fragment.text, "html.parser").select("tbody tr.kpi-row")
     assert [r["data-unit"] for r in rows] == ["B-TKY"]
@@ -572,8 +572,8 @@ async def test_units_with_no_praise_and_engagement(client, db, org, people):
     assert (west.posts, west.likes, west.comments, west.heads) == (0, 1, 1, 1)
     assert east.per_head(east.posts) == Decimal("1.00") and east.posters_rate == Decimal("100.0")
     assert eng.total.heads == 4 and eng.total.posts == 1
-    await login(client, people["curator"])
-    r = await client.get(f"/kpi/engagement?fy={FY}&month=2024-06", headers={"HX-Request": "true"})
+    await login_as(client, people["curator"])
+    r = await client.get(f"/kpi/engagement?fy={FY}&month=2024-06", headers=HX)
     assert r.status_code == 200 and "<html" not in r.text
     assert (await client.get(f"/kpi/engagement?fy={FY}&month=2024-06")).status_code == 200
 
@@ -581,13 +581,13 @@ async def test_units_with_no_praise_and_engagement(client, db, org, people):
 @pytest.mark.parametrize(("role", "shown"), [("staff", False), ("curator", True), ("admin", True)])
 async def test_engagement_is_offered_to_head_office_only(client, db, org, role, shown):
     """SPEC §1: staff see the praise KPI; per-unit activity per head is head office's."""
-    await login(client, await make_user(db, org["S-SJK"], role=role))
+    await login_as(client, await make_user(db, org["S-SJK"], role=role))
     for headers in ({}, {"HX-Request": "true"}):
         page = BeautifulSoup((await client.get("/kpi", headers=headers)).text, "html.parser")
         assert page.select_one("table.kpi-matrix") is not None
         assert (page.select_one("#kpi-engagement") is not None) is shown
         assert bool(page.select("a[href^='/kpi/engagement']")) is shown
-    r = await client.get("/kpi/engagement", headers={"HX-Request": "true"})
+    r = await client.get("/kpi/engagement", headers=HX)
     assert r.status_code == (200 if shown else 403)
 
 
@@ -608,7 +608,7 @@ async def test_engagement_is_offered_to_head_office_only(client, db, org, role, 
     ],
 )
 async def test_staff_see_praise_kpi_but_not_complaints(client, people, method, path):
-    token = await login(client, people["staff"])
+    token = await login_as(client, people["staff"])
     assert (await client.get("/kpi")).status_code == 200
     assert (await client.get("/api/v1/kpi/praise")).status_code == 200
     r = await client.request(method, path, headers={"X-CSRF-Token": token}, json={})
@@ -617,7 +617,7 @@ async def test_staff_see_praise_kpi_but_not_complaints(client, people, method, p
 
 async def test_complaint_create_and_status_change_are_audited(client, db, org, people):
     cur = people["curator"]
-    token = await login(client, cur)
+    token = await login_as(client, cur)
     h = {"X-CSRF-Token": token}
     body = {"received_on": "2024-05-01", "unit": "S-SJK", "category": "premium", "summary": "秘密"}
     r = await client.post("/api/v1/complaints", json=body, headers=h)
@@ -646,7 +646,7 @@ async def test_complaint_create_and_status_change_are_audited(client, db, org, p
 
 
 async def test_complaints_import_is_all_or_nothing(client, db, org, people):
-    token = await login(client, people["curator"])
+    token = await login_as(client, people["curator"])
     future = (i18n.today() + timedelta(days=3)).isoformat()
     bad = (
         "received_on,unit,category,status,summary\n"
@@ -682,7 +682,7 @@ async def test_complaints_import_is_all_or_nothing(client, db, org, people):
 
 
 async def test_voices_page_import_errors_and_complaint_form(client, db, org, people):
-    token = await login(client, people["curator"])
+    token = await login_as(client, people["curator"])
     page = await client.get(f"/kpi/voices?fy={FY}")
     assert page.status_code == 200
     soup = BeautifulSoup(page.text, "html.parser")
@@ -719,7 +719,7 @@ async def test_voices_page_import_errors_and_complaint_form(client, db, org, peo
     r = await client.post(
         f"/kpi/complaints/{cid}/status",
         data={"csrf_token": token, "status": "in_progress"},
-        headers={"HX-Request": "true"},
+        headers=HX,
     )
     assert r.status_code == 200
     swapped = BeautifulSoup(r.text, "html.parser").select_one("tr")
@@ -734,7 +734,7 @@ async def test_voices_page_import_errors_and_complaint_form(client, db, org, peo
 
 async def test_praise_api_shape(client, db, org, people):
     await praise(db, people["staff"], org["S-SJK"], date(2025, 4, 1))
-    await login(client, people["staff"])
+    await login_as(client, people["staff"])
     body = (await client.get("/api/v1/kpi/praise?fy=2025&unit=R-E&depth=1")).json()
     assert body["fiscal_year"] == 2025
     assert body["months"] == [
@@ -777,15 +777,15 @@ ROLE_MATRIX = [
 )
 async def test_kpi_role_matrix(client, db, path, role, expected):
     if role != "anonymous":
-        await login(client, await make_user(db, role=role))
+        await login_as(client, await make_user(db, role=role))
     assert (await client.get(path)).status_code == expected
 
 
 async def test_closing_twice_from_the_page_says_why(client, db, org, people):
-    token = await login(client, people["curator"])
+    token = await login_as(client, people["curator"])
     form = {"csrf_token": token, "fy": str(FY)}
     assert (await client.post("/kpi/months/2024-05/close", data=form)).status_code == 303
-    r = await client.post("/kpi/months/2024-05/close", data=form, headers={"HX-Request": "true"})
+    r = await client.post("/kpi/months/2024-05/close", data=form, headers=HX)
     assert r.status_code == 409
     alert = BeautifulSoup(r.text, "html.parser").select_one("[role=alert]")
     assert alert is not None and "月締め" in alert.text
@@ -793,7 +793,7 @@ async def test_closing_twice_from_the_page_says_why(client, db, org, people):
 
 async def test_english_headers_for_english_users(client, db, org):
     user = await make_user(db, org["S-SJK"], locale="en")
-    await login(client, user)
+    await login_as(client, user)
     r = await client.get(f"/api/v1/kpi/praise?fy={FY}&format=csv")
     header = next(csv.reader(io.StringIO(r.content.decode("utf-8-sig"))))
     assert header[:3] == ["Code", "Unit", "Apr 2024"] and header[-1] == "Year on year (%)"

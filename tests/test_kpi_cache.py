@@ -15,7 +15,7 @@ from hypothesis import strategies as st
 
 from app import clock
 from app.services import kpi, moderation
-from tests.factories import login, make_post, make_unit, make_user
+from tests.factories import login_as, make_post, make_unit, make_user
 
 FY = 2025
 
@@ -123,7 +123,7 @@ async def test_the_api_answers_the_new_figure_right_after_a_hide(client, db):
     author = await make_user(db, unit=shop)
     curator = await make_user(db, role="curator")
     post = await make_post(db, author, received_on=date(2025, 4, 3))
-    csrf = await login(client, curator)
+    csrf = await login_as(client, curator)
     url = f"/api/v1/kpi/praise?fy={FY}&unit={shop.code}"
     assert (await client.get(url)).json()["total"]["total"] == 1
     response = await client.post(

@@ -5,13 +5,7 @@ from __future__ import annotations
 import sqlalchemy as sa
 from bs4 import BeautifulSoup
 
-from app.services.auth import issue_token
-from tests.factories import login, make_post, make_user
-
-
-async def bearer(db, user, scope="write"):
-    _row, token = await issue_token(db, user, name="t", scope=scope, days=None)
-    return {"Authorization": f"Bearer {token}"}
+from tests.factories import bearer_for, login_as, make_post, make_user
 
 
 async def rows(db, sql, **params):
@@ -22,7 +16,7 @@ async def test_like_is_idempotent_and_counted(client, db):
     author = await make_user(db)
     post = await make_post(db, author)
     fan = await make_user(db)
-    hdr = await bearer(db, fan)
+    hdr = await bearer_for(db, fan)
     for _ in range(3):
         r = await client.put(f"/api/v1/posts/{post.id}/like", headers=hdr)
         assert r.json() == {"liked": True, "like_count": 1}
@@ -36,29 +30,29 @@ async def test_likers_and_liked_flag(client, db):
     author = await make_user(db)
     post = await make_post(db, author)
     fan = await make_user(db, name="ファン 一号")
-    hdr = await bearer(db, fan)
+    hdr = await bearer_for(db, fan)
     await client.put(f"/api/v1/posts/{post.id}/like", headers=hdr)
     likers = (await client.get(f"/api/v1/posts/{post.id}/likes", headers=hdr)).json()["items"]
     assert [x["name"] for x in likers] == ["ファン 一号"]
     assert (await client.get(f"/api/v1/posts/{post.id}", headers=hdr)).json()["liked"] is True
-    assert (await client.get(f"/api/v1/posts/{post.id}", headers=await bearer(db, author))).json()[
-        "liked"
-    ] is False
+    assert (
+        await client.get(f"/api/v1/posts/{post.id}", headers=await bearer_for(db, author))
+    ).json()["liked"] is False
 
 
 async def test_cannot_like_a_draft_or_unknown_post(client, db):
     author = await make_user(db)
     draft = await make_post(db, author, status="draft")
-    hdr = await bearer(db, await make_user(db))
+    hdr = await bearer_for(db, await make_user(db))
     assert (await client.put(f"/api/v1/posts/{draft.id}/like", headers=hdr)).status_code == 404
     assert (await client.put("/api/v1/posts/999999/like", headers=hdr)).status_code == 404
-    own = await bearer(db, author)
+    own = await bearer_for(db, author)
     assert (await client.put(f"/api/v1/posts/{draft.id}/like", headers=own)).status_code == 409
 
 
 async def test_like_button_swaps_in_place(client, db):
     post = await make_post(db, await make_user(db))
-    csrf = await login(client, await make_user(db))
+    csrf = await login_as(client, await make_user(db))
     r = await client.post(
         f"/posts/{post.id}/like",
         data={"liked": "1"},
@@ -86,7 +80,7 @@ async def test_comments_counts_follow_the_visible_comments(client, db):
     author = await make_user(db)
     post = await make_post(db, author)
     commenter = await make_user(db)
-    hdr = await bearer(db, commenter)
+    hdr = await bearer_for(db, commenter)
     c1 = (
         await client.post(
             f"/api/v1/posts/{post.id}/comments", json={"body": "素敵です！"}, headers=hdr
@@ -113,7 +107,7 @@ async def test_comments_counts_follow_the_visible_comments(client, db):
 async def test_comment_rules(client, db):
     post = await make_post(db, await make_user(db))
     owner = await make_user(db)
-    hdr = await bearer(db, owner)
+    hdr = await bearer_for(db, owner)
     for body in ("", "   ", "あ" * 2001):
         r = await client.post(f"/api/v1/posts/{post.id}/comments", json={"body": body}, headers=hdr)
         assert r.status_code == 422
@@ -121,7 +115,7 @@ async def test_comment_rules(client, db):
     c = (
         await client.post(f"/api/v1/posts/{post.id}/comments", json={"body": "ok"}, headers=hdr)
     ).json()
-    stranger = await bearer(db, await make_user(db))
+    stranger = await bearer_for(db, await make_user(db))
     assert (
         await client.patch(f"/api/v1/comments/{c['id']}", json={"body": "x"}, headers=stranger)
     ).status_code == 403
@@ -131,7 +125,7 @@ async def test_comment_rules(client, db):
 async def test_mentions_link_real_colleagues_only(client, db):
     post = await make_post(db, await make_user(db))
     mentioned = await make_user(db, code="E7777")
-    hdr = await bearer(db, await make_user(db))
+    hdr = await bearer_for(db, await make_user(db))
     c = (
         await client.post(
             f"/api/v1/posts/{post.id}/comments",
@@ -145,7 +139,7 @@ async def test_mentions_link_real_colleagues_only(client, db):
 
 async def test_comment_in_place_with_htmx(client, db):
     post = await make_post(db, await make_user(db))
-    csrf = await login(client, await make_user(db))
+    csrf = await login_as(client, await make_user(db))
     hx = {"HX-Request": "true", "X-CSRF-Token": csrf}
     r = await client.post(f"/posts/{post.id}/comments", data={"body": "いいお話です"}, headers=hx)
     soup = BeautifulSoup(r.text, "html.parser")
@@ -159,7 +153,7 @@ async def test_comment_in_place_with_htmx(client, db):
 
 async def test_one_open_flag_per_user_and_target(client, db):
     post = await make_post(db, await make_user(db))
-    hdr = await bearer(db, await make_user(db))
+    hdr = await bearer_for(db, await make_user(db))
     r = await client.post(
         f"/api/v1/posts/{post.id}/flags",
         json={"reason": "personal_info", "note": "名前"},
@@ -170,7 +164,7 @@ async def test_one_open_flag_per_user_and_target(client, db):
     assert r.status_code == 409
     r = await client.post(f"/api/v1/posts/{post.id}/flags", json={"reason": "because"}, headers=hdr)
     assert r.status_code == 422
-    other = await bearer(db, await make_user(db))
+    other = await bearer_for(db, await make_user(db))
     assert (
         await client.post(
             f"/api/v1/posts/{post.id}/flags", json={"reason": "duplicate"}, headers=other

@@ -31,7 +31,7 @@ KNOWHOW = {
 
 @pytest.fixture(scope="module")
 def live_db(tmp_path_factory):
-    with demo_database("arigato_live_test", str(tmp_path_factory.mktemp("live"))) as url:
+    with demo_database("live", str(tmp_path_factory.mktemp("live"))) as url:
         yield url
 
 

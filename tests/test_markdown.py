@@ -5,12 +5,14 @@ from __future__ import annotations
 from collections.abc import Callable
 
 import pytest
-from bs4 import BeautifulSoup
 from bs4.element import Tag
 from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 
 from app.services.markdown import render_comment, render_markdown
+from tests.factories import soup
+
+pytestmark = pytest.mark.nodb  # touches no database: the SQLite pass alone runs it
 
 Renderer = Callable[[str], str]
 
@@ -29,10 +31,6 @@ BAD_SCHEMES = ("javascript:", "data:", "vbscript:", "file:")
 RENDERERS = pytest.mark.parametrize(
     "render", [render_markdown, render_comment], ids=["post", "comment"]
 )
-
-
-def soup(html: str) -> BeautifulSoup:
-    return BeautifulSoup(html, "html.parser")
 
 
 def tags(html: str) -> list[Tag]:

@@ -10,7 +10,7 @@ from sqlmodel import SQLModel
 from app.config import get_settings
 from app.migrate import upgrade_to_head
 from app.services import search
-from tests.conftest import IS_PG, _admin_pg, _pg_url
+from tests.conftest import IS_PG, _admin_pg, _pg_url, db_name
 
 
 def _fresh_url(tmp_path, name):
@@ -22,7 +22,7 @@ def _fresh_url(tmp_path, name):
 
 
 def test_empty_database_upgrades_to_head_without_drift(tmp_path, monkeypatch):
-    name = "arigato_migrate_check"
+    name = db_name("migrate_check")
     url = _fresh_url(tmp_path, name)
     monkeypatch.setenv("DATABASE_URL", url)
     get_settings.cache_clear()

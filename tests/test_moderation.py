@@ -8,7 +8,6 @@ from typing import Any
 import httpx
 import pytest
 import sqlalchemy as sa
-from bs4 import BeautifulSoup
 
 from app import i18n
 from app.models import AuditEntry, Comment, Post, User
@@ -16,14 +15,10 @@ from app.models.tables import audit_log, comments, posts
 from app.models.tables import flags as flags_t
 from app.services import comments as comment_service
 from app.services import flags, likes, moderation
-from tests.factories import csrf_from, login, make_post, make_unit, make_user
+from tests.factories import HX, csrf_from, login_as, make_post, make_unit, make_user, soup
 
 ANON, STAFF, CURATOR, ADMIN = "anonymous", "staff", "curator", "admin"
 PHONE = "090-1234-5678"
-
-
-def soup(response: httpx.Response) -> BeautifulSoup:
-    return BeautifulSoup(response.text, "html.parser")
 
 
 @dataclass
@@ -76,7 +71,7 @@ async def as_role(client: httpx.AsyncClient, db, role: str) -> tuple[User | None
         page = await client.get("/login")
         return None, csrf_from(page.text)
     user = await make_user(db, role=role)
-    return user, await login(client, user)
+    return user, await login_as(client, user)
 
 
 # -- the role matrix --------------------------------------------------------------------------
@@ -183,11 +178,11 @@ async def test_hidden_post_is_gone_for_others_and_back_after_restore(db, make_cl
     assert praised.id
 
     staff = make_client()
-    await login(staff, other)
+    await login_as(staff, other)
     own = make_client("10.0.0.3")
-    await login(own, author)
+    await login_as(own, author)
     cur = make_client("10.0.0.4")
-    cur_token = await login(cur, curator)
+    cur_token = await login_as(cur, curator)
     card = f"post-{post.id}"
     assert card in await _feed_ids(staff)
     assert await _unit_total(staff, unit.code) == "2"
@@ -282,7 +277,7 @@ async def test_hide_without_reason_is_422_and_changes_nothing(client, db):
     r = await client.post(
         f"/posts/{scene.post.id}/hide",
         data={"reason": " ", "from": "queue", "csrf_token": token},
-        headers={"HX-Request": "true"},
+        headers=HX,
     )
     assert r.status_code == 422
     group = soup(r).select_one(f"#flag-group-post-{scene.post.id}")
@@ -444,7 +439,7 @@ async def test_feature_from_the_recent_posts_list_by_htmx(client, db):
     r = await client.post(
         form["action"],
         data={"note": "好事例", "from": "recent", "csrf_token": token},
-        headers={"HX-Request": "true"},
+        headers=HX,
     )
     assert r.status_code == 200
     row = soup(r).select_one(f"li#mod-post-{scene.post.id}")
@@ -492,7 +487,7 @@ async def test_comment_hide_keeps_comment_count_equal_to_visible_comments(client
     r = await client.post(
         f"/comments/{extra.id}/hide",
         data={"reason": "重複", "from": "post", "csrf_token": token},
-        headers={"HX-Request": "true"},
+        headers=HX,
     )
     assert r.status_code == 200
     part = soup(r)
@@ -520,7 +515,7 @@ async def test_curators_see_comment_actions_staff_do_not(client, make_client, db
     assert page.select_one("#curator-actions a[href$='/redact']")
 
     staff = make_client()
-    await login(staff, scene.reporter)
+    await login_as(staff, scene.reporter)
     page = soup(await staff.get(f"/posts/{scene.post.id}"))
     assert not page.select("form[action$='/hide']")
     assert not page.select("#curator-actions")
@@ -537,7 +532,7 @@ async def test_post_page_actions_by_htmx_swap_main(client, db):
     r = await client.post(
         form["action"],
         data={"reason": "個人情報のため", "from": "post", "csrf_token": token},
-        headers={"HX-Request": "true"},
+        headers=HX,
     )
     assert r.status_code == 200
     main = soup(r).select_one("#main")
@@ -630,7 +625,7 @@ async def test_queue_actions_by_htmx_return_the_group(client, db):
     r = await client.post(
         f"/posts/{scene.post.id}/hide",
         data={"reason": "個人情報", "from": "queue", "csrf_token": token},
-        headers={"HX-Request": "true"},
+        headers=HX,
     )
     assert r.status_code == 200
     group = soup(r).select_one(f"article#flag-group-post-{scene.post.id}.resolved")
@@ -641,7 +636,7 @@ async def test_queue_actions_by_htmx_return_the_group(client, db):
     r = await client.post(
         "/moderation/flags/dismiss",
         data={"target": f"comment:{scene.comment.id}", "from": "queue", "csrf_token": token},
-        headers={"HX-Request": "true"},
+        headers=HX,
     )
     assert r.status_code == 200
     assert soup(r).select_one(f"#flag-group-comment-{scene.comment.id} .flash")

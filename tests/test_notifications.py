@@ -10,7 +10,7 @@ from app import clock
 from app.models import Bulletin, BulletinAudience, BulletinItem, User
 from app.services import notifications
 from app.services.auth import issue_token
-from tests.factories import login, make_post, make_unit, make_user
+from tests.factories import login_as, make_post, make_unit, make_user
 
 
 async def bearer(db, user, scope="write"):
@@ -165,7 +165,7 @@ async def test_bell_page_and_forms_without_javascript(client, db):
     for _ in range(2):
         fan = await make_user(db)
         await client.put(f"/api/v1/posts/{post.id}/like", headers=await bearer(db, fan))
-    await login(client, me)
+    await login_as(client, me)
     feed = BeautifulSoup((await client.get("/")).text, "html.parser")
     assert feed.select_one("[data-testid=bell-count]").get_text(strip=True) == "1"
     body = feed.select_one("body")
@@ -191,7 +191,7 @@ async def test_mark_one_in_place_and_open(client, db):
     await client.put(
         f"/api/v1/posts/{other_post.id}/like", headers=await bearer(db, await make_user(db))
     )
-    csrf = await login(client, me)
+    csrf = await login_as(client, me)
     first, second = (await client.get("/api/v1/notifications")).json()["items"]
     r = await client.post(
         f"/notifications/{first['id']}/read", headers={"HX-Request": "true", "X-CSRF-Token": csrf}
@@ -208,7 +208,7 @@ async def test_mark_one_in_place_and_open(client, db):
     # Nobody opens or marks another's notification.
     stranger = await make_user(db)
     await client.post("/logout", data={"csrf_token": csrf})
-    csrf = await login(client, stranger)
+    csrf = await login_as(client, stranger)
     assert (await client.get(f"/notifications/{second['id']}")).status_code == 404
     r = await client.post(f"/notifications/{first['id']}/read", headers={"X-CSRF-Token": csrf})
     assert r.status_code == 404
@@ -217,7 +217,7 @@ async def test_mark_one_in_place_and_open(client, db):
 async def test_digest_preference(client, db):
     me = await make_user(db)
     assert me.digest == "weekly"
-    csrf = await login(client, me)
+    csrf = await login_as(client, me)
     r = await client.post("/notifications/digest", data={"digest": "daily", "csrf_token": csrf})
     assert r.status_code == 303
     await db.refresh(me)
@@ -331,7 +331,7 @@ async def test_a_failing_hook_never_breaks_the_action(db, monkeypatch):
 
 async def test_digest_form_returns_where_it_was_sent_from_and_refuses_nonsense(client, db):
     me = await make_user(db)
-    csrf = await login(client, me)
+    csrf = await login_as(client, me)
     page = await client.get("/settings")
     assert 'name="next" value="/settings"' in page.text
     r = await client.post(

@@ -9,14 +9,11 @@ import pytest
 from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 
-from app.services.auth import issue_token
-from tests.factories import make_user
+from tests.factories import bearer_for, make_user
 
 
 async def _bearer(db, role: str = "staff") -> dict[str, str]:
-    user = await make_user(db, role=role)
-    _row, token = await issue_token(db, user, name="t", scope="write", days=None)
-    return {"Authorization": f"Bearer {token}"}
+    return await bearer_for(db, await make_user(db, role=role))
 
 
 async def test_the_document_names_the_bearer_token_and_the_session(client):

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import pytest
 
-from tests.factories import login, make_user
+from tests.factories import login_as, make_user
 
 ANON, STAFF, CURATOR, ADMIN = "anonymous", "staff", "curator", "admin"
 
@@ -44,14 +44,14 @@ CASES = [
 @pytest.mark.parametrize(("path", "role", "expected"), CASES)
 async def test_role_matrix(client, db, path, role, expected):
     if role != ANON:
-        await login(client, await make_user(db, role=role))
+        await login_as(client, await make_user(db, role=role))
     r = await client.get(path)
     assert r.status_code == expected, r.text[:300]
 
 
 @pytest.mark.parametrize("role", [STAFF, CURATOR])
 async def test_forbidden_page_is_a_translated_error_page(client, db, role):
-    await login(client, await make_user(db, role=role))
+    await login_as(client, await make_user(db, role=role))
     r = await client.get("/admin")
     assert r.status_code == 403
     assert "権限がありません" in r.text

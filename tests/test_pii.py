@@ -10,6 +10,8 @@ from hypothesis import strategies as st
 
 from app.services.pii import PiiSpan, find_personal_data, mask_personal_data
 
+pytestmark = pytest.mark.nodb  # touches no database: the SQLite pass alone runs it
+
 PHONE = "phone"
 EMAIL = "email"
 POSTAL = "postal_code"

@@ -6,14 +6,9 @@ from __future__ import annotations
 import io
 
 import sqlalchemy as sa
-from bs4 import BeautifulSoup
 from PIL import Image
 
-from tests.factories import login, make_post, make_unit, make_user
-
-
-def soup(r):
-    return BeautifulSoup(r.text, "html.parser")
+from tests.factories import login_as, make_post, make_unit, make_user, soup
 
 
 def jpeg_bytes() -> bytes:
@@ -39,7 +34,7 @@ async def count(db, table):
 async def test_feed_shows_composer_filters_and_cards(client, db):
     author = await make_user(db, name="投稿 者")
     await make_post(db, author, title="最初の投稿")
-    await login(client, await make_user(db))
+    await login_as(client, await make_user(db))
     page = soup(await client.get("/"))
     launcher = page.select_one("#composer")
     assert (
@@ -55,7 +50,7 @@ async def test_feed_shows_composer_filters_and_cards(client, db):
 
 
 async def test_empty_feed_and_empty_search_have_their_own_messages(client, db):
-    await login(client, await make_user(db))
+    await login_as(client, await make_user(db))
     assert soup(await client.get("/")).select_one(".empty-state")
     r = soup(await client.get("/", params={"q": "存在しない言葉"}))
     assert (
@@ -64,7 +59,7 @@ async def test_empty_feed_and_empty_search_have_their_own_messages(client, db):
 
 
 async def test_post_from_the_composer_without_javascript(client, db):
-    csrf = await login(client, await make_user(db))
+    csrf = await login_as(client, await make_user(db))
     r = await client.post("/posts", data={**PRAISE_FORM, "csrf_token": csrf})
     assert r.status_code == 303
     post_page = soup(await client.get(r.headers["location"]))
@@ -73,7 +68,7 @@ async def test_post_from_the_composer_without_javascript(client, db):
 
 
 async def test_field_errors_keep_what_was_typed(client, db):
-    csrf = await login(client, await make_user(db))
+    csrf = await login_as(client, await make_user(db))
     r = await client.post(
         "/posts",
         data={**PRAISE_FORM, "title": "", "csrf_token": csrf},
@@ -89,7 +84,7 @@ async def test_field_errors_keep_what_was_typed(client, db):
 
 
 async def test_personal_data_is_highlighted_then_masked_in_one_click(client, db):
-    csrf = await login(client, await make_user(db))
+    csrf = await login_as(client, await make_user(db))
     data = {**PRAISE_FORM, "body": "山田花子様（090-1234-5678）からお礼", "csrf_token": csrf}
     r = await client.post("/posts", data=data, headers={"HX-Request": "true"})
     assert r.status_code == 422
@@ -105,7 +100,7 @@ async def test_personal_data_is_highlighted_then_masked_in_one_click(client, db)
 
 
 async def test_personal_data_can_be_confirmed(client, db):
-    csrf = await login(client, await make_user(db))
+    csrf = await login_as(client, await make_user(db))
     data = {**PRAISE_FORM, "body": "お客さまの郵便番号 〒160-0022 の件", "csrf_token": csrf}
     r = await client.post("/posts", data={**data, "pii_action": "confirm"})
     assert r.status_code == 303
@@ -113,7 +108,7 @@ async def test_personal_data_can_be_confirmed(client, db):
 
 
 async def test_htmx_post_puts_the_new_card_on_top(client, db):
-    csrf = await login(client, await make_user(db))
+    csrf = await login_as(client, await make_user(db))
     r = await client.post(
         "/posts", data=PRAISE_FORM, headers={"HX-Request": "true", "X-CSRF-Token": csrf}
     )
@@ -125,7 +120,7 @@ async def test_htmx_post_puts_the_new_card_on_top(client, db):
 
 
 async def test_photo_in_the_same_submit(client, db):
-    csrf = await login(client, await make_user(db))
+    csrf = await login_as(client, await make_user(db))
     files = [("files", ("写真.jpg", jpeg_bytes(), "image/jpeg"))]
     r = await client.post(f"/posts?csrf_token={csrf}", data=PRAISE_FORM, files=files)
     assert r.status_code == 303, r.text[:500]
@@ -136,7 +131,7 @@ async def test_photo_in_the_same_submit(client, db):
 
 
 async def test_a_wrong_file_type_writes_nothing(client, db):
-    csrf = await login(client, await make_user(db))
+    csrf = await login_as(client, await make_user(db))
     files = [("files", ("evil.jpg", b"<script>alert(1)</script>", "image/jpeg"))]
     r = await client.post(
         "/posts",
@@ -154,7 +149,7 @@ async def test_an_image_over_the_decode_budget_writes_no_post(client, db):
 
     from PIL import Image
 
-    csrf = await login(client, await make_user(db))
+    csrf = await login_as(client, await make_user(db))
     buf = io.BytesIO()
     Image.new("RGBA", (6300, 6300)).save(buf, "PNG")  # ~160 MB decoded, a few kB sent
     files = [("files", ("大きい.png", buf.getvalue(), "image/png"))]
@@ -172,7 +167,7 @@ async def test_an_image_over_the_decode_budget_writes_no_post(client, db):
 
 
 async def test_multipart_without_csrf_is_refused(client, db):
-    await login(client, await make_user(db))
+    await login_as(client, await make_user(db))
     r = await client.post(
         "/posts", data=PRAISE_FORM, files=[("files", ("a.jpg", jpeg_bytes(), "image/jpeg"))]
     )
@@ -182,7 +177,7 @@ async def test_multipart_without_csrf_is_refused(client, db):
 
 async def test_draft_then_publish_from_the_edit_page(client, db):
     user = await make_user(db)
-    csrf = await login(client, user)
+    csrf = await login_as(client, user)
     r = await client.post("/posts", data={**PRAISE_FORM, "status": "draft", "csrf_token": csrf})
     post_url = r.headers["location"]
     assert soup(await client.get("/drafts")).select(".post-card")
@@ -199,7 +194,7 @@ async def test_draft_then_publish_from_the_edit_page(client, db):
 
 async def test_others_cannot_open_the_edit_page_or_delete(client, db):
     post = await make_post(db, await make_user(db))
-    csrf = await login(client, await make_user(db))
+    csrf = await login_as(client, await make_user(db))
     assert (await client.get(f"/posts/{post.id}/edit")).status_code == 403
     assert (
         await client.post(f"/posts/{post.id}/delete", data={"csrf_token": csrf})
@@ -210,7 +205,7 @@ async def test_infinite_scroll_fragment_and_plain_next_link(client, db):
     author = await make_user(db)
     for i in range(25):
         await make_post(db, author, title=f"投稿 {i:02d}")
-    await login(client, author)
+    await login_as(client, author)
     first = soup(await client.get("/"))
     assert len(first.select(".post-card")) == 20
     link = first.select_one("nav.next-page a")
@@ -223,7 +218,7 @@ async def test_infinite_scroll_fragment_and_plain_next_link(client, db):
 
 
 async def test_filters_on_the_page_keep_their_values(client, db):
-    await login(client, await make_user(db))
+    await login_as(client, await make_user(db))
     page = soup(await client.get("/", params={"q": "感謝", "kind": "praise", "from": "", "to": ""}))
     assert page.select_one("input[name=q]")["value"] == "感謝"
     assert page.select_one("select[name=kind] option[selected]")["value"] == "praise"
@@ -233,7 +228,7 @@ async def test_user_page_shows_praise_received(client, db):
     shop = await make_unit(db)
     author = await make_user(db, unit=shop)
     colleague = await make_user(db, unit=shop, name="褒められ 太郎")
-    csrf = await login(client, author)
+    csrf = await login_as(client, author)
     await client.post("/posts", data={**PRAISE_FORM, "praised": colleague.code, "csrf_token": csrf})
     page = soup(await client.get(f"/users/{colleague.code}?tab=praised"))
     assert page.select_one("[data-testid=praised-count]").text == "1"
@@ -243,7 +238,7 @@ async def test_user_page_shows_praise_received(client, db):
 async def test_unit_page_counts_this_years_praise(client, db):
     shop = await make_unit(db, code="SHOP-X")
     author = await make_user(db, unit=shop)
-    csrf = await login(client, author)
+    csrf = await login_as(client, author)
     await client.post("/posts", data={**PRAISE_FORM, "csrf_token": csrf})
     page = soup(await client.get("/units/SHOP-X"))
     total = page.select("table.month-counts td")[-1].text.strip()
@@ -252,7 +247,7 @@ async def test_unit_page_counts_this_years_praise(client, db):
 
 async def test_suggestions_for_the_type_ahead(client, db):
     await make_user(db, code="E5555", name="鈴木 花子")
-    await login(client, await make_user(db))
+    await login_as(client, await make_user(db))
     r = soup(await client.get("/users/suggest", params={"praised_q": "鈴木"}))
     assert [li["data-code"] for li in r.select("li[data-code]")] == ["E5555"]
     r = soup(await client.get("/users/suggest", params={"q": "@E55"}))
@@ -260,7 +255,7 @@ async def test_suggestions_for_the_type_ahead(client, db):
 
 
 async def test_plain_form_error_renders_the_full_page(client, db):
-    csrf = await login(client, await make_user(db, name="表示 確認"))
+    csrf = await login_as(client, await make_user(db, name="表示 確認"))
     r = await client.post("/posts", data={**PRAISE_FORM, "title": "", "csrf_token": csrf})
     assert r.status_code == 422
     page = soup(r)

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import pytest
 
-from tests.factories import login, make_post, make_user
+from tests.factories import login_as, make_post, make_user
 
 # status -> (author, other staff, curator) may see it
 MATRIX = {
@@ -25,7 +25,7 @@ async def test_post_page_visibility(db, client, status: str, viewer: str) -> Non
         "staff": await make_user(db),
         "curator": await make_user(db, role="curator"),
     }[viewer]
-    await login(client, who)
+    await login_as(client, who)
     allowed = MATRIX[status][["author", "staff", "curator"].index(viewer)]
     page = await client.get(f"/posts/{post.id}")
     api = await client.get(f"/api/v1/posts/{post.id}")

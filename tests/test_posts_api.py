@@ -26,18 +26,6 @@ KNOWHOW = {
 }
 
 
-@pytest.fixture
-async def author(db):
-    return await make_user(db, name="山田 太郎")
-
-
-@pytest.fixture
-async def api(client, db, author):
-    _row, token = await issue_token(db, author, name="t", scope="write", days=None)
-    client.headers["Authorization"] = f"Bearer {token}"
-    return client
-
-
 async def count(db, table):
     return (await db.execute(sa.text(f"SELECT count(*) FROM {table}"))).scalar_one()
 
@@ -244,7 +232,7 @@ XSS = '<script>alert("x")</script><img src=x onerror=alert(1)>'
 async def test_html_in_every_field_comes_back_escaped(api, client, db):
     from bs4 import BeautifulSoup
 
-    from tests.factories import login
+    from tests.factories import login_as
 
     payload = {
         **PRAISE,
@@ -262,7 +250,7 @@ async def test_html_in_every_field_comes_back_escaped(api, client, db):
     assert not BeautifulSoup(c["body_html"], "html.parser").select("script, img")
     viewer = await make_user(db)
     del client.headers["Authorization"]
-    await login(client, viewer)
+    await login_as(client, viewer)
     for url in ("/", f"/posts/{post['id']}"):
         page = await client.get(url)
         soup = BeautifulSoup(page.text, "html.parser")

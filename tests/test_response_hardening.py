@@ -22,7 +22,7 @@ from app.services import audit_log
 from app.services.audit_log import AuditRow
 from app.services.kpi import export as kpi_export
 from app.services.spreadsheet import FORMULA_START, safe_cell
-from tests.factories import login, make_post, make_user
+from tests.factories import login_as, make_post, make_user
 from tests.test_audit import EARLY
 from tests.test_bulletins import as_user, now, org, published  # noqa: F401 (fixtures)
 from tests.test_bulletins import service as bulletin_service
@@ -70,7 +70,7 @@ HOSTILE_REFERERS = [
 @pytest.mark.parametrize("referer", HOSTILE_REFERERS)
 async def test_like_without_js_never_redirects_off_site(client, db, referer):
     post = await make_post(db, await make_user(db))
-    csrf = await login(client, await make_user(db))
+    csrf = await login_as(client, await make_user(db))
     r = await client.post(
         f"/posts/{post.id}/like",
         data={"liked": "1", "csrf_token": csrf},
@@ -82,7 +82,7 @@ async def test_like_without_js_never_redirects_off_site(client, db, referer):
 
 async def test_like_without_js_goes_back_to_the_feed_it_came_from(client, db):
     post = await make_post(db, await make_user(db))
-    csrf = await login(client, await make_user(db))
+    csrf = await login_as(client, await make_user(db))
     r = await client.post(
         f"/posts/{post.id}/like",
         data={"liked": "1", "csrf_token": csrf},
@@ -179,13 +179,13 @@ async def test_liking_a_post_hidden_meanwhile_by_htmx_says_why(make_client, db):
     author = await make_user(db, locale="en")
     post = await make_post(db, author, status="hidden", hidden_reason="個人情報")
     colleague = make_client()
-    headers = {**HX, "X-CSRF-Token": await login(colleague, await make_user(db))}
+    headers = {**HX, "X-CSRF-Token": await login_as(colleague, await make_user(db))}
     r = await colleague.post(f"/posts/{post.id}/like", data={"liked": "1"}, headers=headers)
     assert r.status_code == 404
     assert _toast(r) == "この投稿は存在しないか、閲覧する権限がありません。"
     # The author sees it (marked hidden) but cannot like it: a 409, in the author's language.
     own = make_client("10.0.0.3")
-    headers = {**HX, "X-CSRF-Token": await login(own, author)}
+    headers = {**HX, "X-CSRF-Token": await login_as(own, author)}
     r = await own.post(f"/posts/{post.id}/like", data={"liked": "1"}, headers=headers)
     assert r.status_code == 409
     assert _toast(r) == "Only published posts can be liked or commented on."
@@ -194,7 +194,7 @@ async def test_liking_a_post_hidden_meanwhile_by_htmx_says_why(make_client, db):
 
 
 async def test_every_page_has_the_toast_region_and_its_template(client, db):
-    await login(client, await make_user(db))
+    await login_as(client, await make_user(db))
     page = BeautifulSoup((await client.get("/")).text, "html.parser")
     region = page.select_one("body > #toasts")
     assert region is not None and region.get_text(strip=True) == ""
@@ -204,7 +204,7 @@ async def test_every_page_has_the_toast_region_and_its_template(client, db):
 
 
 async def test_a_page_query_fastapi_refuses_is_a_page_or_a_toast_never_json(client, db):
-    await login(client, await make_user(db))
+    await login_as(client, await make_user(db))
     r = await client.get("/kpi?depth=deep", headers=HX)
     assert r.status_code == 422
     assert _toast(r) == "正しい値を入力してください。"
@@ -216,7 +216,7 @@ async def test_a_page_query_fastapi_refuses_is_a_page_or_a_toast_never_json(clie
 
 
 async def test_text_the_input_guard_refuses_by_htmx_is_a_toast(client, db):
-    csrf = await login(client, await make_user(db))
+    csrf = await login_as(client, await make_user(db))
     headers = {**HX, "X-CSRF-Token": csrf}
     r = await client.post("/posts", data={"kind": "praise", "title": "a\x00b"}, headers=headers)
     assert r.status_code == 422

@@ -8,7 +8,6 @@ from datetime import timedelta
 
 import httpx
 import pytest
-from bs4 import BeautifulSoup
 from hypothesis import HealthCheck, given
 from hypothesis import settings as hypothesis_settings
 from hypothesis import strategies as st
@@ -18,14 +17,10 @@ from app.inputs import text_ok
 from app.models import ApiToken, User, UserSession
 from app.models.base import utcnow
 from app.services.auth import issue_token
-from tests.factories import PASSWORD, csrf_from, login, make_user
+from tests.factories import PASSWORD, csrf_from, login_as, make_user, soup
 
 NEW_PASSWORD = "a-brand-new-passphrase"
 HX = {"HX-Request": "true"}
-
-
-def soup(r: httpx.Response) -> BeautifulSoup:
-    return BeautifulSoup(r.text, "html.parser")
 
 
 def field_error(r: httpx.Response, field_id: str) -> str:
@@ -80,7 +75,7 @@ async def login_one_time(client, user: User) -> str:  # type: ignore[no-untyped-
 async def session_csrf(client, user: User) -> str:  # type: ignore[no-untyped-def]
     """Log in once per test (hypothesis runs many examples on one client)."""
     r = await client.get("/settings")
-    return csrf_from(r.text) if r.status_code == 200 else await login(client, user)
+    return csrf_from(r.text) if r.status_code == 200 else await login_as(client, user)
 
 
 # --- access -------------------------------------------------------------------------------
@@ -99,7 +94,7 @@ async def test_anonymous_is_sent_to_login_and_the_api_says_401(client):
 @pytest.mark.parametrize("role", ["staff", "curator", "admin"])
 async def test_every_role_has_settings_linked_from_the_menu(client, db, role):
     user = await make_user(db, role=role)
-    await login(client, user)
+    await login_as(client, user)
     feed = soup(await client.get("/"))
     link = feed.select_one("header nav a[href='/settings']")
     assert link is not None
@@ -118,7 +113,7 @@ async def test_switching_to_english_changes_the_page_and_persists_for_the_next_l
     client, db, make_client
 ):
     user = await make_user(db)
-    csrf = await login(client, user)
+    csrf = await login_as(client, user)
     assert soup(await client.get("/settings")).html["lang"] == "ja"
     r = await client.post("/settings/language", data={"locale": "en", "csrf_token": csrf})
     assert r.status_code == 303 and r.headers["location"] == "/settings?saved=language"
@@ -132,13 +127,13 @@ async def test_switching_to_english_changes_the_page_and_persists_for_the_next_l
     # Another browser without the cookie, Japanese by default: the account remembers English.
     other = make_client("10.0.0.3")
     assert soup(await other.get("/login")).html["lang"] == "ja"
-    await login(other, user)
+    await login_as(other, user)
     assert soup(await other.get("/")).html["lang"] == "en"
 
 
 async def test_an_unknown_language_is_refused_and_changes_nothing(client, db):
     user = await make_user(db)
-    csrf = await login(client, user)
+    csrf = await login_as(client, user)
     r = await client.post("/settings/language", data={"locale": "fr", "csrf_token": csrf})
     assert r.status_code == 422
     assert soup(r).select_one("#language-error").get_text(strip=True)
@@ -177,7 +172,7 @@ def _pw(csrf: str, current: str = PASSWORD, new: str = NEW_PASSWORD, confirm: st
 
 async def test_wrong_current_password_is_an_inline_error_and_changes_nothing(client, db):
     user = await make_user(db)
-    csrf = await login(client, user)
+    csrf = await login_as(client, user)
     before = await password_hash_of(db, user)
     r = await client.post("/settings/password", data=_pw(csrf, current="not-my-password"))
     assert r.status_code == 422
@@ -209,7 +204,7 @@ async def test_wrong_current_password_is_an_inline_error_and_changes_nothing(cli
 )
 async def test_bad_new_password_is_an_inline_error(client, db, new, confirm, field, message):
     user = await make_user(db, locale="en")
-    csrf = await login(client, user)
+    csrf = await login_as(client, user)
     before = await password_hash_of(db, user)
     r = await client.post("/settings/password", data=_pw(csrf, new=new, confirm=confirm))
     assert r.status_code == 422
@@ -219,7 +214,7 @@ async def test_bad_new_password_is_an_inline_error(client, db, new, confirm, fie
 
 async def test_htmx_gets_the_section_with_its_errors(client, db):
     user = await make_user(db, locale="en")
-    csrf = await login(client, user)
+    csrf = await login_as(client, user)
     r = await client.post("/settings/password", data=_pw(csrf, current=""), headers=HX)
     assert r.status_code == 422
     assert soup(r).find("section")["id"] == "password-settings"
@@ -231,9 +226,9 @@ async def test_password_change_signs_out_other_sessions_keeps_this_one_and_token
     client, db, make_client
 ):
     user = await make_user(db, locale="en")
-    csrf = await login(client, user)
+    csrf = await login_as(client, user)
     elsewhere = make_client("10.0.0.4")
-    await login(elsewhere, user)
+    await login_as(elsewhere, user)
     _row, token = await issue_token(db, user, name="script", scope="read", days=30)
 
     r = await client.post("/settings/password", data=_pw(csrf))
@@ -290,7 +285,7 @@ async def test_no_password_but_asked_to_choose_one_needs_no_current_password(cli
 
 async def test_single_sign_on_account_has_no_password_to_change(client, db):
     user = await make_user(db, locale="en")
-    csrf = await login(client, user)
+    csrf = await login_as(client, user)
     user.password_hash = None
     db.add(user)
     await db.commit()
@@ -312,7 +307,7 @@ async def test_single_sign_on_account_has_no_password_to_change(client, db):
 
 async def test_repeated_wrong_current_passwords_are_throttled(client, db, settings, make_client):
     user = await make_user(db, locale="en")
-    csrf = await login(client, user)
+    csrf = await login_as(client, user)
     before = await password_hash_of(db, user)
     for _ in range(settings.login_max_failures_per_account):
         r = await client.post("/settings/password", data=_pw(csrf, current="guess-guess"))
@@ -336,7 +331,7 @@ async def test_repeated_wrong_current_passwords_are_throttled(client, db, settin
 
 async def test_api_password_change_needs_the_browser_session(client, db, make_client):
     user = await make_user(db)
-    csrf = await login(client, user)
+    csrf = await login_as(client, user)
     _row, token = await issue_token(db, user, name="t", scope="write", days=None)
     body = {"current_password": PASSWORD, "new_password": NEW_PASSWORD}
     r = await make_client("10.0.0.5").post("/api/v1/me/password", json=body, headers=bearer(token))
@@ -382,7 +377,7 @@ async def test_a_token_cannot_use_the_password_page_either(make_client, db):
 
 async def test_a_new_token_is_shown_once_and_works_with_its_scope(client, db):
     user = await make_user(db, locale="en")
-    csrf = await login(client, user)
+    csrf = await login_as(client, user)
     r = await client.post(
         "/settings/tokens",
         data={"csrf_token": csrf, "name": "月次レポート", "scope": "read", "expires": "30"},
@@ -415,7 +410,7 @@ async def test_a_new_token_is_shown_once_and_works_with_its_scope(client, db):
 
 async def test_creating_a_token_without_javascript_shows_the_whole_page(client, db):
     user = await make_user(db)
-    csrf = await login(client, user)
+    csrf = await login_as(client, user)
     r = await client.post(
         "/settings/tokens",
         data={
@@ -439,7 +434,7 @@ async def test_creating_a_token_without_javascript_shows_the_whole_page(client, 
 
 async def test_never_expiring_token(client, db):
     user = await make_user(db, locale="en")
-    csrf = await login(client, user)
+    csrf = await login_as(client, user)
     r = await client.post(
         "/settings/tokens",
         data={"csrf_token": csrf, "name": "n", "scope": "read", "expires": "never"},
@@ -452,7 +447,7 @@ async def test_never_expiring_token(client, db):
 
 async def test_invalid_token_form_keeps_what_was_typed_and_creates_nothing(client, db):
     user = await make_user(db, locale="en")
-    csrf = await login(client, user)
+    csrf = await login_as(client, user)
     r = await client.post(
         "/settings/tokens",
         data={
@@ -482,7 +477,7 @@ async def test_invalid_token_form_keeps_what_was_typed_and_creates_nothing(clien
 
 async def test_expired_token_is_refused_and_listed_as_expired(client, db):
     user = await make_user(db, locale="en")
-    await login(client, user)
+    await login_as(client, user)
     row, token = await issue_token(db, user, name="old", scope="read", days=1)
     assert (await client.get("/api/v1/me", headers=bearer(token))).status_code == 200
     row.expires_at = utcnow() - timedelta(seconds=1)
@@ -496,7 +491,7 @@ async def test_expired_token_is_refused_and_listed_as_expired(client, db):
 
 async def test_revoke_asks_first_then_the_token_stops_at_once(client, db):
     user = await make_user(db, locale="en")
-    csrf = await login(client, user)
+    csrf = await login_as(client, user)
     row, token = await issue_token(db, user, name="ci", scope="write", days=None)
     page = soup(await client.get("/settings"))
     link = page.select_one(f"#token-{row.id} a")
@@ -518,7 +513,7 @@ async def test_revoke_asks_first_then_the_token_stops_at_once(client, db):
 
 async def test_revoke_with_htmx_swaps_the_list(client, db):
     user = await make_user(db, locale="en")
-    csrf = await login(client, user)
+    csrf = await login_as(client, user)
     row, token = await issue_token(db, user, name="ci", scope="read", days=None)
     r = await client.get(f"/settings/tokens/{row.id}/revoke", headers=HX)
     section = soup(r).find("section")
@@ -536,7 +531,7 @@ async def test_another_users_token_is_404_and_unchanged(client, db):
     _row, theirs = await issue_token(db, owner, name="theirs", scope="write", days=None)
     row = (await tokens_of(db, owner))[0]
     me = await make_user(db)
-    csrf = await login(client, me)
+    csrf = await login_as(client, me)
     assert (await client.get(f"/settings/tokens/{row.id}/revoke")).status_code == 404
     r = await client.post(f"/settings/tokens/{row.id}/revoke", data={"csrf_token": csrf})
     assert r.status_code == 404
@@ -552,7 +547,7 @@ async def test_another_users_token_is_404_and_unchanged(client, db):
 
 async def test_active_tokens_are_capped(client, db):
     user = await make_user(db, locale="en")
-    csrf = await login(client, user)
+    csrf = await login_as(client, user)
     for i in range(20):
         await issue_token(db, user, name=f"t{i}", scope="read", days=None)
     r = await client.post(
@@ -581,7 +576,7 @@ async def test_active_tokens_are_capped(client, db):
 
 async def test_api_token_lifecycle(client, db):
     user = await make_user(db)
-    csrf = await login(client, user)
+    csrf = await login_as(client, user)
     r = await client.post(
         "/api/v1/me/tokens",
         json={"name": "bot", "scope": "write", "days": 365},
@@ -612,7 +607,7 @@ async def test_api_token_lifecycle(client, db):
 
 async def test_api_default_expiry_and_read_token_cannot_revoke(client, db):
     user = await make_user(db)
-    csrf = await login(client, user)
+    csrf = await login_as(client, user)
     r = await client.post("/api/v1/me/tokens", json={"name": "d"}, headers={"X-CSRF-Token": csrf})
     assert r.status_code == 201 and r.json()["scope"] == "read"
     (tok,) = await tokens_of(db, user)
@@ -731,7 +726,7 @@ async def test_token_form_requests_are_created_or_refused_whole(
 
 async def test_digest_on_settings_uses_the_notifications_route_which_still_works(client, db):
     user = await make_user(db)
-    csrf = await login(client, user)
+    csrf = await login_as(client, user)
     form = soup(await client.get("/settings")).select_one("#digest-settings form")
     assert form["action"] == "/notifications/digest"
     r = await client.post(form["action"], data={"csrf_token": csrf, "digest": "daily"}, headers=HX)

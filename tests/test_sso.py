@@ -16,7 +16,6 @@ from urllib.parse import parse_qsl, urlencode, urlsplit, urlunsplit
 
 import httpx
 import pytest
-from bs4 import BeautifulSoup
 from click.testing import CliRunner
 from hypothesis import given, settings
 from hypothesis import strategies as st
@@ -29,6 +28,7 @@ from app.models import AuditEntry, User, UserSession
 from app.services import sso as sso_service
 from app.services.sso import FLOW_COOKIE, Flow, dump_flow, load_flow
 from tests.factories import PASSWORD, make_unit, make_user
+from tests.factories import soup as soup_of
 from tests.oidc_provider import Provider, free_port, run_provider
 
 APP = "http://testserver"
@@ -93,10 +93,6 @@ async def make_browser(app):  # type: ignore[no-untyped-def]
 @pytest.fixture
 def browser(make_browser) -> httpx.AsyncClient:  # type: ignore[no-untyped-def]
     return make_browser()
-
-
-def soup_of(response: httpx.Response) -> BeautifulSoup:
-    return BeautifulSoup(response.text, "html.parser")
 
 
 async def provider_login_form(browser: httpx.AsyncClient, next_path: str = "/") -> httpx.Response:

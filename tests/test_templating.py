@@ -3,8 +3,12 @@
 from __future__ import annotations
 
 import jinja2
+import pytest
 
+from app.main import create_app
 from app.templating import _formats, _route_formats, path_for
+
+pytestmark = pytest.mark.nodb  # touches no database: the SQLite pass alone runs it
 
 
 class _Req:
@@ -12,7 +16,8 @@ class _Req:
         self.app = app
 
 
-def test_cached_route_formats_match_url_path_for(app):
+def test_cached_route_formats_match_url_path_for():
+    app = create_app()
     _route_formats(app)
     assert {"feed", "show_post", "attachment_file", "api_get_post", "static"} <= set(_formats)
     ctx = jinja2.Environment().from_string("").new_context({"request": _Req(app)})

@@ -16,7 +16,7 @@ from sqlmodel.ext.asyncio.session import AsyncSession
 
 from app.config import get_settings
 from app.models import Attachment
-from tests.factories import login, make_post, make_user
+from tests.factories import login_as, make_post, make_user
 from tests.test_attachments import PDF, jpeg_with_gps
 
 
@@ -56,7 +56,7 @@ async def test_a_full_disk_answers_507_and_keeps_nothing(
 ) -> None:
     user = await make_user(db)
     post = await make_post(db, user)
-    csrf = await login(client, user)
+    csrf = await login_as(client, user)
     r = await client.post(
         f"/api/v1/posts/{post.id}/attachments",
         files={"file": (name, io.BytesIO(data), ctype)},
@@ -73,7 +73,7 @@ async def test_the_browser_gets_a_507_page(
     client: httpx.AsyncClient, db: AsyncSession, full_disk: Path
 ) -> None:
     user = await make_user(db)
-    csrf = await login(client, user)
+    csrf = await login_as(client, user)
     r = await client.post(
         "/posts",
         data={
@@ -95,7 +95,7 @@ async def test_admin_shows_the_upload_disk_free_space(
     client: httpx.AsyncClient, db: AsyncSession, full_disk: Path
 ) -> None:
     admin = await make_user(db, role="admin")
-    await login(client, admin)
+    await login_as(client, admin)
     card = BeautifulSoup((await client.get("/admin")).text, "html.parser").select_one(
         "[data-testid=upload-space]"
     )

@@ -72,7 +72,7 @@ def server(tmp_path_factory: pytest.TempPathFactory) -> Iterator[dict[str, Any]]
     tmp = tmp_path_factory.mktemp("memory")
     os.environ["UPLOAD_DIR"] = str(tmp / "uploads")
     try:
-        with demo_database("arigato_upload_memory", str(tmp)) as url:
+        with demo_database("upload_memory", str(tmp)) as url:
             env = {**os.environ, "DATABASE_URL": url, "ARIGATO_ENV": "test"}
             out = subprocess.run(
                 [*ARIGATO, "tokens", "issue", "E1001", "--scope", "write"],

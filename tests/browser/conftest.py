@@ -14,7 +14,7 @@ from pathlib import Path
 import httpx
 import pytest
 
-from tests.conftest import IS_PG, _admin_pg, _pg_url
+from tests.conftest import IS_PG, _admin_pg, _pg_url, db_name
 
 CHROMIUM = os.environ.get("CHROMIUM_PATH", "/usr/bin/chromium")
 CHROMIUM_ARGS = [
@@ -40,6 +40,7 @@ def run_live_server(
     name: str, folder: Path, extra_env: dict[str, str] | None = None, port: int | None = None
 ) -> Iterator[str]:
     """`arigato demo` into a fresh database `name`, then `arigato serve`; yields its URL."""
+    name = db_name(name)  # per run and xdist worker
     if IS_PG:
         _admin_pg(f'DROP DATABASE IF EXISTS "{name}" WITH (FORCE)')
         _admin_pg(f'CREATE DATABASE "{name}"')
@@ -77,7 +78,7 @@ def run_live_server(
 
 @pytest.fixture(scope="session")
 def live_server(tmp_path_factory) -> Iterator[str]:
-    with run_live_server("arigato_browser_test", tmp_path_factory.mktemp("live")) as base:
+    with run_live_server("browser", tmp_path_factory.mktemp("live")) as base:
         yield base
 
 

@@ -25,7 +25,7 @@ def sso_server(tmp_path_factory) -> Iterator[str]:  # type: ignore[no-untyped-de
     with (
         run_provider([f"http://127.0.0.1:{port}/login/sso/callback"]) as provider,
         run_live_server(
-            "arigato_sso_browser_test",
+            "sso_browser",
             tmp_path_factory.mktemp("sso-live"),
             {**provider.env(), "PASSWORD_LOGIN": "false"},
             port=port,
