@@ -4,7 +4,7 @@ no answer outside its documented schema, for a staff, a curator and an admin tok
 The server is uvicorn on a free port with a database of its own (the suite's database is
 rolled back per test; the fuzzer's writes are real), loaded with the demo company so that
 lookups find something. Every phase runs (the schema's examples, coverage of its boundaries,
-fuzzing, stateful sequences over the links schemathesis infers; see PHASES), deterministically
+fuzzing, stateful sequences over the links schemathesis infers; see RUNS), deterministically
 and with a bounded number of cases per operation: ARIGATO_FUZZ_EXAMPLES (default 5) trades time for
 depth, e.g. ARIGATO_FUZZ_EXAMPLES=100 for a long local run.
 """
@@ -41,13 +41,15 @@ pytestmark = pytest.mark.fuzz
 
 ROOT = Path(__file__).resolve().parent.parent
 ROLES = ("staff", "curator", "admin")
-# The coverage phase (every boundary and wrong type of every input, about two thirds of the
-# time) runs once, with the admin token that reaches every operation; the other phases run
-# for each role.
-PHASES = {
-    "staff": "examples,fuzzing,stateful",
-    "curator": "examples,fuzzing,stateful",
-    "admin": "examples,coverage,fuzzing,stateful",
+# Each run: (the token's role, the phases). The coverage phase (every boundary and wrong type
+# of every input, about two thirds of the time) runs once, with the admin token that reaches
+# every operation; the other phases run for each role. Each run is a group of its own under
+# xdist (scripts/test), so that the runs spread over the workers (each starts its own server).
+RUNS = {
+    "staff": ("staff", "examples,fuzzing,stateful"),
+    "curator": ("curator", "examples,fuzzing,stateful"),
+    "admin": ("admin", "examples,fuzzing,stateful"),
+    "admin-coverage": ("admin", "coverage"),
 }
 CHECKS = "not_a_server_error,status_code_conformance,response_schema_conformance"
 MAX_EXAMPLES = int(os.environ.get("ARIGATO_FUZZ_EXAMPLES", "5"))
@@ -209,13 +211,16 @@ def findings_of(ndjson: Path) -> list[Finding]:
     return list(found.values())
 
 
-@pytest.mark.parametrize("role", ROLES)
-async def test_schemathesis_finds_nothing(fuzz_server: FuzzServer, role: str, tmp_path: Path):
+@pytest.mark.parametrize(
+    "run", [pytest.param(run, marks=pytest.mark.xdist_group(f"fuzz-{run}")) for run in RUNS]
+)
+async def test_schemathesis_finds_nothing(fuzz_server: FuzzServer, run: str, tmp_path: Path):
+    role, phases = RUNS[run]
     report = tmp_path / "report.ndjson"
     command = [
         *(sys.executable, "-m", "schemathesis.cli", "run", f"{fuzz_server.url}/api/openapi.json"),
         *("--header", f"Authorization: Bearer {fuzz_server.tokens[role]}"),
-        *("--checks", CHECKS, "--max-examples", str(MAX_EXAMPLES), "--phases", PHASES[role]),
+        *("--checks", CHECKS, "--max-examples", str(MAX_EXAMPLES), "--phases", phases),
         "--generation-deterministic",
         *("--workers", "1", "--request-timeout", "30", "--suppress-health-check", "all"),
         "--continue-on-failure",
@@ -234,16 +239,16 @@ async def test_schemathesis_finds_nothing(fuzz_server: FuzzServer, role: str, tm
     except TimeoutError:
         proc.kill()
         await proc.wait()
-        pytest.fail(f"schemathesis as {role} took over {RUN_TIMEOUT} s")
+        pytest.fail(f"schemathesis ({run}) took over {RUN_TIMEOUT} s")
     assert report.exists(), output.decode(errors="replace")[-5000:]
     findings = findings_of(report)
     # Kept for a look at a failed run (ARIGATO_FUZZ_FINDINGS_DIR keeps them after the run).
     keep = Path(os.environ.get("ARIGATO_FUZZ_FINDINGS_DIR", tmp_path))
-    (keep / f"schemathesis-{role}.txt").write_bytes(output)
-    (keep / f"findings-{role}.txt").write_text("\n\n".join(str(f) for f in findings))
+    (keep / f"schemathesis-{run}.txt").write_bytes(output)
+    (keep / f"findings-{run}.txt").write_text("\n\n".join(str(f) for f in findings))
     server_log = fuzz_server.log.read_text(errors="replace")[-4000:]
     assert not findings, (
-        f"schemathesis as {role}: {len(findings)} findings\n\n"
+        f"schemathesis ({run}): {len(findings)} findings\n\n"
         + "\n\n".join(str(f) for f in findings)
         + f"\n\nserver log (end):\n{server_log}"
     )
