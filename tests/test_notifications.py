@@ -324,7 +324,7 @@ async def test_a_failing_hook_never_breaks_the_action(db, monkeypatch):
     async def broken(*_args):
         await db.execute(sa.text("SELECT * FROM no_such_table"))
 
-    monkeypatch.setattr(notifications, "_post_event", broken)
+    monkeypatch.setattr(notifications.writing, "_post_event", broken)
     await notifications.notify_post_hidden(db, post.id, curator)  # logged, not raised
     assert post.title and await rows_of(db, author) == []  # the caller's objects still load
 

@@ -1,27 +1,9 @@
-"""Notifications: who hears of what (never of their own doing), likes grouped per post, the
-list (unread first), marking read, and the unread count behind the bell.
-
-Rules (SPEC §2):
-- like: the post's author; one unread notification per post, updated with the latest liker
-  and the number of people who liked since the author last read it ("山田さん他3名が…");
-  an unlike takes that person out of the group again (and removes an emptied group).
-- comment: the post's author. mention: each active colleague @mentioned in the comment,
-  except the post's author (who already hears of the comment).
-- featured / hidden: the post's author. bulletin_item: the author of each post in a bulletin
-  when it is published. bulletin: every active user in the bulletin's audience, except the
-  authors told of their own post in it.
-- nobody is notified of their own action.
-
-Writers that run inside someone else's transaction (`on_like`, `on_comment`, ...) only add
-rows and return who must hear of it; the caller commits and then calls
-`events.notifications_changed(recipients)` so the bells update live. The `notify_*`
-functions are whole units of work for hooks called after another service committed.
-"""
+"""Who hears of what: the rows written for likes, comments, mentions, featured and hidden posts
+and published bulletins (the rules are in the package's docstring)."""
 
 from __future__ import annotations
 
 from collections.abc import Awaitable, Callable
-from dataclasses import dataclass
 from datetime import datetime
 from typing import Any
 
@@ -30,7 +12,6 @@ from sqlmodel.ext.asyncio.session import AsyncSession
 
 from app import clock, events
 from app.db import upsert
-from app.i18n import _
 from app.logging import get_logger
 from app.models import (
     BulletinStatus,
@@ -49,15 +30,11 @@ from app.models.tables import (
     posts,
     users,
 )
-from app.permissions import is_curator
 from app.services import org
-from app.services.cursor import decode_cursor, encode_cursor
-from app.services.errors import NotFound
 from app.services.mentions import mentioned_users
 
 Kind = NotificationKind
 log = get_logger("arigato.notifications")
-BELL_CAP = 100  # the bell shows "99+" from here on
 
 
 # Writing -------------------------------------------------------------------------------------
@@ -324,237 +301,3 @@ async def _bulletin_published(
     )
     # Audiences are large: every instance recounts the bells of the users it has connected.
     return None
-
-
-# Reading -------------------------------------------------------------------------------------
-
-
-def unread_count_of(user_id: Any) -> sa.ScalarSelect[int]:
-    """Unread notifications of a user (a value, or a column to correlate with)."""
-    return (
-        sa.select(sa.func.count())
-        .select_from(notifications)
-        .where(notifications.c.user_id == user_id, notifications.c.read_at.is_(None))
-        .scalar_subquery()
-    )
-
-
-async def unread_count(db: AsyncSession, user_id: int) -> int:
-    return int((await db.execute(sa.select(unread_count_of(user_id)))).scalar_one())
-
-
-async def unread_counts(db: AsyncSession, user_ids: list[int]) -> dict[int, int]:
-    """Unread counts of many users in one query (users without any are left out)."""
-    if not user_ids:
-        return {}
-    rows = await db.execute(
-        sa.select(notifications.c.user_id, sa.func.count())
-        .where(notifications.c.user_id.in_(user_ids), notifications.c.read_at.is_(None))
-        .group_by(notifications.c.user_id)
-    )
-    return {user_id: int(n) for user_id, n in rows}
-
-
-def bell_text(count: int) -> str:
-    """What the bell shows: nothing at 0, "99+" at the cap."""
-    if count <= 0:
-        return ""
-    return "99+" if count >= BELL_CAP else str(count)
-
-
-@dataclass(slots=True)
-class NotificationView:
-    id: int
-    kind: str
-    actor_code: str | None
-    actor_name: str | None
-    actor_count: int
-    post_id: int | None
-    post_title: str | None  # None when the post is no longer visible to the recipient
-    bulletin_id: int | None
-    bulletin_title: str | None
-    bulletin_volume: int | None
-    created_at: datetime
-    updated_at: datetime
-    read_at: datetime | None
-
-    @property
-    def unread(self) -> bool:
-        return self.read_at is None
-
-    @property
-    def message(self) -> str:
-        """One line in the reader's language: names and titles only, never post text."""
-        name = self.actor_name or _("Someone")
-        title = self.post_title
-        if self.post_id is not None and title is None:
-            return _("A post that is no longer available.")
-        title = title or ""
-        if self.kind == Kind.like:
-            if self.actor_count > 1:
-                return _("%(name)s and %(n)s others liked your post “%(title)s”.") % {
-                    "name": name,
-                    "n": self.actor_count - 1,
-                    "title": title,
-                }
-            return _("%(name)s liked your post “%(title)s”.") % {"name": name, "title": title}
-        if self.kind == Kind.comment:
-            return _("%(name)s commented on your post “%(title)s”.") % {
-                "name": name,
-                "title": title,
-            }
-        if self.kind == Kind.mention:
-            return _("%(name)s mentioned you in a comment on “%(title)s”.") % {
-                "name": name,
-                "title": title,
-            }
-        if self.kind == Kind.featured:
-            return _("Your post “%(title)s” was chosen as good practice.") % {"title": title}
-        if self.kind == Kind.hidden:
-            return _("Your post “%(title)s” was hidden by head office.") % {"title": title}
-        if self.kind == Kind.bulletin_item:
-            return _("Your post “%(title)s” was put in the bulletin %(bulletin)s.") % {
-                "title": title,
-                "bulletin": self.bulletin_label,
-            }
-        return _("New bulletin: %(bulletin)s") % {"bulletin": self.bulletin_label}
-
-    @property
-    def bulletin_label(self) -> str:
-        title = f"“{self.bulletin_title or ''}”"
-        if self.bulletin_volume:
-            return _("Vol. %(n)s") % {"n": self.bulletin_volume} + " " + title
-        return title
-
-    @property
-    def target(self) -> tuple[str, dict[str, int]] | None:
-        """The route name and parameters a click leads to (None: nothing left to show)."""
-        if self.kind == Kind.bulletin and self.bulletin_id is not None:
-            return "show_bulletin", {"bulletin_id": self.bulletin_id}
-        if self.post_id is not None and self.post_title is not None:
-            return "show_post", {"post_id": self.post_id}
-        return None
-
-
-_actor = users.alias("actor")
-_LIST_COLUMNS = (
-    notifications.c.id,
-    notifications.c.kind,
-    _actor.c.code,
-    _actor.c.name,
-    notifications.c.actor_count,
-    notifications.c.post_id,
-    posts.c.title,
-    posts.c.status,
-    posts.c.author_id,
-    notifications.c.bulletin_id,
-    bulletins.c.title,
-    bulletins.c.volume,
-    notifications.c.created_at,
-    notifications.c.updated_at,
-    notifications.c.read_at,
-)
-_LIST_FROM = (
-    notifications.outerjoin(_actor, _actor.c.id == notifications.c.actor_id)
-    .outerjoin(posts, posts.c.id == notifications.c.post_id)
-    .outerjoin(bulletins, bulletins.c.id == notifications.c.bulletin_id)
-)
-_is_read = sa.case((notifications.c.read_at.is_(None), 0), else_=1)
-
-
-def _visible_title(user: User, title: str | None, status: str | None, author: int | None) -> Any:
-    if title is None or status == PostStatus.published:
-        return title
-    if status == PostStatus.hidden and (author == user.id or is_curator(user)):
-        return title
-    return None
-
-
-def _view(user: User, r: Any) -> NotificationView:
-    return NotificationView(
-        id=r[0],
-        kind=r[1],
-        actor_code=r[2],
-        actor_name=r[3],
-        actor_count=r[4],
-        post_id=r[5],
-        post_title=_visible_title(user, r[6], r[7], r[8]),
-        bulletin_id=r[9],
-        bulletin_title=r[10],
-        bulletin_volume=r[11],
-        created_at=r[12],
-        updated_at=r[13],
-        read_at=r[14],
-    )
-
-
-def encode_list_cursor(view: NotificationView) -> str:
-    return ("r" if view.read_at else "u") + encode_cursor(view.updated_at, view.id)
-
-
-def _decode_list_cursor(cursor: str) -> tuple[int, datetime, int]:
-    if cursor[:1] not in ("u", "r"):
-        decode_cursor("!")  # raises the 422 every bad cursor gets
-    at, last_id = decode_cursor(cursor[1:])
-    return (0 if cursor[0] == "u" else 1), at, last_id
-
-
-async def list_for(
-    db: AsyncSession, user: User, *, cursor: str | None = None, limit: int = 20
-) -> tuple[list[NotificationView], str | None]:
-    """Unread first, then read ones; newest first within each; keyset paginated."""
-    stmt = (
-        sa.select(*_LIST_COLUMNS)
-        .select_from(_LIST_FROM)
-        .where(notifications.c.user_id == user.id)
-        .order_by(_is_read, notifications.c.updated_at.desc(), notifications.c.id.desc())
-        .limit(limit + 1)
-    )
-    if cursor:
-        read, at, last_id = _decode_list_cursor(cursor)
-        stmt = stmt.where(
-            (_is_read > read)
-            | (
-                (_is_read == read)
-                & (
-                    (notifications.c.updated_at < at)
-                    | ((notifications.c.updated_at == at) & (notifications.c.id < last_id))
-                )
-            )
-        )
-    rows = (await db.execute(stmt)).all()
-    views = [_view(user, r) for r in rows[:limit]]
-    next_cursor = encode_list_cursor(views[-1]) if len(rows) > limit and views else None
-    return views, next_cursor
-
-
-async def get_for(db: AsyncSession, user: User, notification_id: int) -> NotificationView:
-    """One of the user's own notifications; anybody else's is a 404."""
-    row = (
-        await db.execute(
-            sa.select(*_LIST_COLUMNS)
-            .select_from(_LIST_FROM)
-            .where(notifications.c.id == notification_id, notifications.c.user_id == user.id)
-        )
-    ).first()
-    if row is None:
-        raise NotFound(_("This notification does not exist."))
-    return _view(user, row)
-
-
-async def mark_read(db: AsyncSession, user: User, ids: list[int] | None) -> int:
-    """Mark some (ids) or all (None) of the user's unread notifications read; how many."""
-    stmt = sa.update(notifications).where(
-        notifications.c.user_id == user.id, notifications.c.read_at.is_(None)
-    )
-    if ids is not None:
-        if not ids:
-            return 0
-        stmt = stmt.where(notifications.c.id.in_(ids))
-    result = await db.execute(stmt.values(read_at=clock.now()))
-    await db.commit()
-    changed = int(result.rowcount)  # type: ignore[attr-defined]
-    if changed:
-        assert user.id is not None
-        await events.notifications_changed([user.id])
-    return changed
