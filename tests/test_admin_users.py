@@ -14,9 +14,9 @@ from sqlmodel import col, select
 
 from app.models import ApiToken, AuditEntry, User, UserSession
 from app.security import verify_password
-from app.services import admin
-from app.services.auth import issue_token
 from app.services.errors import Conflict, InvalidInput
+from app.services.people import users as user_service
+from app.services.people.tokens import issue_token
 from tests.factories import csrf_from, login, make_post, make_unit, make_user
 
 HX = {"HX-Request": "true"}
@@ -602,7 +602,7 @@ async def test_any_new_user_is_created_or_refused_and_nothing_half_written(db, c
     shop = await make_unit(db)
     before = len((await db.exec(select(User))).all())
     try:
-        user, password = await admin.create_user(
+        user, password = await user_service.add_by_admin(
             db, actor, code=code, name="新人", email=email, unit=shop.code, role=role
         )
     except InvalidInput as exc:

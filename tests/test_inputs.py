@@ -26,7 +26,7 @@ from PIL import Image
 
 from app.inputs import BODY_LIMIT, MAX_ID, PathId
 from app.main import create_app
-from app.services.auth import issue_token
+from app.services.people.tokens import issue_token
 from tests.conftest import RUN_DB
 from tests.factories import login, make_post, make_user
 from tests.livetools import app_process, demo_database

@@ -5,7 +5,7 @@ from __future__ import annotations
 import sqlalchemy as sa
 from bs4 import BeautifulSoup
 
-from app.services.auth import issue_token
+from app.services.people.tokens import issue_token
 from tests.factories import login, make_post, make_user
 
 

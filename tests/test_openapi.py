@@ -9,7 +9,7 @@ import pytest
 from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 
-from app.services.auth import issue_token
+from app.services.people.tokens import issue_token
 from tests.factories import make_user
 
 

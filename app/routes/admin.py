@@ -21,9 +21,12 @@ from app.deps import AdminUser, SessionDep
 from app.i18n import _
 from app.inputs import PathId
 from app.models import OrgUnit, Role, UnitKind, User
-from app.services import account, admin
-from app.services.admin import UserFilters
 from app.services.errors import Conflict, InvalidInput
+from app.services.people import directory
+from app.services.people import tokens as token_service
+from app.services.people import units as unit_service
+from app.services.people import users as user_service
+from app.services.people.directory import UserFilters
 from app.storage import upload_disk_space
 from app.templating import is_htmx
 from app.templating import render as render_page
@@ -116,7 +119,7 @@ async def admin_home(request: Request, db: SessionDep, user: AdminUser) -> Respo
         request,
         "admin/index.html",
         {
-            "stats": await admin.overview(db),
+            "stats": await directory.overview(db),
             "role_labels": role_labels(),
             "upload_space": await anyio.to_thread.run_sync(upload_disk_space),
         },
@@ -134,7 +137,7 @@ async def _units_context(
     done: str | None = None,
     added: str | None = None,
 ) -> dict[str, Any]:
-    tree = await admin.unit_tree(db)
+    tree = await unit_service.unit_tree(db)
     return {
         "tree": tree,
         "values": values or dict.fromkeys(UNIT_FIELDS, ""),
@@ -164,7 +167,7 @@ async def create_unit(request: Request, db: SessionDep, user: AdminUser) -> Resp
     form = await _form(request)
     values = {k: form.get(k, "") for k in UNIT_FIELDS}
     try:
-        unit = await admin.create_unit(db, user, **values)
+        unit = await unit_service.create_unit(db, user, **values)
     except (InvalidInput, Conflict) as exc:
         errors, status = _failure(exc)
         ctx = await _units_context(db, values=values, errors=errors)
@@ -180,7 +183,7 @@ async def create_unit(request: Request, db: SessionDep, user: AdminUser) -> Resp
 
 
 async def _unit_or_404(db: SessionDep, code: str) -> OrgUnit:
-    unit = await admin.get_unit(db, code)
+    unit = await unit_service.get_unit(db, code)
     if unit is None:
         raise HTTPException(404, _("There is no unit with this code."))
     return unit
@@ -196,7 +199,7 @@ async def _unit_response(
     done: str | None = None,
     status: int = 200,
 ) -> Response:
-    tree = await admin.unit_tree(db)
+    tree = await unit_service.unit_tree(db)
     node = tree.by_code[unit.code]
     ctx = {
         "node": node,
@@ -239,7 +242,7 @@ async def _unit_change(
     values = {k: form.get(k, "") for k in ("name", "kind", "parent")}
     kw: dict[str, Any] = {k: values[k] for k in from_form}
     try:
-        await admin.update_unit(db, user, unit, **kw, **change)
+        await unit_service.update_unit(db, user, unit, **kw, **change)
     except (InvalidInput, Conflict) as exc:
         await db.refresh(unit)
         errors, status = _failure(exc)
@@ -294,15 +297,15 @@ async def _users_page(
 ) -> Response:
     filter_error = None
     try:
-        rows, next_cursor = await admin.list_users(db, filters, cursor=cursor)
-        total = await admin.count_users(db, filters)
+        rows, next_cursor = await directory.list_users(db, filters, cursor=cursor)
+        total = await directory.count_users(db, filters)
     except InvalidInput as exc:
         filter_error = next(iter(exc.by_field().values()), "")
         rows, next_cursor, total = [], None, 0
         status = 422 if status == 200 else status
     base = str(request.app.url_path_for("admin_users"))
     params = filters.query_params()
-    tree = await admin.unit_tree(db, counts=False)
+    tree = await unit_service.unit_tree(db, counts=False)
     return render(
         request,
         "admin/users.html",
@@ -346,7 +349,7 @@ async def create_user(request: Request, db: SessionDep, user: AdminUser) -> Resp
     otp = form.get("one_time_password") == "on"
     values["one_time_password"] = "on" if otp else ""
     try:
-        created, password = await admin.create_user(
+        created, password = await user_service.add_by_admin(
             db,
             user,
             code=values["code"],
@@ -371,7 +374,7 @@ async def create_user(request: Request, db: SessionDep, user: AdminUser) -> Resp
 
 
 async def _user_or_404(db: SessionDep, code: str) -> User:
-    found = await admin.get_user(db, code)
+    found = await directory.get_user(db, code)
     if found is None:
         raise HTTPException(404, _("There is no user with this employee number."))
     return found[0]
@@ -389,11 +392,11 @@ async def _user_response(
     status: int = 200,
     full: bool = False,
 ) -> Response:
-    found = await admin.get_user(db, target.code)
+    found = await directory.get_user(db, target.code)
     assert found is not None
     user, unit = found
-    tree = await admin.unit_tree(db, counts=False)
-    tokens = await account.list_tokens(db, user)
+    tree = await unit_service.unit_tree(db, counts=False)
+    tokens = await token_service.list_tokens(db, user)
     ctx = {
         "user": user,
         "unit": unit,
@@ -439,7 +442,7 @@ async def _user_change(
     values = {k: form.get(k, "") for k in ("name", "email", "role", "unit")}
     kw: dict[str, Any] = {k: values[k] for k in from_form}
     try:
-        await admin.update_user(db, actor, target, **kw, **change)
+        await user_service.update_user(db, actor, target, **kw, **change)
     except (InvalidInput, Conflict) as exc:
         await db.refresh(target)
         errors, status = _failure(exc)
@@ -489,7 +492,7 @@ async def reset_user_password(
     """Set a random one-time password and show it once (never in a URL, never stored plain)."""
     target = await _user_or_404(db, code)
     try:
-        password = await admin.set_one_time_password(db, user, target)
+        password = await user_service.set_one_time_password(db, user, target)
     except Conflict as exc:
         errors, status = _failure(exc)
         return await _user_response(request, db, target, errors=errors, status=status)
@@ -502,7 +505,7 @@ async def revoke_user_access(
 ) -> Response:
     target = await _user_or_404(db, code)
     try:
-        await admin.revoke_access(db, user, target)
+        await user_service.revoke_access(db, user, target)
     except Conflict as exc:
         errors, status = _failure(exc)
         return await _user_response(request, db, target, errors=errors, status=status)
@@ -515,11 +518,11 @@ async def revoke_user_access(
 async def revoke_user_token(
     request: Request, db: SessionDep, user: AdminUser, token_id: PathId
 ) -> Response:
-    found = await admin.get_token(db, token_id)
+    found = await token_service.get_token(db, token_id)
     if found is None:
         raise HTTPException(404, _("There is no such API token."))
     token, owner = found
-    await admin.revoke_token(db, user, token, owner)
+    await token_service.revoke_token(db, token, owner, actor=user)
     if is_htmx(request):
         return await _user_response(request, db, owner, done=user_done_messages()["token"])
     url = str(request.app.url_path_for("show_admin_user", code=owner.code))
