@@ -538,7 +538,7 @@ async def test_list_and_revoke_a_users_tokens(client, db):
     ]  # newest first
     active_row = page.select_one(f"#token-{row.id}")
     assert active_row.select("td")[1].get_text() == f"{row.prefix}…"
-    assert active_row.select("td")[2].get_text() == "read and write"
+    assert active_row.select("td")[2].get_text() == "Read and write"
     assert "token-revoked" in page.select_one(f"#token-{old.id}")["class"]
     listed = (await client.get(f"/api/v1/admin/users/{target.code}/tokens")).json()["items"]
     by_id = {t["id"]: t for t in listed}

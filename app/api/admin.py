@@ -192,20 +192,6 @@ async def _unit_answer(db: SessionDep, code: str) -> AdminUnit:
     return _unit(tree.by_code[code])
 
 
-async def _unit_or_404(db: SessionDep, code: str) -> OrgUnit:
-    unit = await unit_service.get_unit(db, code)
-    if unit is None:
-        raise HTTPException(404, _("There is no unit with this code."))
-    return unit
-
-
-async def _user_or_404(db: SessionDep, code: str) -> tuple[User, OrgUnit]:
-    found = await directory.get_user(db, code)
-    if found is None:
-        raise HTTPException(404, _("There is no user with this employee number."))
-    return found
-
-
 # -- units -----------------------------------------------------------------------------------
 
 
@@ -232,7 +218,7 @@ async def create_unit(db: SessionDep, user: AdminUser, body: UnitCreate) -> Admi
 
 @router.get("/admin/units/{code}", name="api_admin_unit")
 async def get_unit(db: SessionDep, user: AdminUser, code: str) -> AdminUnit:
-    unit = await _unit_or_404(db, code)
+    unit = await unit_service.unit_by_code(db, code)
     return await _unit_answer(db, unit.code)
 
 
@@ -243,7 +229,7 @@ async def get_unit(db: SessionDep, user: AdminUser, code: str) -> AdminUnit:
 )
 async def update_unit(db: SessionDep, user: AdminUser, code: str, body: UnitUpdate) -> AdminUnit:
     """Rename (`name`, `kind`), move (`parent`: a code), deactivate or reactivate (`active`)."""
-    unit = await _unit_or_404(db, code)
+    unit = await unit_service.unit_by_code(db, code)
     _not_null(body, "name", "kind", "active")
     await unit_service.update_unit(db, user, unit, **_set(body, "name", "kind", "parent", "active"))
     return await _unit_answer(db, unit.code)
@@ -292,13 +278,13 @@ async def create_user(db: SessionDep, user: AdminUser, body: UserCreate) -> User
         role=body.role,
         one_time_password=body.one_time_password,
     )
-    found = await _user_or_404(db, created.code)
+    found = await directory.get_user(db, created.code)
     return UserCreated(**_user(*found).model_dump(), one_time_password=password)
 
 
 @router.get("/admin/users/{code}", name="api_admin_user")
 async def get_user(db: SessionDep, user: AdminUser, code: str) -> AdminUserPublic:
-    return _user(*await _user_or_404(db, code))
+    return _user(*await directory.get_user(db, code))
 
 
 @router.patch(
@@ -314,12 +300,12 @@ async def update_user(
     Deactivating ends the user's sessions and API tokens at once. You cannot deactivate
     yourself or take the admin role from yourself (409).
     """
-    target, _unit_row = await _user_or_404(db, code)
+    target, _unit_row = await directory.get_user(db, code)
     _not_null(body, "name", "role", "unit", "active")
     await user_service.update_user(
         db, user, target, **_set(body, "name", "email", "role", "unit", "active")
     )
-    return _user(*await _user_or_404(db, code))
+    return _user(*await directory.get_user(db, code))
 
 
 @router.post(
@@ -332,9 +318,11 @@ async def reset_user_password(db: SessionDep, user: AdminUser, code: str) -> One
 
     The user's browser sessions end; API tokens stay (see revoke-access).
     """
-    target, _unit_row = await _user_or_404(db, code)
+    target, _unit_row = await directory.get_user(db, code)
     password = await user_service.set_one_time_password(db, user, target)
-    return OneTimePassword(user=_user(*await _user_or_404(db, code)), one_time_password=password)
+    return OneTimePassword(
+        user=_user(*await directory.get_user(db, code)), one_time_password=password
+    )
 
 
 @router.post(
@@ -344,7 +332,7 @@ async def reset_user_password(db: SessionDep, user: AdminUser, code: str) -> One
 )
 async def revoke_user_access(db: SessionDep, user: AdminUser, code: str) -> AccessRevoked:
     """End every session and revoke every API token of the user."""
-    target, _unit_row = await _user_or_404(db, code)
+    target, _unit_row = await directory.get_user(db, code)
     sessions, tokens = await user_service.revoke_access(db, user, target)
     return AccessRevoked(sessions_ended=sessions, tokens_revoked=tokens)
 
@@ -352,7 +340,7 @@ async def revoke_user_access(db: SessionDep, user: AdminUser, code: str) -> Acce
 @router.get("/admin/users/{code}/tokens", name="api_user_tokens")
 async def list_user_tokens(db: SessionDep, user: AdminUser, code: str) -> Page[AdminTokenPublic]:
     """The user's API tokens, newest first, revoked and expired ones included."""
-    target, _unit_row = await _user_or_404(db, code)
+    target, _unit_row = await directory.get_user(db, code)
     return Page(items=[AdminTokenPublic.of(t) for t in await token_service.list_tokens(db, target)])
 
 
@@ -360,7 +348,5 @@ async def list_user_tokens(db: SessionDep, user: AdminUser, code: str) -> Page[A
 async def revoke_token(db: SessionDep, user: AdminUser, token_id: PathId) -> Response:
     """Revoke anyone's API token (204; again is a no-op)."""
     found = await token_service.get_token(db, token_id)
-    if found is None:
-        raise HTTPException(404, _("There is no such API token."))
     await token_service.revoke_token(db, *found, actor=user)
     return Response(status_code=204)

@@ -13,14 +13,15 @@ from typing import Annotated, Any
 from urllib.parse import urlencode
 
 import anyio.to_thread
-from fastapi import APIRouter, HTTPException, Query, Request
+from fastapi import APIRouter, Query, Request
 from fastapi.responses import RedirectResponse, Response
 from starlette.routing import NoMatchFound
 
 from app.deps import AdminUser, SessionDep
 from app.i18n import _
 from app.inputs import PathId
-from app.models import OrgUnit, Role, UnitKind, User
+from app.labels import role_labels, unit_kind_labels
+from app.models import OrgUnit, Role, User
 from app.services.errors import Conflict, InvalidInput
 from app.services.people import directory
 from app.services.people import tokens as token_service
@@ -35,24 +36,6 @@ router = APIRouter(include_in_schema=False)
 
 UNIT_FIELDS = ("code", "name", "kind", "parent")
 USER_FIELDS = ("code", "name", "email", "unit", "role")
-
-
-def kind_labels() -> dict[str, str]:
-    return {
-        UnitKind.company.value: _("Company"),
-        UnitKind.region.value: _("Region"),
-        UnitKind.branch.value: _("Branch"),
-        UnitKind.shop.value: _("Shop"),
-        UnitKind.department.value: _("Head office department"),
-    }
-
-
-def role_labels() -> dict[str, str]:
-    return {
-        Role.staff.value: _("Staff"),
-        Role.curator.value: _("Curator (head office)"),
-        Role.admin.value: _("Administrator"),
-    }
 
 
 def unit_done_messages() -> dict[str, str]:
@@ -144,7 +127,7 @@ async def _units_context(
         "errors": errors or {},
         "done": done,
         "added": added,
-        "kind_labels": kind_labels(),
+        "kind_labels": unit_kind_labels(),
     }
 
 
@@ -182,13 +165,6 @@ async def create_unit(request: Request, db: SessionDep, user: AdminUser) -> Resp
     )
 
 
-async def _unit_or_404(db: SessionDep, code: str) -> OrgUnit:
-    unit = await unit_service.get_unit(db, code)
-    if unit is None:
-        raise HTTPException(404, _("There is no unit with this code."))
-    return unit
-
-
 async def _unit_response(
     request: Request,
     db: SessionDep,
@@ -208,7 +184,7 @@ async def _unit_response(
         "values": values or {},
         "errors": errors or {},
         "done": done,
-        "kind_labels": kind_labels(),
+        "kind_labels": unit_kind_labels(),
     }
     template = "admin/_unit_panel.html" if is_htmx(request) else "admin/unit.html"
     return render(request, template, ctx, status_code=status)
@@ -223,7 +199,7 @@ async def show_admin_unit(
     done: Annotated[str | None, Query(max_length=20)] = None,
 ) -> Response:
     """One unit: rename, change kind, move, deactivate or reactivate."""
-    unit = await _unit_or_404(db, code)
+    unit = await unit_service.unit_by_code(db, code)
     return await _unit_response(request, db, unit, done=unit_done_messages().get(done or ""))
 
 
@@ -237,7 +213,7 @@ async def _unit_change(
     from_form: tuple[str, ...] = (),
     **change: Any,
 ) -> Response:
-    unit = await _unit_or_404(db, code)
+    unit = await unit_service.unit_by_code(db, code)
     form = await _form(request)
     values = {k: form.get(k, "") for k in ("name", "kind", "parent")}
     kw: dict[str, Any] = {k: values[k] for k in from_form}
@@ -274,15 +250,6 @@ async def reactivate_unit(request: Request, db: SessionDep, user: AdminUser, cod
 
 
 # -- users -----------------------------------------------------------------------------------
-
-
-def _filters(q: str, unit: str, role: str, active: str) -> UserFilters:
-    return UserFilters(
-        q=q.strip(),
-        unit=unit.strip(),
-        role=role if role in {r.value for r in Role} else "",
-        active=active if active in ("active", "inactive") else "",
-    )
 
 
 async def _users_page(
@@ -339,7 +306,7 @@ async def admin_users(
     cursor: Annotated[str | None, Query(max_length=200)] = None,
 ) -> Response:
     """Search (number prefix or name), filter by unit subtree, role and state; 50 a page."""
-    return await _users_page(request, db, _filters(q, unit, role, active), cursor=cursor)
+    return await _users_page(request, db, UserFilters.of(q, unit, role, active), cursor=cursor)
 
 
 @router.post("/admin/users", name="create_user")
@@ -373,13 +340,6 @@ async def create_user(request: Request, db: SessionDep, user: AdminUser) -> Resp
     )
 
 
-async def _user_or_404(db: SessionDep, code: str) -> User:
-    found = await directory.get_user(db, code)
-    if found is None:
-        raise HTTPException(404, _("There is no user with this employee number."))
-    return found[0]
-
-
 async def _user_response(
     request: Request,
     db: SessionDep,
@@ -392,9 +352,7 @@ async def _user_response(
     status: int = 200,
     full: bool = False,
 ) -> Response:
-    found = await directory.get_user(db, target.code)
-    assert found is not None
-    user, unit = found
+    user, unit = await directory.get_user(db, target.code)
     tree = await unit_service.unit_tree(db, counts=False)
     tokens = await token_service.list_tokens(db, user)
     ctx = {
@@ -423,7 +381,7 @@ async def show_admin_user(
     done: Annotated[str | None, Query(max_length=20)] = None,
 ) -> Response:
     """One user: details, role, unit, active state, one-time password, sessions and tokens."""
-    target = await _user_or_404(db, code)
+    target = (await directory.get_user(db, code))[0]
     return await _user_response(request, db, target, done=user_done_messages().get(done or ""))
 
 
@@ -437,7 +395,7 @@ async def _user_change(
     from_form: tuple[str, ...] = (),
     **change: Any,
 ) -> Response:
-    target = await _user_or_404(db, code)
+    target = (await directory.get_user(db, code))[0]
     form = await _form(request)
     values = {k: form.get(k, "") for k in ("name", "email", "role", "unit")}
     kw: dict[str, Any] = {k: values[k] for k in from_form}
@@ -490,7 +448,7 @@ async def reset_user_password(
     request: Request, db: SessionDep, user: AdminUser, code: str
 ) -> Response:
     """Set a random one-time password and show it once (never in a URL, never stored plain)."""
-    target = await _user_or_404(db, code)
+    target = (await directory.get_user(db, code))[0]
     try:
         password = await user_service.set_one_time_password(db, user, target)
     except Conflict as exc:
@@ -503,7 +461,7 @@ async def reset_user_password(
 async def revoke_user_access(
     request: Request, db: SessionDep, user: AdminUser, code: str
 ) -> Response:
-    target = await _user_or_404(db, code)
+    target = (await directory.get_user(db, code))[0]
     try:
         await user_service.revoke_access(db, user, target)
     except Conflict as exc:
@@ -518,10 +476,7 @@ async def revoke_user_access(
 async def revoke_user_token(
     request: Request, db: SessionDep, user: AdminUser, token_id: PathId
 ) -> Response:
-    found = await token_service.get_token(db, token_id)
-    if found is None:
-        raise HTTPException(404, _("There is no such API token."))
-    token, owner = found
+    token, owner = await token_service.get_token(db, token_id)
     await token_service.revoke_token(db, token, owner, actor=user)
     if is_htmx(request):
         return await _user_response(request, db, owner, done=user_done_messages()["token"])

@@ -17,13 +17,10 @@ from sqlmodel.ext.asyncio.session import AsyncSession
 
 from app.config import Settings
 from app.i18n import _
-from app.logging import get_logger
 from app.models import LoginThrottle, User
 from app.models.base import UTCDateTime, utcnow
 from app.security import verify_password
 from app.services.errors import TooManyRequests
-
-log = get_logger("arigato.auth")
 
 
 class LoginThrottled(TooManyRequests):

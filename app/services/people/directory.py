@@ -13,10 +13,10 @@ from sqlmodel import col, or_, select
 from sqlmodel.ext.asyncio.session import AsyncSession
 
 from app.i18n import _
-from app.models import OrgUnit, User
+from app.models import OrgUnit, Role, User
 from app.models.tables import units, users
 from app.services import org
-from app.services.errors import InvalidInput
+from app.services.errors import InvalidInput, NotFound
 from app.services.people.units import get_unit
 
 PAGE_SIZE = 50
@@ -28,6 +28,16 @@ class UserFilters:
     unit: str = ""  # unit code: that unit and every unit below it
     role: str = ""
     active: str = ""  # "" (all) | "active" | "inactive"
+
+    @classmethod
+    def of(cls, q: str, unit: str, role: str, active: str) -> UserFilters:
+        """Filters from a query string: an unknown role or state filters nothing."""
+        return cls(
+            q=q.strip(),
+            unit=unit.strip(),
+            role=role if role in {r.value for r in Role} else "",
+            active=active if active in ("active", "inactive") else "",
+        )
 
     def query_params(self) -> dict[str, str]:
         return {k: v for k, v in vars(self).items() if v}
@@ -102,7 +112,8 @@ async def count_users(db: AsyncSession, filters: UserFilters) -> int:
     return int((await db.execute(counted)).scalar_one())
 
 
-async def get_user(db: AsyncSession, code: str) -> tuple[User, OrgUnit] | None:
+async def get_user(db: AsyncSession, code: str) -> tuple[User, OrgUnit]:
+    """The user with this employee number and their unit, or NotFound."""
     row = (
         await db.exec(
             select(User, OrgUnit)
@@ -110,7 +121,9 @@ async def get_user(db: AsyncSession, code: str) -> tuple[User, OrgUnit] | None:
             .where(User.code == code)
         )
     ).first()
-    return (row[0], row[1]) if row else None
+    if row is None:
+        raise NotFound(_("There is no user with this employee number."))
+    return row[0], row[1]
 
 
 async def directory(db: AsyncSession, q: str = "", limit: int = 20) -> list[tuple[User, OrgUnit]]:

@@ -250,7 +250,8 @@ async def revoke_own_token(db: AsyncSession, user: User, token_id: int) -> None:
     await revoke_token(db, await _own(db, user, token_id), user)
 
 
-async def get_token(db: AsyncSession, token_id: int) -> tuple[ApiToken, User] | None:
+async def get_token(db: AsyncSession, token_id: int) -> tuple[ApiToken, User]:
+    """Anyone's token with its owner (for an admin), or NotFound."""
     row = (
         await db.exec(
             select(ApiToken, User)
@@ -258,7 +259,9 @@ async def get_token(db: AsyncSession, token_id: int) -> tuple[ApiToken, User] | 
             .where(ApiToken.id == token_id)
         )
     ).first()
-    return (row[0], row[1]) if row else None
+    if row is None:
+        raise NotFound(_("There is no such API token."))
+    return row[0], row[1]
 
 
 async def revoke_token(

@@ -29,7 +29,7 @@ from app.services.csvimport import (
     read_table,
     write_or_refuse,
 )
-from app.services.errors import Conflict
+from app.services.errors import Conflict, NotFound
 from app.services.people.rules import (
     CODE_RE,
     NAME_MAX,
@@ -125,6 +125,14 @@ async def unit_tree(db: AsyncSession, *, counts: bool = True) -> UnitTree:
 
 async def get_unit(db: AsyncSession, code: str) -> OrgUnit | None:
     return (await db.exec(select(OrgUnit).where(OrgUnit.code == code))).first()
+
+
+async def unit_by_code(db: AsyncSession, code: str) -> OrgUnit:
+    """The unit with this code, or NotFound."""
+    unit = await get_unit(db, code)
+    if unit is None:
+        raise NotFound(_("There is no unit with this code."))
+    return unit
 
 
 def unit_snapshot(unit: OrgUnit, parent_code: str | None) -> dict[str, Any]:
