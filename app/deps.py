@@ -16,7 +16,8 @@ from app.db import get_session
 from app.i18n import _
 from app.models import ROLE_RANK, Role, TokenScope, User
 from app.services import bulletins as bulletin_service
-from app.services.auth import Auth, auth_for_session, auth_for_token
+from app.services.people.sessions import Auth, auth_for_session
+from app.services.people.tokens import auth_for_token
 from app.web import CSRF_FIELD, CSRF_HEADER, LANG_COOKIE, SESSION_COOKIE, csrf_valid
 
 SAFE_METHODS = frozenset({"GET", "HEAD", "OPTIONS"})

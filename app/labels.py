@@ -1,12 +1,12 @@
 """Human labels for the domain's codes (channels, products, categories, reasons, complaint
-categories and statuses), translated: one home for every label."""
+categories and statuses, unit kinds, roles), translated: one home for every label."""
 
 from __future__ import annotations
 
 from functools import cache
 
 from app.i18n import _, current_locale
-from app.models import ComplaintCategory, ComplaintStatus
+from app.models import ComplaintCategory, ComplaintStatus, Role, UnitKind
 
 
 def channel_labels() -> dict[str, str]:
@@ -38,6 +38,24 @@ def category_labels() -> dict[str, str]:
 
 def kind_labels() -> dict[str, str]:
     return {"praise": _("Thanks"), "knowhow": _("Know-how")}
+
+
+def unit_kind_labels() -> dict[str, str]:
+    return {
+        UnitKind.company.value: _("Company"),
+        UnitKind.region.value: _("Region"),
+        UnitKind.branch.value: _("Branch"),
+        UnitKind.shop.value: _("Shop"),
+        UnitKind.department.value: _("Head office department"),
+    }
+
+
+def role_labels() -> dict[str, str]:
+    return {
+        Role.staff.value: _("Staff"),
+        Role.curator.value: _("Curator (head office)"),
+        Role.admin.value: _("Administrator"),
+    }
 
 
 def flag_reason_labels() -> dict[str, str]:

@@ -32,8 +32,8 @@ if __package__ in (None, ""):  # run as a script: the project's root, for `app`
 
 from app.config import Settings, get_settings
 from app.security import hash_password, new_token, token_digest
-from app.services.auth import TOKEN_PREFIX
 from app.services.markdown import render_comment, render_markdown
+from app.services.people.tokens import TOKEN_PREFIX
 
 # Every seeded user has this password (one argon2 hash, computed once per run).
 BENCH_PASSWORD = "arigato-bench-password"

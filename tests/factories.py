@@ -17,8 +17,8 @@ from app.config import get_settings
 from app.models import OrgUnit, Post, User
 from app.models.base import utcnow
 from app.security import csrf_token_for, hash_password
-from app.services import auth as auth_service
-from app.services.auth import issue_token
+from app.services.people import sessions as session_service
+from app.services.people.tokens import issue_token
 from app.web import SESSION_COOKIE
 
 PASSWORD = "correct-horse-battery"
@@ -120,7 +120,7 @@ async def login_as(client: httpx.AsyncClient, user: User) -> str:
     db = async_object_session(user)
     assert db is not None, "login_as needs a user from the test's database session"
     settings = get_settings()
-    token = await auth_service.start_session(db, settings, user, "python-httpx", "10.0.0.1")
+    token = await session_service.start_session(db, settings, user, "python-httpx", "10.0.0.1")
     client.cookies.set(SESSION_COOKIE, token)
     return csrf_token_for(settings.secret_key, token)
 

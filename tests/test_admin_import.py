@@ -20,7 +20,7 @@ from sqlmodel.ext.asyncio.session import AsyncSession
 
 from app.models import AuditEntry, OrgUnit, User
 from app.services.csvimport import ImportRejected, read_rows
-from app.services.users import import_users
+from app.services.people.user_import import import_users
 from tests.conftest import IS_PG
 from tests.factories import login_as, make_unit, make_user, soup
 from tests.test_concurrency import committed  # noqa: F401  (a fixture: really committed sessions)

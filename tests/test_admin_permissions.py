@@ -13,7 +13,7 @@ import httpx
 import pytest
 
 from app.main import create_app
-from app.services.auth import issue_token
+from app.services.people.tokens import issue_token
 from tests.factories import csrf_from, login_as, make_unit, make_user
 
 ANON, STAFF, CURATOR, ADMIN = "anonymous", "staff", "curator", "admin"

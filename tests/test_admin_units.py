@@ -13,8 +13,8 @@ from hypothesis import strategies as st
 from sqlmodel import col, select
 
 from app.models import AuditEntry, OrgUnit
-from app.services import admin
 from app.services.errors import Conflict, InvalidInput
+from app.services.people import units as unit_service
 from tests.factories import HX, login_as, make_post, make_unit, make_units, make_user, soup
 
 _seq = itertools.count(1)
@@ -53,7 +53,7 @@ def changes(entry: AuditEntry) -> dict:
 
 
 async def unit(db, code: str) -> OrgUnit:
-    found = await admin.get_unit(db, code)
+    found = await unit_service.get_unit(db, code)
     assert found is not None
     await db.refresh(found)
     return found
@@ -218,7 +218,10 @@ async def test_api_create_validates_and_answers_the_unit(client, db):
         "/api/v1/admin/units", json={"code": "X2", "name": "x", "kind": "castle"}, headers=headers
     )
     assert r.status_code == 422
-    assert await admin.get_unit(db, "X1") is None and await admin.get_unit(db, "X2") is None
+    assert (
+        await unit_service.get_unit(db, "X1") is None
+        and await unit_service.get_unit(db, "X2") is None
+    )
 
 
 async def test_a_new_unit_needs_a_parent_and_an_active_one(client, db):
@@ -413,7 +416,7 @@ async def test_there_is_no_way_to_delete_a_unit(client, db):
     _admin, token = await as_admin(db, client)
     r = await client.delete(f"/api/v1/admin/units/{shop1.code}", headers={"X-CSRF-Token": token})
     assert r.status_code == 405
-    assert await admin.get_unit(db, shop1.code) is not None
+    assert await unit_service.get_unit(db, shop1.code) is not None
 
 
 async def test_unknown_unit_is_404(client, db):
@@ -481,7 +484,7 @@ async def test_random_moves_never_make_a_cycle(db, moves):
             continue  # the root has no parent to move under
         before = _parents_of(made)
         try:
-            await admin.update_unit(db, actor, made[child], parent=made[parent].code)
+            await unit_service.update_unit(db, actor, made[child], parent=made[parent].code)
         except InvalidInput:
             for u in made:
                 await db.refresh(u)
@@ -502,7 +505,7 @@ async def test_any_unit_code_is_created_or_refused_with_a_reason(db, code):
     parent = await make_unit(db, kind="company")
     valid = re.fullmatch(r"[A-Za-z0-9][A-Za-z0-9_.-]{0,31}", code.strip()) is not None
     try:
-        created = await admin.create_unit(
+        created = await unit_service.create_unit(
             db, actor, code=code, name="店", kind="shop", parent=parent.code
         )
     except InvalidInput as exc:
@@ -519,7 +522,7 @@ async def test_any_unit_code_is_created_or_refused_with_a_reason(db, code):
 async def test_every_kind_can_be_added(db, kind):
     actor = await make_user(db, role="admin")
     parent = await make_unit(db, kind="company")
-    created = await admin.create_unit(
+    created = await unit_service.create_unit(
         db, actor, code=f"K{next(_seq)}", name="部署", kind=kind, parent=parent.code
     )
     assert created.kind == kind

@@ -13,9 +13,9 @@ from sqlmodel import col, select
 
 from app.models import ApiToken, AuditEntry, User, UserSession
 from app.security import verify_password
-from app.services import admin
-from app.services.auth import issue_token
 from app.services.errors import Conflict, InvalidInput
+from app.services.people import users as user_service
+from app.services.people.tokens import issue_token
 from tests.factories import HX, csrf_from, login_as, make_post, make_unit, make_user, soup
 
 _seq = itertools.count(1)
@@ -532,7 +532,7 @@ async def test_list_and_revoke_a_users_tokens(client, db):
     ]  # newest first
     active_row = page.select_one(f"#token-{row.id}")
     assert active_row.select("td")[1].get_text() == f"{row.prefix}…"
-    assert active_row.select("td")[2].get_text() == "read and write"
+    assert active_row.select("td")[2].get_text() == "Read and write"
     assert "token-revoked" in page.select_one(f"#token-{old.id}")["class"]
     listed = (await client.get(f"/api/v1/admin/users/{target.code}/tokens")).json()["items"]
     by_id = {t["id"]: t for t in listed}
@@ -596,7 +596,7 @@ async def test_any_new_user_is_created_or_refused_and_nothing_half_written(db, c
     shop = await make_unit(db)
     before = len((await db.exec(select(User))).all())
     try:
-        user, password = await admin.create_user(
+        user, password = await user_service.add_by_admin(
             db, actor, code=code, name="新人", email=email, unit=shop.code, role=role
         )
     except InvalidInput as exc:

@@ -33,7 +33,7 @@ from app.config import get_settings
 from app.db import make_async_engine
 from app.demo import load_demo
 from app.models import OrgUnit
-from app.services.auth import issue_token
+from app.services.people.tokens import issue_token
 from tests.conftest import IS_PG, RUN_DB, _admin_pg, _pg_url
 from tests.factories import make_user
 

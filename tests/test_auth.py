@@ -11,7 +11,7 @@ from sqlmodel import select
 from app.models import ApiToken, UserSession
 from app.models.base import utcnow
 from app.security import token_digest
-from app.services.auth import issue_token
+from app.services.people.tokens import issue_token
 from tests.factories import PASSWORD, csrf_from, login, make_user
 
 

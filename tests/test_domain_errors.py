@@ -58,7 +58,7 @@ def test_no_service_imports_or_raises_http_exception():
 INTERNAL = {
     "app.services.images.Refused",
     "app.services.images.TooManyPixels",
-    "app.services.sso.SsoFailed",
+    "app.services.people.sso.SsoFailed",
 }
 
 

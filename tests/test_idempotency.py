@@ -16,8 +16,8 @@ from hypothesis import strategies as st
 from app.main import create_app
 from app.models.base import utcnow
 from app.services import idempotency
-from app.services.auth import issue_token
 from app.services.errors import InvalidInput
+from app.services.people.tokens import issue_token
 from tests.factories import make_post, make_user
 from tests.test_concurrency import _seed_users, committed  # noqa: F401 (a fixture)
 

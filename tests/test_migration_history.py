@@ -29,7 +29,7 @@ from app.demo import load_demo
 from app.main import create_app
 from app.migrate import ROOT, alembic_config
 from app.models.base import utcnow
-from app.services.tokens import issue_for_codes
+from app.services.people.tokens import issue_for_codes
 from tests.conftest import IS_PG, RUN_DB, _admin_pg, _pg_url
 
 FIRST_SEARCH_COMMIT = "ff95dc1"  # shipped 0003 with a one-argument arigato_search_grams

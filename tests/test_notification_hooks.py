@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 from app.services import bulletins, moderation
-from app.services.auth import issue_token
+from app.services.people.tokens import issue_token
 from tests.factories import make_post, make_user
 
 

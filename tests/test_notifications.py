@@ -9,7 +9,7 @@ from bs4 import BeautifulSoup
 from app import clock
 from app.models import Bulletin, BulletinAudience, BulletinItem, User
 from app.services import notifications
-from app.services.auth import issue_token
+from app.services.people.tokens import issue_token
 from tests.factories import login_as, make_post, make_unit, make_user
 
 

@@ -13,7 +13,7 @@ from fastapi.routing import iter_route_contexts
 from sqlmodel import select
 
 from app.models import ApiToken, User
-from app.services.auth import issue_token
+from app.services.people.tokens import issue_token
 from tests.factories import PASSWORD, csrf_from, make_user
 
 GATE_MESSAGE = "Choose a new password first: yours was set by an administrator."

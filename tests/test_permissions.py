@@ -58,7 +58,7 @@ async def test_forbidden_page_is_a_translated_error_page(client, db, role):
 
 
 async def test_api_403_is_json(client, db):
-    from app.services.auth import issue_token
+    from app.services.people.tokens import issue_token
 
     user = await make_user(db, role="staff")
     _row, token = await issue_token(db, user, name="t", scope="write", days=None)

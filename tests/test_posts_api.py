@@ -8,7 +8,7 @@ import pytest
 import sqlalchemy as sa
 
 from app import i18n
-from app.services.auth import issue_token
+from app.services.people.tokens import issue_token
 from tests.factories import make_post, make_unit, make_user
 
 PRAISE = {

@@ -16,7 +16,7 @@ from sqlmodel import col, select
 from app.inputs import text_ok
 from app.models import ApiToken, User, UserSession
 from app.models.base import utcnow
-from app.services.auth import issue_token
+from app.services.people.tokens import issue_token
 from tests.factories import PASSWORD, csrf_from, login_as, make_user, soup
 
 NEW_PASSWORD = "a-brand-new-passphrase"

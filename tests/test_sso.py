@@ -25,8 +25,8 @@ from sqlmodel import select
 from app.cli.main import cli
 from app.config import Settings, get_settings
 from app.models import AuditEntry, User, UserSession
-from app.services import sso as sso_service
-from app.services.sso import FLOW_COOKIE, Flow, dump_flow, load_flow
+from app.services.people import sso as sso_service
+from app.services.people.sso import FLOW_COOKIE, Flow, dump_flow, load_flow
 from tests.factories import PASSWORD, make_unit, make_user
 from tests.factories import soup as soup_of
 from tests.oidc_provider import Provider, free_port, run_provider

@@ -19,8 +19,9 @@ from app.i18n import LOCALES
 from app.inputs import PathId
 from app.models import OrgUnit, TokenScope
 from app.security import MIN_PASSWORD_LENGTH
-from app.services import account
-from app.services.account import TokenView
+from app.services.people import account
+from app.services.people import tokens as token_service
+from app.services.people.tokens import TOKEN_DAYS_MAX, TokenView
 from app.web import client_address
 
 router = APIRouter(tags=["account"])
@@ -54,8 +55,8 @@ class TokenCreated(TokenPublic):
 class TokenCreate(BaseModel):
     model_config = ConfigDict(extra="forbid")
 
-    name: Annotated[str, text(account.TOKEN_NAME_MAX, 1)] = Field(
-        description=f"1–{account.TOKEN_NAME_MAX} characters, e.g. the script."
+    name: Annotated[str, text(token_service.TOKEN_NAME_MAX, 1)] = Field(
+        description=f"1–{token_service.TOKEN_NAME_MAX} characters, e.g. the script."
     )
     scope: Annotated[str, one_of(TokenScope)] = Field(
         default="read", description="`read` (GET only) or `write`.", examples=["read"]
@@ -63,7 +64,7 @@ class TokenCreate(BaseModel):
     days: int | None = Field(
         default=90,
         strict=True,
-        description=f"Days until it expires, 1–{account.TOKEN_DAYS_MAX}; `null` never expires.",
+        description=f"Days until it expires, 1–{TOKEN_DAYS_MAX}; `null` never expires.",
     )
 
 
@@ -89,7 +90,7 @@ class PasswordChange(BaseModel):
 @router.get("/me/tokens", name="api_list_tokens")
 async def list_tokens(db: SessionDep, user: CurrentUser) -> Page[TokenPublic]:
     """Your personal API tokens, newest first, with their status and last use."""
-    return Page(items=[TokenPublic.of(t) for t in await account.list_tokens(db, user)])
+    return Page(items=[TokenPublic.of(t) for t in await token_service.list_tokens(db, user)])
 
 
 @router.post(
@@ -97,11 +98,11 @@ async def list_tokens(db: SessionDep, user: CurrentUser) -> Page[TokenPublic]:
     name="api_create_token",
     status_code=201,
     description="Create a personal API token; the answer carries it this once. "
-    f"At most {account.MAX_ACTIVE_TOKENS} active tokens (409 beyond). {SESSION_ONLY}",
+    f"At most {token_service.MAX_ACTIVE_TOKENS} active tokens (409 beyond). {SESSION_ONLY}",
     responses={403: {"description": SESSION_ONLY}, 409: {"description": "Too many tokens."}},
 )
 async def create_token(db: SessionDep, auth: BrowserSession, body: TokenCreate) -> TokenCreated:
-    view, token = await account.create_token(
+    view, token = await token_service.create_token(
         db, auth.user, name=body.name, scope=body.scope, days=body.days
     )
     return TokenCreated(**TokenPublic.of(view).model_dump(), token=token)
@@ -115,7 +116,7 @@ async def create_token(db: SessionDep, auth: BrowserSession, body: TokenCreate) 
 )
 async def revoke_token(db: SessionDep, user: CurrentUser, token_id: PathId) -> Response:
     """Revoke one of your tokens; it stops working at once. Revoking twice is fine."""
-    await account.revoke_own_token(db, user, token_id)  # TokenNotFound: 404
+    await token_service.revoke_own_token(db, user, token_id)  # TokenNotFound: 404
     return Response(status_code=204)
 
 

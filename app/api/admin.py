@@ -21,9 +21,13 @@ from app.deps import AdminUser, SessionDep
 from app.i18n import _
 from app.inputs import PathId
 from app.models import OrgUnit, Role, UnitKind, User
-from app.services import account, admin
-from app.services.account import TokenView
-from app.services.admin import UnitNode, UserFilters
+from app.services.people import directory, rules
+from app.services.people import tokens as token_service
+from app.services.people import units as unit_service
+from app.services.people import users as user_service
+from app.services.people.directory import UserFilters
+from app.services.people.tokens import TokenView
+from app.services.people.units import UnitNode
 
 router = APIRouter(tags=["admin"])
 
@@ -51,7 +55,7 @@ class UnitCreate(BaseModel):
     model_config = ConfigDict(extra="forbid")
 
     code: Annotated[Code, text(CODE_MAX, 1)]
-    name: Annotated[str, text(admin.NAME_MAX, 1)]
+    name: Annotated[str, text(rules.NAME_MAX, 1)]
     kind: KindName
     parent: Code | None = None
 
@@ -59,7 +63,7 @@ class UnitCreate(BaseModel):
 class UnitUpdate(BaseModel):
     model_config = ConfigDict(extra="forbid")
 
-    name: Annotated[str, text(admin.NAME_MAX, 1)] | None = None
+    name: Annotated[str, text(rules.NAME_MAX, 1)] | None = None
     kind: KindName | None = None
     parent: Code | None = None
     active: bool | None = None
@@ -84,8 +88,8 @@ class UserCreate(BaseModel):
     model_config = ConfigDict(extra="forbid")
 
     code: Annotated[Code, text(CODE_MAX, 1)]
-    name: Annotated[str, text(admin.NAME_MAX, 1)]
-    email: Annotated[str, text(admin.EMAIL_MAX)] | None = None
+    name: Annotated[str, text(rules.NAME_MAX, 1)]
+    email: Annotated[str, text(rules.EMAIL_MAX)] | None = None
     unit: Code
     role: RoleName = "staff"
     one_time_password: bool = False  # answer a generated password, to be changed at login
@@ -98,8 +102,8 @@ class UserCreated(AdminUserPublic):
 class UserUpdate(BaseModel):
     model_config = ConfigDict(extra="forbid")
 
-    name: Annotated[str, text(admin.NAME_MAX, 1)] | None = None
-    email: Annotated[str, text(admin.EMAIL_MAX)] | None = None
+    name: Annotated[str, text(rules.NAME_MAX, 1)] | None = None
+    email: Annotated[str, text(rules.EMAIL_MAX)] | None = None
     role: RoleName | None = None
     unit: Code | None = None
     active: bool | None = None
@@ -184,22 +188,8 @@ def _not_null(body: BaseModel, *names: str) -> None:
 
 
 async def _unit_answer(db: SessionDep, code: str) -> AdminUnit:
-    tree = await admin.unit_tree(db)
+    tree = await unit_service.unit_tree(db)
     return _unit(tree.by_code[code])
-
-
-async def _unit_or_404(db: SessionDep, code: str) -> OrgUnit:
-    unit = await admin.get_unit(db, code)
-    if unit is None:
-        raise HTTPException(404, _("There is no unit with this code."))
-    return unit
-
-
-async def _user_or_404(db: SessionDep, code: str) -> tuple[User, OrgUnit]:
-    found = await admin.get_user(db, code)
-    if found is None:
-        raise HTTPException(404, _("There is no user with this employee number."))
-    return found
 
 
 # -- units -----------------------------------------------------------------------------------
@@ -208,7 +198,7 @@ async def _user_or_404(db: SessionDep, code: str) -> tuple[User, OrgUnit]:
 @router.get("/admin/units", name="api_admin_units")
 async def list_units(db: SessionDep, user: AdminUser) -> Page[AdminUnit]:
     """Every unit, active or not, in tree order (parents first), with counts. One page."""
-    tree = await admin.unit_tree(db)
+    tree = await unit_service.unit_tree(db)
     return Page(items=[_unit(n) for n in tree.nodes])
 
 
@@ -220,7 +210,7 @@ async def list_units(db: SessionDep, user: AdminUser) -> Page[AdminUnit]:
 )
 async def create_unit(db: SessionDep, user: AdminUser, body: UnitCreate) -> AdminUnit:
     """Add a unit under an active parent (`parent` may be empty only for the first unit)."""
-    unit = await admin.create_unit(
+    unit = await unit_service.create_unit(
         db, user, code=body.code, name=body.name, kind=body.kind, parent=body.parent or ""
     )
     return await _unit_answer(db, unit.code)
@@ -228,7 +218,7 @@ async def create_unit(db: SessionDep, user: AdminUser, body: UnitCreate) -> Admi
 
 @router.get("/admin/units/{code}", name="api_admin_unit")
 async def get_unit(db: SessionDep, user: AdminUser, code: str) -> AdminUnit:
-    unit = await _unit_or_404(db, code)
+    unit = await unit_service.unit_by_code(db, code)
     return await _unit_answer(db, unit.code)
 
 
@@ -239,9 +229,9 @@ async def get_unit(db: SessionDep, user: AdminUser, code: str) -> AdminUnit:
 )
 async def update_unit(db: SessionDep, user: AdminUser, code: str, body: UnitUpdate) -> AdminUnit:
     """Rename (`name`, `kind`), move (`parent`: a code), deactivate or reactivate (`active`)."""
-    unit = await _unit_or_404(db, code)
+    unit = await unit_service.unit_by_code(db, code)
     _not_null(body, "name", "kind", "active")
-    await admin.update_unit(db, user, unit, **_set(body, "name", "kind", "parent", "active"))
+    await unit_service.update_unit(db, user, unit, **_set(body, "name", "kind", "parent", "active"))
     return await _unit_answer(db, unit.code)
 
 
@@ -267,7 +257,7 @@ async def list_users(
         role=role or "",
         active="" if active is None else ("active" if active else "inactive"),
     )
-    rows, next_cursor = await admin.list_users(db, filters, cursor=cursor, limit=limit)
+    rows, next_cursor = await directory.list_users(db, filters, cursor=cursor, limit=limit)
     return Page(items=[_user(u, un) for u, un in rows], next_cursor=next_cursor)
 
 
@@ -278,7 +268,7 @@ async def list_users(
     responses=conflict("The code is taken, or passwords are off (single sign-on only)."),
 )
 async def create_user(db: SessionDep, user: AdminUser, body: UserCreate) -> UserCreated:
-    created, password = await admin.create_user(
+    created, password = await user_service.add_by_admin(
         db,
         user,
         code=body.code,
@@ -288,13 +278,13 @@ async def create_user(db: SessionDep, user: AdminUser, body: UserCreate) -> User
         role=body.role,
         one_time_password=body.one_time_password,
     )
-    found = await _user_or_404(db, created.code)
+    found = await directory.get_user(db, created.code)
     return UserCreated(**_user(*found).model_dump(), one_time_password=password)
 
 
 @router.get("/admin/users/{code}", name="api_admin_user")
 async def get_user(db: SessionDep, user: AdminUser, code: str) -> AdminUserPublic:
-    return _user(*await _user_or_404(db, code))
+    return _user(*await directory.get_user(db, code))
 
 
 @router.patch(
@@ -310,12 +300,12 @@ async def update_user(
     Deactivating ends the user's sessions and API tokens at once. You cannot deactivate
     yourself or take the admin role from yourself (409).
     """
-    target, _unit_row = await _user_or_404(db, code)
+    target, _unit_row = await directory.get_user(db, code)
     _not_null(body, "name", "role", "unit", "active")
-    await admin.update_user(
+    await user_service.update_user(
         db, user, target, **_set(body, "name", "email", "role", "unit", "active")
     )
-    return _user(*await _user_or_404(db, code))
+    return _user(*await directory.get_user(db, code))
 
 
 @router.post(
@@ -328,9 +318,11 @@ async def reset_user_password(db: SessionDep, user: AdminUser, code: str) -> One
 
     The user's browser sessions end; API tokens stay (see revoke-access).
     """
-    target, _unit_row = await _user_or_404(db, code)
-    password = await admin.set_one_time_password(db, user, target)
-    return OneTimePassword(user=_user(*await _user_or_404(db, code)), one_time_password=password)
+    target, _unit_row = await directory.get_user(db, code)
+    password = await user_service.set_one_time_password(db, user, target)
+    return OneTimePassword(
+        user=_user(*await directory.get_user(db, code)), one_time_password=password
+    )
 
 
 @router.post(
@@ -340,23 +332,21 @@ async def reset_user_password(db: SessionDep, user: AdminUser, code: str) -> One
 )
 async def revoke_user_access(db: SessionDep, user: AdminUser, code: str) -> AccessRevoked:
     """End every session and revoke every API token of the user."""
-    target, _unit_row = await _user_or_404(db, code)
-    sessions, tokens = await admin.revoke_access(db, user, target)
+    target, _unit_row = await directory.get_user(db, code)
+    sessions, tokens = await user_service.revoke_access(db, user, target)
     return AccessRevoked(sessions_ended=sessions, tokens_revoked=tokens)
 
 
 @router.get("/admin/users/{code}/tokens", name="api_user_tokens")
 async def list_user_tokens(db: SessionDep, user: AdminUser, code: str) -> Page[AdminTokenPublic]:
     """The user's API tokens, newest first, revoked and expired ones included."""
-    target, _unit_row = await _user_or_404(db, code)
-    return Page(items=[AdminTokenPublic.of(t) for t in await account.list_tokens(db, target)])
+    target, _unit_row = await directory.get_user(db, code)
+    return Page(items=[AdminTokenPublic.of(t) for t in await token_service.list_tokens(db, target)])
 
 
 @router.delete("/admin/tokens/{token_id}", name="api_admin_revoke_token", status_code=204)
 async def revoke_token(db: SessionDep, user: AdminUser, token_id: PathId) -> Response:
     """Revoke anyone's API token (204; again is a no-op)."""
-    found = await admin.get_token(db, token_id)
-    if found is None:
-        raise HTTPException(404, _("There is no such API token."))
-    await admin.revoke_token(db, user, *found)
+    found = await token_service.get_token(db, token_id)
+    await token_service.revoke_token(db, *found, actor=user)
     return Response(status_code=204)

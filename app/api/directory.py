@@ -11,7 +11,7 @@ from sqlmodel import col, select
 from app.api.schemas import Page, UnitPublic, UserPublic
 from app.deps import CurrentUser, SessionDep
 from app.models import OrgUnit
-from app.services import users as user_service
+from app.services.people import directory
 
 router = APIRouter(tags=["directory"])
 
@@ -46,5 +46,5 @@ async def list_users(
     q: Annotated[str, Query(max_length=100)] = "",
     limit: Annotated[int, Query(ge=1, le=100)] = 20,
 ) -> Page[UserPublic]:
-    rows = await user_service.directory(db, q, limit)
+    rows = await directory.directory(db, q, limit)
     return Page(items=[UserPublic.of(u, unit) for u, unit in rows])

@@ -51,7 +51,7 @@ def run_db(fn: Callable[[AsyncSession], Awaitable[T]]) -> T:
 def friendly(f: Callable[..., Any]) -> Callable[..., Any]:
     """Turn the errors a user can cause into one-line messages with exit status 2."""
     from app.services.csvimport import ImportRejected
-    from app.services.users import UserInvalid
+    from app.services.people.users import UserInvalid
 
     @wraps(f)
     def wrapper(*args: Any, **kwargs: Any) -> Any:
@@ -165,7 +165,7 @@ def units() -> None:
 @friendly
 def units_import(file: Path) -> None:
     """Import units from CSV `code,name,kind,parent` (all or nothing)."""
-    from app.services.units import import_units
+    from app.services.people.units import import_units
 
     with english():
         report = run_db(lambda s: import_units(s, file.read_bytes()))
@@ -202,7 +202,7 @@ def users_add(
     Without a password (--no-password, or when PASSWORD_LOGIN=false) the user signs in
     with single sign-on only.
     """
-    from app.services.users import add_user
+    from app.services.people.users import add_from_cli
 
     if no_password and password_stdin:
         raise BadInput("--no-password and --password-stdin exclude each other")
@@ -212,7 +212,7 @@ def users_add(
     elif not no_password and get_settings().password_login:
         password = click.prompt("Password", hide_input=True, confirmation_prompt=True)
     user = run_db(
-        lambda s: add_user(
+        lambda s: add_from_cli(
             s,
             code=code,
             name=name,
@@ -231,7 +231,7 @@ def users_add(
 @friendly
 def users_import(file: Path) -> None:
     """Import users from CSV `code,name,email,unit,role` (all or nothing)."""
-    from app.services.users import import_users
+    from app.services.people.user_import import import_users
 
     with english():
         report = run_db(lambda s: import_users(s, file.read_bytes()))
@@ -251,7 +251,7 @@ def tokens() -> None:
 @friendly
 def tokens_issue(codes: tuple[str, ...], scope: str, days: int | None, name: str) -> None:
     """Issue a token for each user; prints CODE<TAB>TOKEN lines."""
-    from app.services.tokens import issue_for_codes
+    from app.services.people.tokens import issue_for_codes
 
     for code, token in run_db(
         lambda s: issue_for_codes(s, codes, scope=scope, days=days, name=name)

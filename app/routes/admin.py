@@ -13,17 +13,21 @@ from typing import Annotated, Any
 from urllib.parse import urlencode
 
 import anyio.to_thread
-from fastapi import APIRouter, HTTPException, Query, Request
+from fastapi import APIRouter, Query, Request
 from fastapi.responses import RedirectResponse, Response
 from starlette.routing import NoMatchFound
 
 from app.deps import AdminUser, SessionDep
 from app.i18n import _
 from app.inputs import PathId
-from app.models import OrgUnit, Role, UnitKind, User
-from app.services import account, admin
-from app.services.admin import UserFilters
+from app.labels import role_labels, unit_kind_labels
+from app.models import OrgUnit, Role, User
 from app.services.errors import Conflict, InvalidInput
+from app.services.people import directory
+from app.services.people import tokens as token_service
+from app.services.people import units as unit_service
+from app.services.people import users as user_service
+from app.services.people.directory import UserFilters
 from app.storage import upload_disk_space
 from app.templating import is_htmx
 from app.templating import render as render_page
@@ -32,24 +36,6 @@ router = APIRouter(include_in_schema=False)
 
 UNIT_FIELDS = ("code", "name", "kind", "parent")
 USER_FIELDS = ("code", "name", "email", "unit", "role")
-
-
-def kind_labels() -> dict[str, str]:
-    return {
-        UnitKind.company.value: _("Company"),
-        UnitKind.region.value: _("Region"),
-        UnitKind.branch.value: _("Branch"),
-        UnitKind.shop.value: _("Shop"),
-        UnitKind.department.value: _("Head office department"),
-    }
-
-
-def role_labels() -> dict[str, str]:
-    return {
-        Role.staff.value: _("Staff"),
-        Role.curator.value: _("Curator (head office)"),
-        Role.admin.value: _("Administrator"),
-    }
 
 
 def unit_done_messages() -> dict[str, str]:
@@ -116,7 +102,7 @@ async def admin_home(request: Request, db: SessionDep, user: AdminUser) -> Respo
         request,
         "admin/index.html",
         {
-            "stats": await admin.overview(db),
+            "stats": await directory.overview(db),
             "role_labels": role_labels(),
             "upload_space": await anyio.to_thread.run_sync(upload_disk_space),
         },
@@ -134,14 +120,14 @@ async def _units_context(
     done: str | None = None,
     added: str | None = None,
 ) -> dict[str, Any]:
-    tree = await admin.unit_tree(db)
+    tree = await unit_service.unit_tree(db)
     return {
         "tree": tree,
         "values": values or dict.fromkeys(UNIT_FIELDS, ""),
         "errors": errors or {},
         "done": done,
         "added": added,
-        "kind_labels": kind_labels(),
+        "kind_labels": unit_kind_labels(),
     }
 
 
@@ -164,7 +150,7 @@ async def create_unit(request: Request, db: SessionDep, user: AdminUser) -> Resp
     form = await _form(request)
     values = {k: form.get(k, "") for k in UNIT_FIELDS}
     try:
-        unit = await admin.create_unit(db, user, **values)
+        unit = await unit_service.create_unit(db, user, **values)
     except (InvalidInput, Conflict) as exc:
         errors, status = _failure(exc)
         ctx = await _units_context(db, values=values, errors=errors)
@@ -179,13 +165,6 @@ async def create_unit(request: Request, db: SessionDep, user: AdminUser) -> Resp
     )
 
 
-async def _unit_or_404(db: SessionDep, code: str) -> OrgUnit:
-    unit = await admin.get_unit(db, code)
-    if unit is None:
-        raise HTTPException(404, _("There is no unit with this code."))
-    return unit
-
-
 async def _unit_response(
     request: Request,
     db: SessionDep,
@@ -196,7 +175,7 @@ async def _unit_response(
     done: str | None = None,
     status: int = 200,
 ) -> Response:
-    tree = await admin.unit_tree(db)
+    tree = await unit_service.unit_tree(db)
     node = tree.by_code[unit.code]
     ctx = {
         "node": node,
@@ -205,7 +184,7 @@ async def _unit_response(
         "values": values or {},
         "errors": errors or {},
         "done": done,
-        "kind_labels": kind_labels(),
+        "kind_labels": unit_kind_labels(),
     }
     template = "admin/_unit_panel.html" if is_htmx(request) else "admin/unit.html"
     return render(request, template, ctx, status_code=status)
@@ -220,7 +199,7 @@ async def show_admin_unit(
     done: Annotated[str | None, Query(max_length=20)] = None,
 ) -> Response:
     """One unit: rename, change kind, move, deactivate or reactivate."""
-    unit = await _unit_or_404(db, code)
+    unit = await unit_service.unit_by_code(db, code)
     return await _unit_response(request, db, unit, done=unit_done_messages().get(done or ""))
 
 
@@ -234,12 +213,12 @@ async def _unit_change(
     from_form: tuple[str, ...] = (),
     **change: Any,
 ) -> Response:
-    unit = await _unit_or_404(db, code)
+    unit = await unit_service.unit_by_code(db, code)
     form = await _form(request)
     values = {k: form.get(k, "") for k in ("name", "kind", "parent")}
     kw: dict[str, Any] = {k: values[k] for k in from_form}
     try:
-        await admin.update_unit(db, user, unit, **kw, **change)
+        await unit_service.update_unit(db, user, unit, **kw, **change)
     except (InvalidInput, Conflict) as exc:
         await db.refresh(unit)
         errors, status = _failure(exc)
@@ -273,15 +252,6 @@ async def reactivate_unit(request: Request, db: SessionDep, user: AdminUser, cod
 # -- users -----------------------------------------------------------------------------------
 
 
-def _filters(q: str, unit: str, role: str, active: str) -> UserFilters:
-    return UserFilters(
-        q=q.strip(),
-        unit=unit.strip(),
-        role=role if role in {r.value for r in Role} else "",
-        active=active if active in ("active", "inactive") else "",
-    )
-
-
 async def _users_page(
     request: Request,
     db: SessionDep,
@@ -294,15 +264,15 @@ async def _users_page(
 ) -> Response:
     filter_error = None
     try:
-        rows, next_cursor = await admin.list_users(db, filters, cursor=cursor)
-        total = await admin.count_users(db, filters)
+        rows, next_cursor = await directory.list_users(db, filters, cursor=cursor)
+        total = await directory.count_users(db, filters)
     except InvalidInput as exc:
         filter_error = next(iter(exc.by_field().values()), "")
         rows, next_cursor, total = [], None, 0
         status = 422 if status == 200 else status
     base = str(request.app.url_path_for("admin_users"))
     params = filters.query_params()
-    tree = await admin.unit_tree(db, counts=False)
+    tree = await unit_service.unit_tree(db, counts=False)
     return render(
         request,
         "admin/users.html",
@@ -336,7 +306,7 @@ async def admin_users(
     cursor: Annotated[str | None, Query(max_length=200)] = None,
 ) -> Response:
     """Search (number prefix or name), filter by unit subtree, role and state; 50 a page."""
-    return await _users_page(request, db, _filters(q, unit, role, active), cursor=cursor)
+    return await _users_page(request, db, UserFilters.of(q, unit, role, active), cursor=cursor)
 
 
 @router.post("/admin/users", name="create_user")
@@ -346,7 +316,7 @@ async def create_user(request: Request, db: SessionDep, user: AdminUser) -> Resp
     otp = form.get("one_time_password") == "on"
     values["one_time_password"] = "on" if otp else ""
     try:
-        created, password = await admin.create_user(
+        created, password = await user_service.add_by_admin(
             db,
             user,
             code=values["code"],
@@ -370,13 +340,6 @@ async def create_user(request: Request, db: SessionDep, user: AdminUser) -> Resp
     )
 
 
-async def _user_or_404(db: SessionDep, code: str) -> User:
-    found = await admin.get_user(db, code)
-    if found is None:
-        raise HTTPException(404, _("There is no user with this employee number."))
-    return found[0]
-
-
 async def _user_response(
     request: Request,
     db: SessionDep,
@@ -389,11 +352,9 @@ async def _user_response(
     status: int = 200,
     full: bool = False,
 ) -> Response:
-    found = await admin.get_user(db, target.code)
-    assert found is not None
-    user, unit = found
-    tree = await admin.unit_tree(db, counts=False)
-    tokens = await account.list_tokens(db, user)
+    user, unit = await directory.get_user(db, target.code)
+    tree = await unit_service.unit_tree(db, counts=False)
+    tokens = await token_service.list_tokens(db, user)
     ctx = {
         "user": user,
         "unit": unit,
@@ -420,7 +381,7 @@ async def show_admin_user(
     done: Annotated[str | None, Query(max_length=20)] = None,
 ) -> Response:
     """One user: details, role, unit, active state, one-time password, sessions and tokens."""
-    target = await _user_or_404(db, code)
+    target = (await directory.get_user(db, code))[0]
     return await _user_response(request, db, target, done=user_done_messages().get(done or ""))
 
 
@@ -434,12 +395,12 @@ async def _user_change(
     from_form: tuple[str, ...] = (),
     **change: Any,
 ) -> Response:
-    target = await _user_or_404(db, code)
+    target = (await directory.get_user(db, code))[0]
     form = await _form(request)
     values = {k: form.get(k, "") for k in ("name", "email", "role", "unit")}
     kw: dict[str, Any] = {k: values[k] for k in from_form}
     try:
-        await admin.update_user(db, actor, target, **kw, **change)
+        await user_service.update_user(db, actor, target, **kw, **change)
     except (InvalidInput, Conflict) as exc:
         await db.refresh(target)
         errors, status = _failure(exc)
@@ -487,9 +448,9 @@ async def reset_user_password(
     request: Request, db: SessionDep, user: AdminUser, code: str
 ) -> Response:
     """Set a random one-time password and show it once (never in a URL, never stored plain)."""
-    target = await _user_or_404(db, code)
+    target = (await directory.get_user(db, code))[0]
     try:
-        password = await admin.set_one_time_password(db, user, target)
+        password = await user_service.set_one_time_password(db, user, target)
     except Conflict as exc:
         errors, status = _failure(exc)
         return await _user_response(request, db, target, errors=errors, status=status)
@@ -500,9 +461,9 @@ async def reset_user_password(
 async def revoke_user_access(
     request: Request, db: SessionDep, user: AdminUser, code: str
 ) -> Response:
-    target = await _user_or_404(db, code)
+    target = (await directory.get_user(db, code))[0]
     try:
-        await admin.revoke_access(db, user, target)
+        await user_service.revoke_access(db, user, target)
     except Conflict as exc:
         errors, status = _failure(exc)
         return await _user_response(request, db, target, errors=errors, status=status)
@@ -515,11 +476,8 @@ async def revoke_user_access(
 async def revoke_user_token(
     request: Request, db: SessionDep, user: AdminUser, token_id: PathId
 ) -> Response:
-    found = await admin.get_token(db, token_id)
-    if found is None:
-        raise HTTPException(404, _("There is no such API token."))
-    token, owner = found
-    await admin.revoke_token(db, user, token, owner)
+    token, owner = await token_service.get_token(db, token_id)
+    await token_service.revoke_token(db, token, owner, actor=user)
     if is_htmx(request):
         return await _user_response(request, db, owner, done=user_done_messages()["token"])
     url = str(request.app.url_path_for("show_admin_user", code=owner.code))

@@ -10,7 +10,8 @@ from fastapi.responses import RedirectResponse, Response
 from app.deps import OptionalUser, PendingOptionalUser, SessionDep, SettingsDep
 from app.i18n import LOCALES, _
 from app.services import auth as auth_service
-from app.services import users as user_service
+from app.services.people import sessions
+from app.services.people import users as user_service
 from app.templating import render
 from app.web import SESSION_COOKIE, client_address, set_cookie, set_locale_cookie
 
@@ -57,7 +58,7 @@ async def login(
         ctx = {"next": safe_next(next), "code": code, "error": error}
         return render(request, "auth/login.html", ctx, status_code=400)
     assert user is not None  # no error means authenticate() returned the user
-    token = await auth_service.start_session(
+    token = await sessions.start_session(
         db, settings, user, request.headers.get("user-agent"), client_address(request)
     )
     response = RedirectResponse(safe_next(next), status_code=303)
@@ -69,7 +70,7 @@ async def login(
 async def logout(request: Request, db: SessionDep) -> Response:
     token = request.cookies.get(SESSION_COOKIE)
     if token:
-        await auth_service.end_session(db, token)
+        await sessions.end_session(db, token)
     response = RedirectResponse("/login", status_code=303)
     response.delete_cookie(SESSION_COOKIE, path="/")
     return response

@@ -17,8 +17,9 @@ from app.models import OrgUnit, PostStatus
 from app.models.tables import posts, units
 from app.permissions import is_curator
 from app.services import feed, org
-from app.services import users as user_service
 from app.services.feed import FeedFilters
+from app.services.people import directory
+from app.services.people import users as user_service
 from app.templating import render
 
 router = APIRouter(include_in_schema=False)
@@ -34,7 +35,7 @@ async def suggest_users(
 ) -> Response:
     """Type-ahead options (HTMX fills a listbox; app.js turns a pick into a chip)."""
     term = (q or praised_q).lstrip("@").strip()
-    rows = await user_service.directory(db, term, limit=8) if term else []
+    rows = await directory.directory(db, term, limit=8) if term else []
     return render(request, "users/_suggestions.html", {"rows": rows, "term": term})
 
 

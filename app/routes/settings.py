@@ -24,15 +24,16 @@ from app.i18n import LOCALE_NAMES, _
 from app.inputs import PathId
 from app.models import DigestFrequency, User
 from app.security import MIN_PASSWORD_LENGTH
-from app.services import account
 from app.services.auth import LoginThrottled
 from app.services.errors import InvalidInput
+from app.services.people import account
+from app.services.people import tokens as token_service
 from app.templating import is_htmx, render
 from app.web import client_address, set_locale_cookie
 
 router = APIRouter(include_in_schema=False)
 
-EXPIRY_CHOICES = (*(str(d) for d in account.TOKEN_DAY_CHOICES), "never", "custom")
+EXPIRY_CHOICES = (*(str(d) for d in token_service.TOKEN_DAY_CHOICES), "never", "custom")
 DEFAULT_EXPIRY = "90"
 # The answer that shows a new token (once) must not be kept by any cache.
 NO_STORE = {"Cache-Control": "no-store"}
@@ -70,18 +71,18 @@ async def _tokens_context(
     new_token: str | None = None,
     new_token_name: str = "",
     notice: str = "",
-    confirm: account.TokenView | None = None,
+    confirm: token_service.TokenView | None = None,
 ) -> dict[str, Any]:
-    tokens = await account.list_tokens(db, user)
+    tokens = await token_service.list_tokens(db, user)
     return {
         "tokens": tokens,
         "active_count": sum(t.status == "active" for t in tokens),
-        "max_active": account.MAX_ACTIVE_TOKENS,
+        "max_active": token_service.MAX_ACTIVE_TOKENS,
         "token_values": values or _empty_token_values(),
         "token_errors": errors or {},
         "expiry_choices": EXPIRY_CHOICES,
-        "max_days": account.TOKEN_DAYS_MAX,
-        "name_max": account.TOKEN_NAME_MAX,
+        "max_days": token_service.TOKEN_DAYS_MAX,
+        "name_max": token_service.TOKEN_NAME_MAX,
         "new_token": new_token,
         "new_token_name": new_token_name,
         "token_notice": notice,
@@ -208,7 +209,7 @@ async def create_token(request: Request, db: SessionDep, auth: BrowserSession) -
     user = auth.user
     form = await request.form()
     values = {key: _field(form, key) for key in _empty_token_values()}
-    name = account.clean_token_name(values["name"])
+    name = token_service.clean_token_name(values["name"])
     status, headers = 201, dict(NO_STORE)
     try:
         try:
@@ -216,19 +217,20 @@ async def create_token(request: Request, db: SessionDep, auth: BrowserSession) -
         except ValueError:
             days_error = {
                 "loc": ["body", "days"],
-                "msg": _("Enter a number of days from 1 to %(n)s.") % {"n": account.TOKEN_DAYS_MAX},
+                "msg": _("Enter a number of days from 1 to %(n)s.")
+                % {"n": token_service.TOKEN_DAYS_MAX},
                 "type": "value_error",
             }
             raise InvalidInput(
-                [*account.token_input_errors(name, values["scope"], None), days_error]
+                [*token_service.token_input_errors(name, values["scope"], None), days_error]
             ) from None
-        view, token = await account.create_token(
+        view, token = await token_service.create_token(
             db, user, name=name, scope=values["scope"], days=days
         )
     except InvalidInput as exc:
         ctx = await _tokens_context(db, user, values=values, errors=exc.by_field())
         status = 422
-    except account.TooManyTokens as exc:
+    except token_service.TooManyTokens as exc:
         ctx = await _tokens_context(db, user, values=values, errors={"": exc.message})
         status = 409
     else:
@@ -239,8 +241,8 @@ async def create_token(request: Request, db: SessionDep, auth: BrowserSession) -
     return render(request, template, ctx, status_code=status, headers=headers)
 
 
-async def _own_token(db: SessionDep, user: User, token_id: int) -> account.TokenView:
-    return await account.get_own_token(db, user, token_id)  # TokenNotFound: 404
+async def _own_token(db: SessionDep, user: User, token_id: int) -> token_service.TokenView:
+    return await token_service.get_own_token(db, user, token_id)  # TokenNotFound: 404
 
 
 @router.get("/settings/tokens/{token_id}/revoke", name="confirm_revoke_token")
@@ -260,7 +262,7 @@ async def revoke_token(
     request: Request, db: SessionDep, user: CurrentUser, token_id: PathId
 ) -> Response:
     await _own_token(db, user, token_id)
-    await account.revoke_own_token(db, user, token_id)
+    await token_service.revoke_own_token(db, user, token_id)
     if not is_htmx(request):
         url = request.app.url_path_for("settings") + "?saved=revoked#api-tokens"
         return RedirectResponse(url, status_code=303)

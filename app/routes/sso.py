@@ -11,9 +11,9 @@ from app.deps import OptionalUser, SessionDep, SettingsDep
 from app.i18n import _
 from app.logging import get_logger
 from app.routes.auth import safe_next
-from app.services import auth as auth_service
-from app.services import sso as sso_service
-from app.services.sso import FLOW_COOKIE, FLOW_MAX_AGE, SsoFailed, SsoRefused
+from app.services.people import sessions
+from app.services.people import sso as sso_service
+from app.services.people.sso import FLOW_COOKIE, FLOW_MAX_AGE, SsoFailed, SsoRefused
 from app.templating import render
 from app.web import SESSION_COOKIE, client_address, set_cookie
 
@@ -97,7 +97,7 @@ async def sso_callback(request: Request, db: SessionDep, settings: SettingsDep) 
     except SsoRefused as exc:
         log.warning("sso_refused", reason=exc.reason, code=identity.code)
         return _failure_page(request, 403, exc.message, next_path)
-    token = await auth_service.start_session(
+    token = await sessions.start_session(
         db, settings, user, request.headers.get("user-agent"), client_address(request)
     )
     log.info("sso_login", user=user.code, created=created)

@@ -9,9 +9,9 @@ from typing import Literal
 from sqlmodel.ext.asyncio.session import AsyncSession
 
 from app.models import User
-from app.services import units as unit_service
-from app.services import users as user_service
 from app.services.csvimport import ImportRejected, ImportReport
+from app.services.people import units as unit_service
+from app.services.people import user_import as user_service
 from app.services.uploads import MiB
 
 IMPORT_MAX = 2 * MiB  # a file of 3,000 users is about 200 kB

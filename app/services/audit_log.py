@@ -18,8 +18,8 @@ from sqlmodel.ext.asyncio.session import AsyncSession
 from app import i18n
 from app.i18n import _
 from app.models.tables import audit_log, users
-from app.services.admin import action_labels as admin_action_labels
 from app.services.cursor import decode_cursor, encode_cursor
+from app.services.people.rules import action_labels as admin_action_labels
 from app.services.spreadsheet import csv_bytes
 
 CSV_HEADER = (

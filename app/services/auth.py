@@ -1,32 +1,25 @@
-"""Logins, server-side sessions, API tokens and login throttling: the rules, not the HTTP."""
+"""Password logins and their throttle: the rules, not the HTTP.
+
+Sessions and API tokens: services/people/sessions.py and tokens.py.
+"""
 
 from __future__ import annotations
 
 import math
-from dataclasses import dataclass
 from datetime import datetime, timedelta
 from typing import Any
 
 import sqlalchemy as sa
-from sqlalchemy.dialects.postgresql import insert as pg_insert
-from sqlalchemy.dialects.sqlite import insert as sqlite_insert
-from sqlmodel import col, select
+from sqlmodel import select
 from sqlmodel.ext.asyncio.session import AsyncSession
 
 from app.config import Settings
+from app.db import upsert
 from app.i18n import _
-from app.logging import get_logger
-from app.models import ApiToken, LoginThrottle, OrgUnit, TokenScope, User, UserSession
+from app.models import LoginThrottle, User
 from app.models.base import UTCDateTime, utcnow
-from app.security import new_token, token_digest, verify_password
+from app.security import verify_password
 from app.services.errors import TooManyRequests
-from app.services.notifications import unread_count_of
-
-SESSION_TOUCH_INTERVAL = timedelta(minutes=5)
-TOKEN_TOUCH_INTERVAL = timedelta(minutes=1)
-TOKEN_PREFIX = "arigato_"
-
-log = get_logger("arigato.auth")
 
 
 class LoginThrottled(TooManyRequests):
@@ -35,29 +28,12 @@ class LoginThrottled(TooManyRequests):
         super().__init__(message % {"seconds": retry_after}, retry_after)
 
 
-@dataclass(frozen=True)
-class Auth:
-    """Who is calling and how: by browser session or by API token."""
-
-    user: User
-    unit: OrgUnit
-    via: str  # "session" | "token"
-    scope: str = TokenScope.write.value
-    session_token: str | None = None
-    unread_notifications: int = 0  # for the bell of browser pages (sessions only)
-
-
 def _account_key(code: str) -> str:
     return "acct:" + code.strip().lower()[:200]
 
 
 def _address_key(address: str) -> str:
     return "addr:" + address[:200]
-
-
-def _upsert(db: AsyncSession) -> Any:
-    """The dialect's INSERT … ON CONFLICT (PostgreSQL and SQLite both have it)."""
-    return pg_insert if db.get_bind().dialect.name == "postgresql" else sqlite_insert
 
 
 _THROTTLE = LoginThrottle.__table__  # type: ignore[attr-defined]
@@ -81,7 +57,7 @@ async def _reserve_attempt(
     not_blocked = sa.or_(t.c.blocked_until.is_(None), t.c.blocked_until <= _at(now))
     over = sa.and_(t.c.window_started_at <= _at(now - window), not_blocked)
     stmt = (
-        _upsert(db)(t)
+        upsert(db, t)
         .values(key=key, failures=1, window_started_at=now, blocked_until=None)
         .on_conflict_do_update(
             index_elements=[t.c.key],
@@ -183,150 +159,3 @@ async def verify_current_password(
     ok = verify_password(user.password_hash, password)
     await _finish_attempt(db, settings, user.code, address, ok)
     return ok
-
-
-async def start_session(
-    db: AsyncSession, settings: Settings, user: User, user_agent: str | None, address: str | None
-) -> str:
-    token = new_token()
-    now = utcnow()
-    assert user.id is not None
-    db.add(
-        UserSession(
-            token_hash=token_digest(token),
-            user_id=user.id,
-            created_at=now,
-            last_seen_at=now,
-            expires_at=now + timedelta(days=settings.session_days),
-            user_agent=(user_agent or "")[:255] or None,
-            address=address,
-        )
-    )
-    await db.commit()
-    return token
-
-
-# Every request runs one of these two; they are built once with a bound token hash
-# (building a statement and its cache key cost more CPU than the round trip).
-_SESSION_LOOKUP = (
-    # The bell's unread count rides along in the same round trip (an index-only count).
-    select(UserSession, User, OrgUnit, unread_count_of(col(User.id)))
-    .join(User, col(User.id) == UserSession.user_id)
-    .join(OrgUnit, col(OrgUnit.id) == User.unit_id)
-    .where(UserSession.token_hash == sa.bindparam("token_hash", type_=sa.String))
-)
-_TOKEN_LOOKUP = (
-    select(ApiToken, User, OrgUnit)
-    .join(User, col(User.id) == ApiToken.user_id)
-    .join(OrgUnit, col(OrgUnit.id) == User.unit_id)
-    .where(ApiToken.token_hash == sa.bindparam("token_hash", type_=sa.String))
-)
-
-
-async def _record_use(db: AsyncSession, stmt: sa.Update) -> None:
-    """Note when a session or token was last used, in a short transaction of its own.
-
-    The lookup's read transaction ends first: on SQLite a read that then writes is refused
-    at once when another connection has written meanwhile, whereas a transaction that starts
-    with the write waits its turn for the lock. Last use is bookkeeping: if it still cannot
-    be written the request goes on without it (the savepoint keeps the loaded user usable).
-    """
-    await db.commit()
-    try:
-        async with db.begin_nested():
-            await db.exec(stmt)
-        await db.commit()
-    except sa.exc.OperationalError as exc:
-        if exc.connection_invalidated:
-            raise
-        log.warning("last_use_not_recorded", error=str(exc.orig))
-
-
-async def auth_for_session(db: AsyncSession, token: str) -> Auth | None:
-    now = utcnow()
-    row = (await db.exec(_SESSION_LOOKUP, params={"token_hash": token_digest(token)})).first()
-    if row is None:
-        return None
-    sess, user, unit, unread = row
-    if sess.revoked_at is not None or sess.expires_at <= now or not user.active:
-        return None
-    if now - sess.last_seen_at > SESSION_TOUCH_INTERVAL:
-        await _record_use(
-            db,
-            sa.update(UserSession)
-            .where(col(UserSession.id) == sess.id, col(UserSession.last_seen_at) < now)
-            .values(last_seen_at=now),
-        )
-    return Auth(
-        user=user, unit=unit, via="session", session_token=token, unread_notifications=unread
-    )
-
-
-async def end_session(db: AsyncSession, token: str) -> None:
-    await db.exec(
-        sa.update(UserSession)
-        .where(col(UserSession.token_hash) == token_digest(token))
-        .values(revoked_at=utcnow())
-    )
-    await db.commit()
-
-
-async def end_all_sessions(db: AsyncSession, user_id: int, keep_token: str | None = None) -> None:
-    stmt = sa.update(UserSession).where(
-        col(UserSession.user_id) == user_id, col(UserSession.revoked_at).is_(None)
-    )
-    if keep_token:
-        stmt = stmt.where(col(UserSession.token_hash) != token_digest(keep_token))
-    await db.exec(stmt.values(revoked_at=utcnow()))
-    await db.commit()
-
-
-async def issue_token(
-    db: AsyncSession, user: User, *, name: str, scope: str, days: int | None
-) -> tuple[ApiToken, str]:
-    """Create a personal access token; the plain token is returned once and never stored."""
-    if scope not in {s.value for s in TokenScope}:
-        raise ValueError(f"unknown scope {scope!r}")
-    token = new_token(TOKEN_PREFIX)
-    assert user.id is not None
-    row = ApiToken(
-        user_id=user.id,
-        name=name[:80],
-        token_hash=token_digest(token),
-        prefix=token[: len(TOKEN_PREFIX) + 4],
-        scope=scope,
-        expires_at=utcnow() + timedelta(days=days) if days else None,
-    )
-    db.add(row)
-    await db.commit()
-    return row, token
-
-
-async def auth_for_token(db: AsyncSession, token: str) -> Auth | None:
-    now = utcnow()
-    row = (await db.exec(_TOKEN_LOOKUP, params={"token_hash": token_digest(token)})).first()
-    if row is None:
-        return None
-    tok, user, unit = row
-    if tok.revoked_at is not None or (tok.expires_at and tok.expires_at <= now) or not user.active:
-        return None
-    if tok.last_used_at is None or now - tok.last_used_at > TOKEN_TOUCH_INTERVAL:
-        used_before = sa.or_(col(ApiToken.last_used_at).is_(None), col(ApiToken.last_used_at) < now)
-        await _record_use(
-            db,
-            sa.update(ApiToken)
-            .where(col(ApiToken.id) == tok.id, used_before)
-            .values(last_used_at=now),
-        )
-    return Auth(user=user, unit=unit, via="token", scope=tok.scope)
-
-
-async def revoke_token(db: AsyncSession, token_id: int, user_id: int | None = None) -> bool:
-    stmt = sa.update(ApiToken).where(
-        col(ApiToken.id) == token_id, col(ApiToken.revoked_at).is_(None)
-    )
-    if user_id is not None:
-        stmt = stmt.where(col(ApiToken.user_id) == user_id)
-    result = await db.exec(stmt.values(revoked_at=utcnow()))
-    await db.commit()
-    return bool(result.rowcount)

@@ -18,7 +18,6 @@ from dataclasses import dataclass
 from typing import TYPE_CHECKING, Any
 
 import httpx2
-import sqlalchemy as sa
 from joserfc import jwt
 from joserfc.errors import InvalidKeyIdError, JoseError
 from joserfc.jwk import KeySet
@@ -31,8 +30,8 @@ from app.i18n import _
 from app.logging import get_logger
 from app.models import OrgUnit, Role, User
 from app.services import audit
-from app.services.errors import Forbidden
-from app.services.users import get_by_code, validate_fields
+from app.services.errors import Conflict, Forbidden
+from app.services.people.users import create_user, get_by_code, validate_fields
 
 if TYPE_CHECKING:
     from authlib.integrations.httpx_client import AsyncOAuth2Client
@@ -451,27 +450,20 @@ async def _create_user(db: AsyncSession, settings: Settings, identity: Identity,
                 "Board. Ask an administrator."
             ),
         )
-    user = User(
-        code=code,
-        name=name.strip(),
-        unit_id=unit.id,
-        role=Role.staff.value,
-        sso_subject=identity.subject,
-    )
-    db.add(user)
+
+    def record(user: User) -> None:
+        after = {"code": code, "name": user.name, "unit": unit.code, "role": user.role}
+        audit.record(db, user, "user.sso_create", "user", user.id, after=after)
+
     try:
-        await db.flush()
-        audit.record(
+        return await create_user(
             db,
-            user,
-            "user.sso_create",
-            "user",
-            user.id,
-            after={"code": code, "name": user.name, "unit": unit.code, "role": user.role},
+            code=code,
+            name=name.strip(),
+            unit=unit,
+            role=Role.staff.value,
+            sso_subject=identity.subject,
+            record=record,
         )
-        await db.commit()
-    except sa.exc.IntegrityError as exc:  # the same person signing in twice at once
-        await db.rollback()
+    except Conflict as exc:  # the same person signing in twice at once
         raise SsoFailed("user created concurrently", 409) from exc
-    await db.refresh(user)
-    return user
