@@ -67,7 +67,7 @@ async def guard_unsafe(request: Request, auth: AuthDep) -> None:
     if request.method in SAFE_METHODS:
         return
     if auth is not None and auth.via == "token":
-        if auth.scope != TokenScope.write.value:
+        if auth.scope != TokenScope.write:
             raise HTTPException(403, _("This API token is read-only."))
         return
     given = request.headers.get(CSRF_HEADER)

@@ -42,19 +42,19 @@ def kind_labels() -> dict[str, str]:
 
 def unit_kind_labels() -> dict[str, str]:
     return {
-        UnitKind.company.value: _("Company"),
-        UnitKind.region.value: _("Region"),
-        UnitKind.branch.value: _("Branch"),
-        UnitKind.shop.value: _("Shop"),
-        UnitKind.department.value: _("Head office department"),
+        UnitKind.company: _("Company"),
+        UnitKind.region: _("Region"),
+        UnitKind.branch: _("Branch"),
+        UnitKind.shop: _("Shop"),
+        UnitKind.department: _("Head office department"),
     }
 
 
 def role_labels() -> dict[str, str]:
     return {
-        Role.staff.value: _("Staff"),
-        Role.curator.value: _("Curator (head office)"),
-        Role.admin.value: _("Administrator"),
+        Role.staff: _("Staff"),
+        Role.curator: _("Curator (head office)"),
+        Role.admin: _("Administrator"),
     }
 
 

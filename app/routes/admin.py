@@ -286,7 +286,7 @@ async def _users_page(
             else None,
             "first_url": f"{base}?{urlencode(params)}" if cursor else None,
             "tree": tree,
-            "values": values or {"role": Role.staff.value},
+            "values": values or {"role": Role.staff},
             "errors": errors or {},
             "role_labels": role_labels(),
         },

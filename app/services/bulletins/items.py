@@ -65,7 +65,7 @@ async def _addable_post(db: AsyncSession, post_id: Any) -> Post:
             select(Post).where(col(Post.id) == post_id).execution_options(populate_existing=True)
         )
     ).first()
-    if post is None or post.status != PostStatus.published.value:
+    if post is None or post.status != PostStatus.published:
         raise InvalidInput.field("post_id", _("Only published posts can be added."))
     return post
 

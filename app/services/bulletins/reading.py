@@ -229,7 +229,7 @@ async def views(db: AsyncSession, viewer: User, found: list[Bulletin]) -> list[B
     per_bulletin: dict[int, list[ItemView]] = defaultdict(list)
     for r in item_rows:
         card = cards.get(r.post_id)
-        if card is not None and not curator and card.status != PostStatus.published.value:
+        if card is not None and not curator and card.status != PostStatus.published:
             card = None
         per_bulletin[r.bulletin_id].append(
             ItemView(
@@ -244,7 +244,7 @@ async def views(db: AsyncSession, viewer: User, found: list[Bulletin]) -> list[B
     # 横展開: the viewer answers for their own unit when it is a shop in the audience.
     unit = await db.get(OrgUnit, viewer.unit_id)
     targeted: set[int] = set()
-    if unit is not None and unit.kind == UnitKind.shop.value:
+    if unit is not None and unit.kind == UnitKind.shop:
         targeted = set(
             (
                 await db.execute(
@@ -302,7 +302,7 @@ async def answer_rollout(
     status = (
         await db.execute(sa.select(posts.c.status).where(posts.c.id == item.post_id))
     ).scalar_one_or_none()
-    if status != PostStatus.published.value:
+    if status != PostStatus.published:
         raise NotFound(_("This item is not in the bulletin."))
     (current,) = await views(db, user, [bulletin])
     unit = current.answer_unit

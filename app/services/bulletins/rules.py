@@ -42,9 +42,9 @@ ITEMS_MAX = 50
 BANNER_MAX = 5
 PUBLISH_RETRIES = 5
 
-PUBLISHED = BulletinStatus.published.value
-SCHEDULED = BulletinStatus.scheduled.value
-DRAFT = BulletinStatus.draft.value
+PUBLISHED = BulletinStatus.published
+SCHEDULED = BulletinStatus.scheduled
+DRAFT = BulletinStatus.draft
 ANSWERS = tuple(a.value for a in RolloutAnswer)
 
 Audience = Literal["all"] | list[str]
@@ -159,7 +159,7 @@ def ensure_editable(bulletin: Bulletin) -> None:
 
 
 # Units offered as checkboxes in the audience form; any other unit is typed by code.
-AUDIENCE_KINDS = (UnitKind.region.value, UnitKind.branch.value)
+AUDIENCE_KINDS = (UnitKind.region, UnitKind.branch)
 
 
 def split_codes(text: str) -> list[str]:
@@ -181,7 +181,7 @@ async def audience_choices(db: AsyncSession) -> list[tuple[str, str, str]]:
 
     def key(r: Any) -> tuple[str, int, str]:
         parent = by_id.get(r.parent_id)
-        region = parent if r.kind != UnitKind.region.value and parent is not None else r
+        region = parent if r.kind != UnitKind.region and parent is not None else r
         return (region.code, 0 if r is region else 1, r.code)
 
     return [(r.code, r.name, r.kind) for r in sorted(rows, key=key)]

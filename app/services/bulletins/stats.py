@@ -110,9 +110,7 @@ async def adoption_by_region(db: AsyncSession, bulletin: Bulletin) -> list[ItemA
     tree = await org.load_tree(db)
     tops = await org.audience_tops(db, tree, bulletin.id, bulletin.audience_all)
     audience_units = [u for top in tops for u in top.walk()]
-    region_of = {
-        u.id: u.region() for u in audience_units if u.kind == UnitKind.shop.value and u.active
-    }
+    region_of = {u.id: u.region() for u in audience_units if u.kind == UnitKind.shop and u.active}
     shops = list(region_of)
     regions = sorted(set(region_of.values()), key=lambda r: (r is None, r.code if r else ""))
     item_rows = (
@@ -139,15 +137,15 @@ async def adoption_by_region(db: AsyncSession, bulletin: Bulletin) -> list[ItemA
 
     def row(region: org.Unit | None, members: list[int], given: dict[int, str]) -> AdoptionRow:
         got = [given[s] for s in members if s in given]
-        adopted = got.count(RolloutAnswer.adopted.value)
+        adopted = got.count(RolloutAnswer.adopted)
         return AdoptionRow(
             region_code=region.code if region else None,
             region_name=region.name if region else None,
             shops=len(members),
             answered=len(got),
             adopted=adopted,
-            trialling=got.count(RolloutAnswer.trialling.value),
-            not_applicable=got.count(RolloutAnswer.not_applicable.value),
+            trialling=got.count(RolloutAnswer.trialling),
+            not_applicable=got.count(RolloutAnswer.not_applicable),
             rate=_pct(adopted, len(members)),
         )
 

@@ -29,7 +29,7 @@ class Auth:
     user: User
     unit: OrgUnit
     via: str  # "session" | "token"
-    scope: str = TokenScope.write.value
+    scope: str = TokenScope.write
     session_token: str | None = None
     unread_notifications: int = 0  # for the bell of browser pages (sessions only)
 

@@ -442,7 +442,7 @@ async def _create_user(db: AsyncSession, settings: Settings, identity: Identity,
             _("New accounts cannot be created at the moment. Ask an administrator."),
         )
     name = identity.name or code
-    if validate_fields(code, name, "", Role.staff.value):
+    if validate_fields(code, name, "", Role.staff):
         raise SsoRefused(
             "claims do not make a valid user",
             _(
@@ -461,7 +461,7 @@ async def _create_user(db: AsyncSession, settings: Settings, identity: Identity,
             code=code,
             name=name.strip(),
             unit=unit,
-            role=Role.staff.value,
+            role=Role.staff,
             sso_subject=identity.subject,
             record=record,
         )

@@ -109,7 +109,7 @@ async def unit_tree(db: AsyncSession, *, counts: bool = True) -> UnitTree:
         )
         post_counts = await _counts(
             sa.select(posts.c.unit_id, sa.func.count())
-            .where(posts.c.status != PostStatus.deleted.value)
+            .where(posts.c.status != PostStatus.deleted)
             .group_by(posts.c.unit_id),
             db,
         )

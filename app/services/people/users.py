@@ -156,7 +156,7 @@ async def add_from_cli(
     code: str,
     name: str,
     unit_code: str,
-    role: str = Role.staff.value,
+    role: str = Role.staff,
     email: str = "",
     password: str | None = None,
     locale: str = "ja",
@@ -323,7 +323,7 @@ async def update_user(
     if isinstance(unit, str) and unit.strip() != old_unit.code:
         new_unit = await _unit_for_user(db, problems, unit) or old_unit
     problems.check()
-    if isinstance(role, str) and role != Role.admin.value and user.role == Role.admin.value:
+    if isinstance(role, str) and role != Role.admin and user.role == Role.admin:
         _not_yourself(
             actor,
             user,
