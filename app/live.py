@@ -74,6 +74,22 @@ class Listener:
     new_posts: int = 0
     queue: asyncio.Queue[tuple[str, Any]] = field(default_factory=lambda: asyncio.Queue(QUEUE_SIZE))
     overflowed: bool = False
+    # Coalesced: new posts heard of and the latest like count per post, not yet sent. One
+    # queue slot stands for all of them, so a burst (a catch-up after the database was
+    # away announces hundreds at once) neither floods the queue nor ends the stream.
+    unsent_posts: int = 0
+    unsent_likes: dict[int, int] = field(default_factory=dict)
+
+    def push_post(self) -> None:
+        self.unsent_posts += 1
+        if self.unsent_posts == 1:
+            self.push("post", None)
+
+    def push_likes(self, post_id: int, count: int) -> None:
+        waiting = bool(self.unsent_likes)
+        self.unsent_likes[post_id] = count
+        if not waiting:
+            self.push("likes", None)
 
     def push(self, kind: str, value: Any) -> None:
         try:
@@ -206,7 +222,7 @@ class Hub:
                 await db.execute(
                     sa.select(posts.c.id, posts.c.author_id)
                     .where(posts.c.status == PostStatus.published, posts.c.created_at > after)
-                    .order_by(posts.c.id)
+                    .order_by(posts.c.id.desc())  # the newest: the oldest were likely said live
                     .limit(CATCH_UP_CAP)
                 )
             ).all()
@@ -219,7 +235,7 @@ class Hub:
                     .limit(CATCH_UP_CAP)
                 )
             ).all()
-        return list(new), list(liked)
+        return list(reversed(new)), list(liked)
 
     async def _liked(self, post_id: int, count: int) -> None:
         """A like count goes only to the streams that may see the post (app.permissions):
@@ -229,13 +245,12 @@ class Hub:
         post = await self._post_state(post_id)
         if post is None:
             return
-        name = SseEvents.likes(post_id)
         published = post.status == PostStatus.published
         for listeners in self.by_user.values():
             for listener in listeners:
                 viewer = listener.viewer
                 if published or (viewer is not None and can_view_post(viewer, post)):
-                    listener.push(name, count)
+                    listener.push_likes(post_id, count)
 
     async def _post_state(self, post_id: int) -> PostLike | None:
         """What visibility depends on, read now: the post may have been hidden meanwhile."""
@@ -264,7 +279,7 @@ class Hub:
         for listeners in matched:
             for listener in listeners:
                 if listener.user_id != author_id:
-                    listener.push("post", post_id)
+                    listener.push_post()
 
     async def _matching(
         self, post_id: int, groups: list[tuple[FeedFilters, set[Listener]]]
@@ -367,12 +382,15 @@ async def stream(hub: Hub, listener: Listener, first: list[str]) -> AsyncIterato
             token = i18n.current_locale.set(listener.locale)
             try:
                 if kind == "post":
-                    listener.new_posts += 1
+                    listener.new_posts += listener.unsent_posts
+                    listener.unsent_posts = 0
                     yield sse(SseEvents.new_posts, banner_html(listener))
+                elif kind == "likes":
+                    unsent, listener.unsent_likes = listener.unsent_likes, {}
+                    for post_id, count in unsent.items():
+                        yield sse(SseEvents.likes(post_id), str(int(count)))
                 elif kind == "bell":
                     yield sse(SseEvents.bell, bell_html(int(value)))
-                else:
-                    yield sse(kind, str(int(value)))
             finally:
                 i18n.current_locale.reset(token)
     finally:

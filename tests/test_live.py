@@ -186,15 +186,17 @@ async def test_hub_checks_each_filter_signature_once(monkeypatch):
     assert got == {1: 1, 2: 1, 9: 0, 3: 1, 4: 1, 5: 0, 6: 0}
     # A published post's likes go to every stream; with only unfiltered feeds left, no check.
     await hub.dispatch(Event("post.liked", {"post_id": 7, "like_count": 3}))
-    assert elsewhere.queue.get_nowait() == ("likes-7", 3)
+    assert elsewhere.queue.get_nowait() == ("likes", None)
+    assert elsewhere.unsent_likes == {7: 3}
     for listener in [*knowhow, tagged]:
         hub.remove(listener)
     await hub.dispatch(Event("post.created", {**event, "post_id": 8}))
-    assert len(calls) == 1 and plain[0].queue.qsize() == 3
+    # One slot stands for every post not yet sent (and one for every like count).
+    assert len(calls) == 1 and plain[0].queue.qsize() == 2 and plain[0].unsent_posts == 2
     # The same post announced twice (its publisher's broker resent it after a reconnect)
     # reaches each stream once.
     await hub.dispatch(Event("post.created", {**event, "post_id": 8}))
-    assert plain[0].queue.qsize() == 3
+    assert plain[0].unsent_posts == 2
     assert set(hub.feeds) == {()}
 
 
@@ -207,7 +209,7 @@ async def test_stream_heartbeats_and_drops_a_slow_browser(monkeypatch):
     assert await anext(stream) == "event: bell\ndata: 2\n\n"
     assert hub.listeners == 1
     assert await anext(stream) == ": heartbeat\n\n"
-    listener.push("likes-3", 5)
+    listener.push_likes(3, 5)
     assert await anext(stream) == "event: likes-3\ndata: 5\n\n"
     for n in range(live.QUEUE_SIZE + 1):
         listener.push("bell", n)
@@ -252,5 +254,25 @@ async def test_hub_retries_an_event_while_the_database_is_away_and_survives_a_ba
         got = await asyncio.wait_for(listener.queue.get(), 5)
     finally:
         await hub.close()
-    assert got == ("post", 7)
+    assert got == ("post", None) and listener.unsent_posts == 1
     assert failures == {"post.created": 0, "bad": 0}
+
+
+async def test_a_burst_of_posts_and_likes_is_one_banner_and_the_latest_counts():
+    """A catch-up after the database was away announces hundreds of posts and like counts at
+    once: they wait coalesced (one queue slot each kind), the stream stays open, and the
+    browser gets one banner with the total and the latest count of each post."""
+    hub = live.Hub(LocalBroker())
+    listener = live.Listener(user_id=1, locale="en", feed=FeedFilters())
+    stream = live.stream(hub, listener, [])
+    assert (await anext(stream)).startswith("retry: ")
+    for post_id in range(1, 3 * live.QUEUE_SIZE):
+        listener.push_post()
+        listener.push_likes(post_id % 50, post_id)
+    assert not listener.overflowed and listener.queue.qsize() == 2
+    banner = await anext(stream)
+    assert banner.startswith("event: new-posts") and f"{3 * live.QUEUE_SIZE - 1} new" in banner
+    likes = [await anext(stream) for _ in range(50)]
+    assert "event: likes-1\ndata: 551\n\n" in likes  # the last count pushed for post 1
+    assert listener.unsent_likes == {} and listener.unsent_posts == 0
+    await stream.aclose()

@@ -12,6 +12,7 @@ from sqlmodel import col, select
 from sqlmodel.ext.asyncio.session import AsyncSession
 
 from app import clock, i18n
+from app.db import database_unavailable
 from app.fiscal import fiscal_year_of
 from app.i18n import _
 from app.models import (
@@ -169,8 +170,14 @@ async def publish_due_if_time(db: AsyncSession) -> bool:
                 published = await publish_due(own)
                 upcoming = await bulletin_due.next_due(own)
             await own.commit()
-        except Exception:
-            log.warning("publishing due bulletins failed; the next request retries", exc_info=True)
+        except Exception as exc:
+            # The database away is told in one line (every request while it is away comes
+            # here); anything else with its traceback.
+            log.warning(
+                "publishing due bulletins failed (%s); the next request retries",
+                type(exc).__name__,
+                exc_info=not database_unavailable(exc),
+            )
             return bool(published)
     bulletin_due.remember(upcoming, since)
     return bool(published)
