@@ -169,16 +169,20 @@ env.globals["fragment"] = fragment
 # The live stream's `since` (ms since the epoch): posts after it count as new on the feed.
 env.globals["now_ms"] = lambda: int(clock.now().timestamp() * 1000)
 env.globals["label"] = labels.label
-env.globals["bell_text"] = lambda count: _bell_text(count)
 # A new Idempotency-Key for each rendered create form (services/idempotency.py).
 env.globals["form_key"] = lambda: secrets.token_urlsafe(18)
 env.globals["labels"] = labels.LABELS
 
 
 def _bell_text(count: int) -> str:
-    from app.services.notifications import bell_text  # late: services load after templating
+    """The one "99+" rule (notifications.bell_text). Imported late: app.inputs imports this
+    module for its toast, and the services import app.inputs."""
+    from app.services.notifications import bell_text
 
     return bell_text(count)
+
+
+env.globals["bell_text"] = _bell_text
 
 
 def is_htmx(request: Request) -> bool:

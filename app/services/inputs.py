@@ -41,6 +41,11 @@ def clean_text(value: str | None) -> str:
     return unicodedata.normalize("NFC", value or "").replace("\r\n", "\n").strip()
 
 
+def cleaned(value: Any) -> Any:
+    """`clean_text` for a value that may not be text (a wrong type is the caller's error)."""
+    return clean_text(value) if isinstance(value, str) else value
+
+
 def text(max_length: int, min_length: int = 0) -> Any:
     """Documents a string field's limits (the services' constants) and the text rule.
 

@@ -34,7 +34,7 @@ from app.services.inputs import PRAISED_MAX as PRAISED_MAX
 from app.services.inputs import TAG_MAX as TAG_MAX
 from app.services.inputs import TAGS_MAX as TAGS_MAX
 from app.services.inputs import TITLE_MAX as TITLE_MAX
-from app.services.inputs import PostCreate, clean_text
+from app.services.inputs import PostCreate, cleaned
 from app.services.markdown import render_markdown
 from app.services.pii import find_personal_data, mask_personal_data
 
@@ -50,10 +50,6 @@ def split_tags(text: str) -> list[str]:
     (Japanese ones too). A tag sent alone (an item of the API's list) is split the same
     way, so the same text gives the same tags from the form and from the API."""
     return text.translate(_TAG_SEPARATORS).split()
-
-
-def _clean_text(value: Any) -> Any:
-    return clean_text(value) if isinstance(value, str) else value
 
 
 def title_problem(text: str) -> str | None:
@@ -89,7 +85,7 @@ class PostFields(PostCreate):
     @field_validator("title", "body", "unit", "channel", "product", "category", mode="before")
     @classmethod
     def _strip(cls, v: Any) -> Any:
-        return _clean_text(v)
+        return cleaned(v)
 
     @field_validator("kind")
     @classmethod
@@ -133,7 +129,7 @@ class PostFields(PostCreate):
         for raw in v:
             if not isinstance(raw, str):
                 raise ValueError(_("Tags must be text."))
-            words.extend(split_tags(_clean_text(raw)))
+            words.extend(split_tags(cleaned(raw)))
         if len(words) > TAGS_MAX:
             raise ValueError(_("At most %(n)s tags.") % {"n": TAGS_MAX})
         seen: dict[str, None] = {}  # ordered, and O(1) per look-up

@@ -32,7 +32,7 @@ from app.models.tables import (
 from app.permissions import is_curator
 from app.services import bulletin_due, inputs, org
 from app.services.errors import Conflict, Forbidden, InvalidInput, NotFound
-from app.services.inputs import clean_text
+from app.services.inputs import cleaned
 
 # The limits of the input model (services/inputs.py), checked here after NFC and strip.
 TITLE_MAX = inputs.BULLETIN_TITLE_MAX
@@ -61,12 +61,8 @@ def frozen() -> Conflict:
     return Conflict(_("A published bulletin can no longer be changed."))
 
 
-def _clean(value: Any) -> Any:
-    return clean_text(value) if isinstance(value, str) else value
-
-
 def checked_title(value: Any) -> str:
-    title = _clean(value)
+    title = cleaned(value)
     if not isinstance(title, str) or not title:
         raise InvalidInput.field("title", _("Enter a title."))
     if len(title) > TITLE_MAX:
@@ -76,26 +72,26 @@ def checked_title(value: Any) -> str:
     return title
 
 
+def _checked_text(value: Any, field: str, limit: int, too_long: str) -> str:
+    """An optional text (None is ""), cleaned and at most `limit` characters."""
+    text = cleaned(value) if value is not None else ""
+    if not isinstance(text, str):
+        raise InvalidInput.field(field, _("This value has the wrong type."))
+    if len(text) > limit:
+        raise InvalidInput.field(field, too_long % {"n": limit})
+    return text
+
+
 def checked_lead(value: Any) -> str:
-    lead = _clean(value) if value is not None else ""
-    if not isinstance(lead, str):
-        raise InvalidInput.field("lead", _("This value has the wrong type."))
-    if len(lead) > LEAD_MAX:
-        raise InvalidInput.field(
-            "lead", _("The lead text can be at most %(n)s characters.") % {"n": LEAD_MAX}
-        )
-    return lead
+    return _checked_text(
+        value, "lead", LEAD_MAX, _("The lead text can be at most %(n)s characters.")
+    )
 
 
 def checked_comment(value: Any) -> str:
-    comment = _clean(value) if value is not None else ""
-    if not isinstance(comment, str):
-        raise InvalidInput.field("comment", _("This value has the wrong type."))
-    if len(comment) > COMMENT_MAX:
-        raise InvalidInput.field(
-            "comment", _("The comment can be at most %(n)s characters.") % {"n": COMMENT_MAX}
-        )
-    return comment
+    return _checked_text(
+        value, "comment", COMMENT_MAX, _("The comment can be at most %(n)s characters.")
+    )
 
 
 @asynccontextmanager
