@@ -2,6 +2,12 @@
 FROM python:3.11-slim
 ENV PYTHONDONTWRITEBYTECODE=1 PYTHONUNBUFFERED=1 PIP_DISABLE_PIP_VERSION_CHECK=1
 WORKDIR /app
+# pango and HarfBuzz for WeasyPrint (the report's PDF) and the Japanese fonts it embeds;
+# Tesseract with its Japanese data: the personal-data check of photos (docs/compliance.md).
+RUN apt-get update && apt-get install -y --no-install-recommends \
+      libpango-1.0-0 libpangoft2-1.0-0 libharfbuzz-subset0 fonts-noto-cjk \
+      tesseract-ocr tesseract-ocr-jpn \
+    && rm -rf /var/lib/apt/lists/*
 COPY requirements.lock pyproject.toml README.md ./
 RUN pip install --no-cache-dir -r requirements.lock
 COPY app ./app

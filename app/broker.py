@@ -28,6 +28,11 @@ RECONNECTED = "broker.reconnected"
 CATCH_UP_MARGIN_S = 30.0
 # Events that could not be sent while the database was away, sent once it is back.
 PENDING_MAX = 1000
+# How often the listening connection is checked: asyncpg does not always report a
+# connection that died under a query (its termination listener never runs), and a dead
+# listener hears nothing, so it is looked at and pinged rather than trusted.
+CHECK_EVERY_S = 2.0
+PING_TIMEOUT_S = 5.0
 log = get_logger("arigato.broker")
 
 
@@ -105,6 +110,8 @@ class PostgresBroker(LocalBroker):
         # asyncpg runs one query at a time per connection: publishers take turns on it.
         self._publish_lock = asyncio.Lock()
         self._pending: deque[str] = deque(maxlen=PENDING_MAX)
+        self._lost = asyncio.Event()  # set when anyone finds the listening connection dead
+        self._on_terminated: Any = None
 
     @property
     def listening(self) -> bool:
@@ -117,8 +124,9 @@ class PostgresBroker(LocalBroker):
         while True:
             try:
                 conn = await asyncpg.connect(self._dsn)
-                lost = asyncio.Event()
-                conn.add_termination_listener(lambda _conn, lost=lost: lost.set())
+                self._lost = lost = asyncio.Event()
+                self._on_terminated = lambda _conn, lost=lost: lost.set()
+                conn.add_termination_listener(self._on_terminated)
                 self._listener = conn
                 await conn.add_listener(CHANNEL, self._on_notify)
                 self._ready.set()
@@ -127,7 +135,8 @@ class PostgresBroker(LocalBroker):
                     self.deliver(Event(RECONNECTED, {"since": lost_at - CATCH_UP_MARGIN_S}))
                     log.info("broker listener back", pending=len(self._pending))
                 lost_at = None
-                await lost.wait()
+                await self._watch(conn, lost)
+                conn.terminate()  # may be half open: a ping went unanswered
             except asyncio.CancelledError:
                 raise
             except Exception as exc:  # log and retry, never die
@@ -136,6 +145,23 @@ class PostgresBroker(LocalBroker):
             if lost_at is None:
                 lost_at = time.time()
             await asyncio.sleep(1)
+
+    async def _watch(self, conn: Any, lost: asyncio.Event) -> None:
+        """Returns when the listening connection is gone: reported by asyncpg, found dead by
+        a publisher, or not answering a ping."""
+        while True:
+            with contextlib.suppress(TimeoutError):
+                await asyncio.wait_for(lost.wait(), CHECK_EVERY_S)
+                return
+            if conn.is_closed():
+                log.warning("broker listener found closed; reconnecting")
+                return
+            try:
+                async with self._publish_lock:
+                    await conn.fetchval("SELECT 1", timeout=PING_TIMEOUT_S)
+            except Exception as exc:
+                log.warning("broker listener not answering; reconnecting", error=type(exc).__name__)
+                return
 
     async def _send_pending(self) -> None:
         while self._pending:
@@ -178,6 +204,7 @@ class PostgresBroker(LocalBroker):
                     await self._listener.execute("SELECT pg_notify($1, $2)", CHANNEL, payload)
         except Exception as exc:  # never a 500; kept if the listener's connection died
             if self._listener is not None and (not self.listening or self._listener.is_closed()):
+                self._lost.set()  # the listener reconnects even if asyncpg did not say
                 self._pending.append(payload)  # sent by the listener once it is back
                 log.warning("broker publish deferred", error=type(exc).__name__)
             else:

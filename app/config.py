@@ -31,6 +31,8 @@ class Settings(BaseSettings):
     login_lockout_seconds: int = 300
 
     session_days: int = 14
+    # A session on a shop's shared terminal ends after this many seconds without input.
+    terminal_idle_seconds: int = Field(default=120, ge=1, le=86400)
     log_level: str = "INFO"
 
     # Single sign-on (OpenID Connect, authorization code + PKCE); on when issuer and client
@@ -52,6 +54,32 @@ class Settings(BaseSettings):
     smtp_from: str = "arigato-board@localhost"
     smtp_starttls: bool = False
 
+    # Web Push (VAPID, RFC 8292): on when both are set. `arigato push keys` prints a new key
+    # pair; the private key is the base64url of the raw 32-byte P-256 key (as web-push tools
+    # print it) or of its DER form. The subject is how push services reach the operator.
+    vapid_private_key: str | None = None
+    vapid_subject: str | None = None
+    # How often each instance looks for pushes that came due (held over quiet hours, or
+    # waiting to be retried); new ones are sent at once, woken by the live events.
+    push_poll_seconds: float = Field(default=15.0, gt=0, le=3600)
+
+    # Outgoing integrations (docs/integrations.md). Private networks a webhook may reach
+    # (CIDRs, comma-separated: an on-premises receiver); loopback, link-local and private
+    # addresses are refused otherwise, cloud metadata addresses always.
+    outbound_allow_networks: str = ""
+    integrations_poll_seconds: float = Field(default=10.0, gt=0, le=3600)
+    integrations_drainer: bool = True  # off: this instance sends nothing (others do)
+    slack_api_url: str = "https://slack.com/api/"
+    lineworks_api_url: str = "https://www.worksapis.com/v1.0"
+    lineworks_auth_url: str = "https://auth.worksmobile.com/oauth2/v2.0/token"
+
+    # The personal-data check of photos (OCR, docs/compliance.md): the Tesseract command
+    # (a name on PATH or a path), how often each instance looks for checks to retry, and
+    # whether this instance runs checks at all (the others do).
+    tesseract_cmd: str = Field(default="tesseract", min_length=1)
+    ocr_poll_seconds: float = Field(default=10.0, gt=0, le=3600)
+    ocr_drainer: bool = True
+
     @model_validator(mode="after")
     def _refuse_unsafe(self) -> Settings:
         if self.env != "dev" and (not self.secret_key or self.secret_key == DEV_SECRET):
@@ -61,7 +89,22 @@ class Settings(BaseSettings):
         if self.env != "dev" and len(self.secret_key) < 32:
             raise ValueError("SECRET_KEY must be at least 32 characters")
         self._check_sso()
+        self._check_push()
         return self
+
+    def _check_push(self) -> None:
+        if bool(self.vapid_private_key) != bool(self.vapid_subject):
+            raise ValueError("VAPID_PRIVATE_KEY and VAPID_SUBJECT must be set together (Web Push)")
+        if not self.vapid_private_key:
+            return
+        if not (self.vapid_subject or "").startswith(("mailto:", "https://")):
+            raise ValueError("VAPID_SUBJECT must be a mailto: or https:// address")
+        from app.services.push.keys import public_key  # late: it imports the crypto library
+
+        try:
+            public_key(self.vapid_private_key)
+        except ValueError as exc:
+            raise ValueError(f"VAPID_PRIVATE_KEY is not a P-256 private key: {exc}") from None
 
     def _check_sso(self) -> None:
         """Refuse a single sign-on set-up that would lock everyone out or half work."""
@@ -101,6 +144,10 @@ class Settings(BaseSettings):
     @property
     def sso_enabled(self) -> bool:
         return bool(self.oidc_issuer and self.oidc_client_id)
+
+    @property
+    def push_enabled(self) -> bool:
+        return bool(self.vapid_private_key and self.vapid_subject)
 
     @property
     def secure_cookies(self) -> bool:

@@ -14,8 +14,11 @@ from sqlalchemy.ext.asyncio import AsyncEngine, async_sessionmaker, create_async
 from sqlmodel.ext.asyncio.session import AsyncSession
 
 from app.config import Settings, get_settings
+from app.logging import get_logger
 
 _engines: dict[str, AsyncEngine] = {}
+
+log = get_logger("arigato.db")
 
 
 def upsert(db: AsyncSession, table: Any) -> Any:
@@ -129,8 +132,21 @@ async def get_session(request: Request) -> AsyncIterator[AsyncSession]:
         maker = _makers[id(engine)] = async_sessionmaker(
             engine, class_=AsyncSession, expire_on_commit=False
         )
-    async with maker() as session:
+    session = maker()
+    try:
         yield session
+    finally:
+        await close_quietly(session)
+
+
+async def close_quietly(session: AsyncSession) -> None:
+    """Close a request's session. When that runs the answer is decided, often already
+    being sent: a rollback that fails because the database went away meanwhile must not
+    turn it into an error (the pool drops that connection by itself)."""
+    try:
+        await session.close()
+    except sa.exc.DBAPIError as exc:
+        log.warning("session closed on a lost connection", error=type(exc.orig).__name__)
 
 
 # Retry-After for a database that is away (a fast restart takes a second or two).

@@ -1,4 +1,5 @@
-"""A Japanese demo company: units, users of every role, posts, likes, comments and a flag.
+"""A Japanese demo company: units, users of every role, posts, likes, reactions, comments and
+a flag.
 
 Everything a user would write goes through the services (validation, rendered HTML, tags,
 counters, search indexes); only the timestamps are moved into the past afterwards, so that
@@ -16,15 +17,18 @@ from sqlmodel import select
 from sqlmodel.ext.asyncio.session import AsyncSession
 
 from app import i18n
-from app.models import OrgUnit, Post, User
+from app.models import OrgUnit, Post, ReactionKind, User
 from app.models.base import utcnow
 from app.models.tables import likes as likes_table
+from app.models.tables import reactions as reactions_table
 from app.security import hash_password
 from app.services import comments as comment_service
-from app.services import flags, likes
+from app.services import flags, likes, reactions
 from app.services import posts as post_service
 
 DEMO_PASSWORD = "arigato-demo"
+# Every demo staff member's PIN for a shop's shared terminal (docs/terminal.md).
+DEMO_PIN = "2580"
 
 UNITS = [  # code, name, kind, parent
     ("HQ", "ありがとう保険サービス株式会社", "company", None),
@@ -48,7 +52,7 @@ UNITS = [  # code, name, kind, parent
     ("NGY-002", "栄店", "shop", "B-NGY"),
 ]
 
-USERS = [  # code, name, unit, role (the first eight are the documented demo logins)
+USERS = [  # code, name, unit, role: README.md lists them all (tests/test_docs.py checks)
     ("admin", "システム 管理者", "HQ", "admin"),
     ("curator", "本社 花子", "HQ-QC", "curator"),
     ("E1001", "山田 太郎", "TKY-001", "staff"),
@@ -859,6 +863,7 @@ async def _create_users(
     db: AsyncSession, units: dict[str, OrgUnit], since: datetime
 ) -> dict[str, User]:
     password_hash = hash_password(DEMO_PASSWORD)
+    pin_hash = hash_password(DEMO_PIN)
     users: dict[str, User] = {}
     for code, name, unit_code, role in USERS:
         unit_id = units[unit_code].id
@@ -869,6 +874,7 @@ async def _create_users(
             unit_id=unit_id,
             role=role,
             password_hash=password_hash,
+            pin_hash=pin_hash if role == "staff" else None,
             created_at=since,
         )
         db.add(user)
@@ -912,6 +918,7 @@ async def _react(
             .where(likes_table.c.post_id == post.id, likes_table.c.user_id == user.id)
             .values(created_at=_later(created, 12 + n * (25 + index % 7) + n * n * 9, now))
         )
+    await _give_reactions(db, spec, index, post, users, now)
     for n, (code, text) in enumerate(spec.comments):
         comment = await comment_service.add_comment(db, users[code], post, text)
         comment.created_at = _later(created, 40 + n * 95 + (index % 5) * 11, now)
@@ -922,6 +929,48 @@ async def _react(
         row.created_at = _later(created, 150, now)
         db.add(row)
     await db.commit()
+
+
+def _reaction_counts(spec: DemoPost, index: int) -> dict[ReactionKind, int]:
+    """A few of each kind, in proportion to the likes: thanks and great mostly for praise,
+    helpful and want_to_try (the 横展開 signal) mostly for know-how."""
+    n = spec.likes
+    if spec.fields["kind"] == "knowhow":
+        return {
+            ReactionKind.thanks: n // 5,
+            ReactionKind.great: n // 4,
+            ReactionKind.helpful: n // 2,
+            ReactionKind.want_to_try: n // 3 + index % 2,
+        }
+    return {
+        ReactionKind.thanks: n // 3,
+        ReactionKind.great: n // 4 + index % 2,
+        ReactionKind.helpful: n // 6,
+        ReactionKind.want_to_try: n // 5 if index % 3 == 0 else 0,
+    }
+
+
+async def _give_reactions(
+    db: AsyncSession, spec: DemoPost, index: int, post: Post, users: dict[str, User], now: datetime
+) -> None:
+    """Reactions (スタンプ) from colleagues other than the author, each dated after the post;
+    each kind starts at another place of the pool, so that different people give them."""
+    assert post.id is not None
+    pool = [code for code in LIKERS if code != spec.author]
+    for k, (kind, count) in enumerate(_reaction_counts(spec, index).items()):
+        start = (index * 3 + k * 4) % len(pool)
+        for n, code in enumerate((pool[start:] + pool[:start])[: min(count, len(pool))]):
+            user = users[code]
+            await reactions.set_reaction(db, user, post, kind, True)
+            await db.execute(
+                sa.update(reactions_table)
+                .where(
+                    reactions_table.c.post_id == post.id,
+                    reactions_table.c.kind == kind,
+                    reactions_table.c.user_id == user.id,
+                )
+                .values(created_at=_later(post.created_at, 20 + n * 37 + k * 13, now))
+            )
 
 
 async def load_demo(db: AsyncSession) -> list[tuple[str, str, str]]:
@@ -941,7 +990,29 @@ async def load_demo(db: AsyncSession) -> list[tuple[str, str, str]]:
             await _react(db, spec, index, post, users, now)
             created.append(post)
     await _curate(db, users, created)
+    await _integration_example(db, users["admin"])
     return logins
+
+
+async def _integration_example(db: AsyncSession, admin: User) -> None:
+    """An example of an outgoing integration on /admin/integrations, switched off: the demo
+    never sends anything anywhere (docs/integrations.md)."""
+    from app.services.integrations import config
+
+    await config.create_integration(
+        db,
+        admin,
+        {
+            "kind": "webhook",
+            "name": "例：社内ポータル（Webhook・停止中）",
+            "enabled": False,
+            "units": [],
+            "events": ["post.featured", "bulletin.published"],
+            "post_kinds": ["praise", "knowhow"],
+            "url": "https://portal.example.com/hooks/arigato",
+            "secret": "demo-secret-change-me",
+        },
+    )
 
 
 async def _curate(db: AsyncSession, users: dict[str, User], posts: list[Post]) -> None:

@@ -15,15 +15,22 @@ from app.config import Settings, get_settings
 from app.db import get_session
 from app.i18n import _
 from app.models import ROLE_RANK, Role, TokenScope, User
+from app.routing import is_scim_path
 from app.services import bulletins as bulletin_service
+from app.services import scope
 from app.services.people.sessions import Auth, auth_for_session
 from app.services.people.tokens import auth_for_token
-from app.web import CSRF_FIELD, CSRF_HEADER, LANG_COOKIE, SESSION_COOKIE, csrf_valid
+from app.services.scim import throttle as scim_throttle
+from app.services.terminal import devices as device_service
+from app.web import CSRF_FIELD, CSRF_HEADER, DEVICE_COOKIE, LANG_COOKIE, SESSION_COOKIE, csrf_valid
 
 SAFE_METHODS = frozenset({"GET", "HEAD", "OPTIONS"})
 
 SessionDep = Annotated[AsyncSession, Depends(get_session)]
 SettingsDep = Annotated[Settings, Depends(get_settings)]
+
+
+PASSIVE_PATHS = frozenset({"/events"})
 
 
 class NotAuthenticated(Exception):
@@ -35,6 +42,7 @@ async def get_auth(request: Request, db: SessionDep) -> Auth | None:
         return request.state.auth  # type: ignore[no-any-return]
     auth: Auth | None = None
     header = request.headers.get("Authorization", "")
+    scim = is_scim_path(request.url.path)
     if header[:7].lower() == "bearer ":
         auth = await auth_for_token(db, header[7:].strip())
         if auth is None:
@@ -43,9 +51,19 @@ async def get_auth(request: Request, db: SessionDep) -> Auth | None:
                 _("The API token is invalid, expired or revoked."),
                 headers={"WWW-Authenticate": "Bearer"},
             )
+        # A SCIM token reaches /scim/v2 and nothing else; no other token reaches /scim/v2.
+        if scim and auth.scope != TokenScope.scim:
+            raise HTTPException(403, _("SCIM needs a SCIM token issued by an administrator."))
+        if not scim and auth.scope == TokenScope.scim:
+            raise HTTPException(403, _("A SCIM token is for SCIM provisioning only."))
+    elif scim:
+        pass  # SCIM takes no browser session (and so needs no CSRF token): require_scim
     elif token := request.cookies.get(SESSION_COOKIE):
-        auth = await auth_for_session(db, token)
+        # The live stream is no one's input: it must not keep an idle terminal signed in.
+        touch = request.url.path not in PASSIVE_PATHS
+        auth = await auth_for_session(db, token, get_settings(), touch=touch)
     request.state.auth = auth
+    request.state.terminal = auth is not None and auth.terminal
     request.state.user = auth.user if auth else None
     request.state.unit = auth.unit if auth else None
     request.state.unread_notifications = auth.unread_notifications if auth else 0
@@ -64,8 +82,8 @@ AuthDep = Annotated[Auth | None, Depends(get_auth)]
 
 async def guard_unsafe(request: Request, auth: AuthDep) -> None:
     """Unsafe methods need a write-scoped token, or the CSRF token of the browser session."""
-    if request.method in SAFE_METHODS:
-        return
+    if request.method in SAFE_METHODS or is_scim_path(request.url.path):
+        return  # SCIM: bearer tokens only (get_auth, require_scim)
     if auth is not None and auth.via == "token":
         if auth.scope != TokenScope.write:
             raise HTTPException(403, _("This API token is read-only."))
@@ -189,3 +207,61 @@ require_admin = _require_rank(Role.admin)
 
 CuratorUser = Annotated[User, Depends(require_curator)]
 AdminUser = Annotated[User, Depends(require_admin)]
+
+
+async def require_head_office(user: CuratorUser) -> User:
+    """A curator without a scope, or an admin: what covers the whole company at once (the
+    warehouse export) is not for a curator with a scope (services/scope.py)."""
+    if scope.is_scoped(user):
+        raise HTTPException(403, _("Only head office can do this: your scope covers some units."))
+    return user
+
+
+HeadOfficeUser = Annotated[User, Depends(require_head_office)]
+
+
+async def get_device(request: Request, db: SessionDep) -> device_service.DeviceUnit | None:
+    """The shop device this browser is registered as (its credential cookie), if any."""
+    credential = request.cookies.get(DEVICE_COOKIE)
+    if not credential or len(credential) > 200:
+        return None
+    return await device_service.device_for_credential(db, credential)
+
+
+DeviceDep = Annotated[device_service.DeviceUnit | None, Depends(get_device)]
+
+
+async def require_terminal(request: Request, auth: AuthDep, device: DeviceDep) -> Auth:
+    """A session on this shop device (the morning meeting, the idle sign-out)."""
+    auth = _signed_in(auth)
+    hold_for_password_change(request, auth)
+    if not auth.terminal or device is None or device.id != auth.device_id:
+        raise HTTPException(403, _("This works only on the shop's registered terminal."))
+    return auth
+
+
+TerminalSession = Annotated[Auth, Depends(require_terminal)]
+
+
+async def session_cookie(request: Request) -> str | None:
+    """The browser's session cookie as sent, valid or not (a lapsed terminal session)."""
+    return request.cookies.get(SESSION_COOKIE)
+
+
+SessionCookie = Annotated[str | None, Depends(session_cookie)]
+
+
+async def require_scim(request: Request, auth: AuthDep) -> User:
+    """The identity provider with its SCIM token (get_auth refused any other token); the
+    answer is the token's owner, the admin its changes are recorded as. Throttled per token."""
+    if auth is None or auth.scope != TokenScope.scim:
+        raise HTTPException(
+            401,
+            _("SCIM needs a SCIM token issued by an administrator."),
+            headers={"WWW-Authenticate": "Bearer"},
+        )
+    scim_throttle.check(f"owner:{auth.user.id}")
+    return auth.user
+
+
+ScimActor = Annotated[User, Depends(require_scim)]

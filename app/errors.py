@@ -5,7 +5,7 @@ from __future__ import annotations
 
 import json
 import math
-from collections.abc import Mapping
+from collections.abc import Awaitable, Callable, Mapping
 from typing import Any
 from urllib.parse import quote
 
@@ -18,9 +18,13 @@ from starlette.exceptions import HTTPException as StarletteHTTPException
 from app import db
 from app.deps import NotAuthenticated
 from app.i18n import _
+from app.inputs import SCIM_ERROR
 from app.logging import get_logger
-from app.services.errors import DomainError, generic_message
+from app.routing import is_scim_path
+from app.services.errors import Conflict, DomainError, InvalidInput, generic_message
 from app.templating import TOAST_SWAP, is_htmx, render
+
+Handler = Callable[[Request, Exception], Awaitable[Response]]
 
 
 def wants_json(request: Request) -> bool:
@@ -79,7 +83,12 @@ async def domain_error(request: Request, exc: Exception) -> Response:
     message, answered like an HTTPException (JSON `{"detail": ...}`, a page, or a toast)."""
     assert isinstance(exc, DomainError)
     headers = exc.headers or None
-    return await http_error(request, HTTPException(exc.status_code, exc.detail, headers))
+    # JSON gets `detail` (a list for InvalidInput); a page or toast shows text: the message
+    # where `detail` is such a list, else `detail` (worded in the request's language).
+    detail = exc.detail
+    if isinstance(detail, list) and not wants_json(request):
+        detail = exc.message
+    return await http_error(request, HTTPException(exc.status_code, detail, headers))
 
 
 async def database_away(request: Request, exc: Exception) -> Response:
@@ -187,10 +196,54 @@ async def unreadable_body(request: Request, exc: Exception) -> Response:
     return await http_exception_handler(request, exc)
 
 
+def scim_error(
+    status: int, detail: str, scim_type: str | None = None, headers: Mapping[str, str] | None = None
+) -> JSONResponse:
+    """An error as RFC 7644 §3.12 shapes it (the status as a string), application/scim+json."""
+    body: dict[str, Any] = {"schemas": [SCIM_ERROR], "status": str(status)}
+    if scim_type:
+        body["scimType"] = scim_type
+    body["detail"] = detail
+    return JSONResponse(
+        body, status_code=status, headers=dict(headers or {}), media_type="application/scim+json"
+    )
+
+
+def _scim_answer(exc: Exception) -> Response:
+    if isinstance(exc, DomainError):
+        if isinstance(exc, InvalidInput):  # a rule on a field: SCIM says 400 invalidValue
+            return scim_error(400, exc.message, "invalidValue")
+        scim_type = getattr(exc, "scim_type", None)
+        if isinstance(exc, Conflict) and exc.field == "code":
+            scim_type = "uniqueness"
+        return scim_error(exc.status_code, exc.message, scim_type, exc.headers)
+    if isinstance(exc, NotAuthenticated):
+        return scim_error(401, _("Not logged in."), headers={"WWW-Authenticate": "Bearer"})
+    if isinstance(exc, RequestValidationError):
+        errors = [_validation_error(e) for e in exc.errors()[:ERRORS_MAX]]
+        detail = "; ".join(f"{'.'.join(map(str, e['loc']))}: {e['msg']}" for e in errors)
+        return scim_error(400, detail, "invalidSyntax")
+    assert isinstance(exc, StarletteHTTPException)
+    scim_type = "invalidSyntax" if exc.status_code == 400 else None
+    detail = exc.detail if isinstance(exc.detail, str) else str(exc.detail)
+    return scim_error(exc.status_code, detail, scim_type, getattr(exc, "headers", None))
+
+
+def _scim_aware(handler: Handler) -> Handler:
+    """Under /scim/v2 every error is answered in SCIM's shape, whatever raised it."""
+
+    async def answer(request: Request, exc: Exception) -> Response:
+        if is_scim_path(request.url.path):
+            return _scim_answer(exc)
+        return await handler(request, exc)
+
+    return answer
+
+
 def install(app: FastAPI) -> None:
-    app.add_exception_handler(DomainError, domain_error)
-    app.add_exception_handler(NotAuthenticated, not_authenticated)
-    app.add_exception_handler(HTTPException, http_error)
+    app.add_exception_handler(DomainError, _scim_aware(domain_error))
+    app.add_exception_handler(NotAuthenticated, _scim_aware(not_authenticated))
+    app.add_exception_handler(HTTPException, _scim_aware(http_error))
     install_database_away(app)
-    app.add_exception_handler(RequestValidationError, request_invalid)
-    app.add_exception_handler(StarletteHTTPException, unreadable_body)
+    app.add_exception_handler(RequestValidationError, _scim_aware(request_invalid))
+    app.add_exception_handler(StarletteHTTPException, _scim_aware(unreadable_body))

@@ -16,6 +16,7 @@ from babel.messages.mofile import write_mo
 from babel.messages.pofile import read_po
 from babel.support import Translations
 
+from app import clock
 from app.config import get_settings
 
 LOCALES = ("ja", "en")
@@ -119,4 +120,32 @@ def format_month(key: str) -> str:
 
 
 def today() -> date:
-    return datetime.now(_zone()).date()
+    return clock.now().astimezone(_zone()).date()
+
+
+# Quotation marks a title may already wear: opening mark -> closing mark.
+_QUOTES = {"「": "」", "『": "』", "“": "”", '"': '"'}
+
+
+def quoted(title: str) -> str:
+    """A title in the reader's quotation marks (「…」 / “…”), once: a title that is already
+    wrapped whole in quotation marks (「ありがとう」) is not wrapped again (no 「「…」」)."""
+    return gettext("“%(title)s”") % {"title": unquoted(title)}
+
+
+def unquoted(title: str) -> str:
+    """The title without one pair of quotation marks that wraps it whole: 「ありがとう」 →
+    ありがとう, but 「早い」と「丁寧」 stays as it is (its first mark closes before the end)."""
+    text = title.strip()
+    close = _QUOTES.get(text[:1])
+    if close is None or len(text) < 2 or text[-1] != close:
+        return title
+    depth = 0
+    for i, ch in enumerate(text):
+        if ch == text[0] and (close != ch or i == 0):
+            depth += 1
+        elif ch == close:
+            depth -= 1
+            if depth == 0:
+                return text[1:-1] if i == len(text) - 1 else title
+    return title

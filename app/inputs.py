@@ -13,17 +13,19 @@ import json
 import math
 import re
 from datetime import date
-from typing import Annotated, Any
+from typing import Annotated, Any, Literal
 from urllib.parse import parse_qsl
 
-from fastapi import HTTPException, Path
+from fastapi import HTTPException, Path, Query
 from pydantic import AfterValidator, BeforeValidator, Field, WithJsonSchema
 from starlette.datastructures import Headers
 from starlette.types import ASGIApp, Message, Receive, Scope, Send
 
 from app import i18n, templating
 from app.i18n import _
+from app.routing import is_scim_path
 from app.services.errors import InvalidInput, NotFound
+from app.services.spreadsheet import CsvEncoding
 
 # Ids: PostgreSQL's `integer` (int4) is the smaller bound of the two databases.
 MAX_ID = 2**31 - 1
@@ -42,6 +44,26 @@ _ID_SCHEMA = {"type": "integer", "minimum": 1, "maximum": MAX_ID}
 PathId = Annotated[int, AfterValidator(_known_id), WithJsonSchema(_ID_SCHEMA), Path()]
 # An id inside a body or a cursor: out of range is invalid input (422).
 Id = Annotated[int, Field(ge=1, le=MAX_ID)]
+
+# The encoding of an uploaded CSV file (services/csvimport.decode_csv).
+CsvImportEncodingQuery = Annotated[
+    Literal["auto", "utf-8", "cp932"],
+    Query(
+        description="The file's encoding: `auto` (the default) reads strict UTF-8 (with or "
+        "without BOM) and else strict CP932 (Windows Shift_JIS); `utf-8` or `cp932` insists "
+        "on one. A file the encoding cannot read is a 422 naming the first line it cannot read."
+    ),
+]
+
+# The encoding of a CSV download (services/spreadsheet.csv_bytes).
+CsvEncodingQuery = Annotated[
+    CsvEncoding,
+    Query(
+        description="CSV only: `utf-8` (the default, with a BOM) or `cp932` (Windows "
+        "Shift_JIS, for older Excel). A character CP932 cannot hold is a 422 naming it and "
+        "its row, never a `?`."
+    ),
+]
 
 
 def parse_id(text: str | None) -> int | None:
@@ -317,11 +339,21 @@ def _replay(body: bytes, receive: Receive) -> Receive:
     return replay
 
 
+SCIM_ERROR = "urn:ietf:params:scim:api:messages:2.0:Error"
+
+
 async def _answer(scope: Scope, send: Send, status: int, detail: str | list[Any]) -> None:
     """JSON `{"detail": ...}` for the API, a short page otherwise; in the caller's language."""
     extra: list[tuple[bytes, bytes]] = []
     message = detail if isinstance(detail, str) else str(detail[0]["msg"])
-    if scope["path"].startswith("/api/"):
+    if is_scim_path(scope["path"]):  # RFC 7644 §3.12: bad input is a 400
+        status = 400 if status == 422 else status
+        error = {"schemas": [SCIM_ERROR], "status": str(status), "detail": message}
+        if status == 400:
+            error["scimType"] = "invalidValue"
+        content = json.dumps(error, ensure_ascii=False).encode()
+        ctype = b"application/scim+json"
+    elif scope["path"].startswith("/api/"):
         content = json.dumps({"detail": detail}, ensure_ascii=False).encode()
         ctype = b"application/json"
     elif Headers(scope=scope).get("hx-request") == "true":

@@ -12,7 +12,7 @@ from __future__ import annotations
 import asyncio
 import contextlib
 from collections import OrderedDict
-from collections.abc import AsyncIterator
+from collections.abc import AsyncIterator, Callable
 from dataclasses import dataclass, field
 from datetime import UTC, datetime
 from typing import Any
@@ -27,8 +27,8 @@ from app.broker import RECONNECTED, Event, LocalBroker, get_broker
 from app.db import get_engine
 from app.events import Topics
 from app.logging import get_logger
-from app.models import PostStatus, User
-from app.models.tables import likes, posts
+from app.models import PostStatus, ReactionKind, User, reaction_count_column
+from app.models.tables import likes, posts, reactions
 from app.permissions import PostLike, can_view_post
 from app.services import notifications
 from app.services.feed import CARD_FROM, FeedFilters, apply_filters
@@ -53,6 +53,10 @@ class SseEvents:
     @staticmethod
     def likes(post_id: int) -> str:
         return f"likes-{post_id}"
+
+    @staticmethod
+    def reactions(post_id: int, kind: str) -> str:
+        return f"reactions-{post_id}-{kind}"
 
 
 FilterKey = tuple[tuple[str, str], ...]
@@ -79,6 +83,7 @@ class Listener:
     # away announces hundreds at once) neither floods the queue nor ends the stream.
     unsent_posts: int = 0
     unsent_likes: dict[int, int] = field(default_factory=dict)
+    unsent_reactions: dict[tuple[int, str], int] = field(default_factory=dict)
 
     def push_post(self) -> None:
         self.unsent_posts += 1
@@ -90,6 +95,12 @@ class Listener:
         self.unsent_likes[post_id] = count
         if not waiting:
             self.push("likes", None)
+
+    def push_reactions(self, post_id: int, kind: str, count: int) -> None:
+        waiting = bool(self.unsent_reactions)
+        self.unsent_reactions[(post_id, kind)] = count
+        if not waiting:
+            self.push("reactions", None)
 
     def push(self, kind: str, value: Any) -> None:
         try:
@@ -188,7 +199,14 @@ class Hub:
         if event.name == Topics.post_created:
             await self._post_created(event.data)
         elif event.name == Topics.post_liked:
-            await self._liked(int(event.data["post_id"]), int(event.data["like_count"]))
+            post_id, count = int(event.data["post_id"]), int(event.data["like_count"])
+            await self._counted(post_id, lambda listener: listener.push_likes(post_id, count))
+        elif event.name == Topics.post_reacted:
+            post_id, kind = int(event.data["post_id"]), str(event.data["kind"])
+            count = int(event.data["count"])
+            await self._counted(
+                post_id, lambda listener: listener.push_reactions(post_id, kind, count)
+            )
         elif event.name == Topics.notifications_changed:
             await self._bells(event.data)
         elif event.name == RECONNECTED:
@@ -203,7 +221,7 @@ class Hub:
     async def _catch_up(self, since: float) -> None:
         """After the broker's listener was away: what every open stream missed, as the
         events it would have had (the same rows a reconnecting browser's `since` counts)."""
-        new, liked = await self._missed(datetime.fromtimestamp(since, tz=UTC))
+        new, liked, reacted = await self._missed(datetime.fromtimestamp(since, tz=UTC))
         for post_id, author_id in new:
             if post_id in self._announced or post_id in self._caught_up:
                 continue  # said live, or by an earlier catch-up (the listener may flap)
@@ -213,10 +231,16 @@ class Hub:
             await self.dispatch(
                 Event(Topics.post_liked, {"post_id": post_id, "like_count": like_count})
             )
+        for post_id, *counts in reacted:
+            for kind, count in zip(ReactionKind, counts, strict=True):
+                await self.dispatch(
+                    Event(Topics.post_reacted, {"post_id": post_id, "kind": kind, "count": count})
+                )
         await self.dispatch(Event(Topics.notifications_changed, {"all": True}))
 
-    async def _missed(self, after: datetime) -> tuple[list[Any], list[Any]]:
-        """Posts published since `after`, and the like counts of posts liked since then."""
+    async def _missed(self, after: datetime) -> tuple[list[Any], list[Any], list[Any]]:
+        """Posts published since `after`, the like counts of posts liked since then, and the
+        reaction counts (in ReactionKind order) of posts reacted to since then."""
         async with self._session() as db:
             new = (
                 await db.execute(
@@ -235,11 +259,25 @@ class Hub:
                     .limit(CATCH_UP_CAP)
                 )
             ).all()
-        return list(reversed(new)), list(liked)
+            reacted = (
+                await db.execute(
+                    sa.select(
+                        posts.c.id, *(posts.c[reaction_count_column(k)] for k in ReactionKind)
+                    )
+                    .where(
+                        posts.c.id.in_(
+                            sa.select(reactions.c.post_id).where(reactions.c.created_at > after)
+                        )
+                    )
+                    .limit(CATCH_UP_CAP)
+                )
+            ).all()
+        return list(reversed(new)), list(liked), list(reacted)
 
-    async def _liked(self, post_id: int, count: int) -> None:
-        """A like count goes only to the streams that may see the post (app.permissions):
-        a hidden post's count is its author's and the curators' business, nobody else's."""
+    async def _counted(self, post_id: int, push: Callable[[Listener], None]) -> None:
+        """A like or reaction count goes only to the streams that may see the post
+        (app.permissions): a hidden post's counts are its author's and the curators'
+        business, nobody else's."""
         if not self.by_user:
             return
         post = await self._post_state(post_id)
@@ -250,7 +288,7 @@ class Hub:
             for listener in listeners:
                 viewer = listener.viewer
                 if published or (viewer is not None and can_view_post(viewer, post)):
-                    listener.push_likes(post_id, count)
+                    push(listener)
 
     async def _post_state(self, post_id: int) -> PostLike | None:
         """What visibility depends on, read now: the post may have been hidden meanwhile."""
@@ -389,6 +427,10 @@ async def stream(hub: Hub, listener: Listener, first: list[str]) -> AsyncIterato
                     unsent, listener.unsent_likes = listener.unsent_likes, {}
                     for post_id, count in unsent.items():
                         yield sse(SseEvents.likes(post_id), str(int(count)))
+                elif kind == "reactions":
+                    reacted, listener.unsent_reactions = listener.unsent_reactions, {}
+                    for (post_id, reaction), count in reacted.items():
+                        yield sse(SseEvents.reactions(post_id, reaction), str(int(count)))
                 elif kind == "bell":
                     yield sse(SseEvents.bell, bell_html(int(value)))
             finally:

@@ -1,8 +1,10 @@
 """Who may see and change which post or comment: the one tested place for these checks.
 
 Visibility (SPEC §1): a published post is visible to every logged-in user; a draft only to
-its author; a hidden post to its author (marked hidden) and to curators; a deleted post to
-nobody. Anything not visible is a 404, so that its existence is not revealed.
+its author; a hidden post to its author (marked hidden) and to curators — a curator with a
+scope only when the post's unit lies in it (services/scope.py); a deleted post to nobody.
+Anything not visible is a 404, so that its existence is not revealed. Moderating a post
+outside one's scope is a 404 too.
 """
 
 from __future__ import annotations
@@ -12,7 +14,17 @@ from typing import Protocol
 from sqlmodel.ext.asyncio.session import AsyncSession
 
 from app.i18n import _
-from app.models import ROLE_RANK, Comment, CommentStatus, Post, PostStatus, Role, User
+from app.models import (
+    HELD_CHECKS,
+    ROLE_RANK,
+    Comment,
+    CommentStatus,
+    Post,
+    PostStatus,
+    Role,
+    User,
+)
+from app.services import scope
 from app.services.errors import Conflict, Forbidden, NotFound
 
 
@@ -40,6 +52,15 @@ def can_view_post(user: User, post: PostLike) -> bool:
     return False
 
 
+def can_view_attachment(user: User, post_author_id: int, image_check: str | None) -> bool:
+    """An attachment of a post this user may see: an image held by its personal-data check
+    (not yet checked, personal data found, or the check unavailable) only to the post's
+    author and curators (docs/compliance.md); everything else to all who see the post."""
+    if image_check in HELD_CHECKS:
+        return user.id == post_author_id or is_curator(user)
+    return True
+
+
 def not_found() -> NotFound:
     return NotFound(_("This post does not exist or is not visible to you."))
 
@@ -50,9 +71,20 @@ def ensure_visible(user: User, post: PostLike | None) -> None:
         raise not_found()
 
 
+async def ensure_visible_in_scope(
+    db: AsyncSession, user: User, post_id: int, post: PostLike | None
+) -> None:
+    """`ensure_visible`, and a hidden post not one's own only within a curator's scope."""
+    ensure_visible(user, post)
+    assert post is not None
+    if post.status == PostStatus.hidden and post.author_id != user.id:
+        if not await scope.oversees_post(db, user, post_id):
+            raise not_found()
+
+
 async def get_post_for_view(db: AsyncSession, user: User, post_id: int) -> Post:
     post = await db.get(Post, post_id)
-    ensure_visible(user, post)
+    await ensure_visible_in_scope(db, user, post_id, post)
     assert post is not None
     return post
 
@@ -81,10 +113,18 @@ def can_view_comment(user: User, comment: Comment) -> bool:
     return False
 
 
+async def sees_hidden_comments(db: AsyncSession, user: User, post_id: int) -> bool:
+    """Whether the post's hidden comments are shown to this user: curators, within scope."""
+    return is_curator(user) and await scope.oversees_post(db, user, post_id)
+
+
 async def get_comment_for_view(db: AsyncSession, user: User, comment_id: int) -> Comment:
     comment = await db.get(Comment, comment_id)
     if comment is None or not can_view_comment(user, comment):
         raise NotFound(_("This comment does not exist or is not visible to you."))
+    if comment.status == CommentStatus.hidden and comment.author_id != user.id:
+        if not await scope.oversees_post(db, user, comment.post_id):
+            raise NotFound(_("This comment does not exist or is not visible to you."))
     await get_post_for_view(db, user, comment.post_id)
     return comment
 
@@ -105,11 +145,13 @@ def _require_curator(user: User) -> None:
 
 
 async def get_post_for_moderation(db: AsyncSession, user: User, post_id: int) -> Post:
-    """Curators act on published and hidden posts; drafts and deleted posts are a 404."""
+    """Curators act on published and hidden posts of their scope; drafts, deleted posts and
+    posts outside the scope are a 404."""
     _require_curator(user)
     post = await db.get(Post, post_id)
     if post is None or post.status not in MODERATED_STATUSES:
         raise not_found()
+    await scope.ensure_oversees(db, user, post.unit_id, not_found())
     return post
 
 

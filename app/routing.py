@@ -15,6 +15,11 @@ from starlette.routing import Match
 from starlette.types import Scope
 
 API_PREFIX = "/api/"
+SCIM_PREFIX = "/scim/v2"  # SCIM 2.0 (app/api/scim.py): bearer SCIM tokens only, SCIM errors
+
+
+def is_scim_path(path: str) -> bool:
+    return path == SCIM_PREFIX or path.startswith(SCIM_PREFIX + "/")
 
 
 class _PrefixGatedRouter(APIRouter):

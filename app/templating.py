@@ -20,6 +20,8 @@ from markupsafe import Markup
 
 from app import clock, i18n, labels
 from app.config import get_settings
+from app.events import Counts, HxEvents
+from app.services.markdown import render_preview
 
 TEMPLATE_DIR = Path(__file__).resolve().parent.parent / "templates"
 
@@ -169,9 +171,13 @@ env.globals["fragment"] = fragment
 # The live stream's `since` (ms since the epoch): posts after it count as new on the feed.
 env.globals["now_ms"] = lambda: int(clock.now().timestamp() * 1000)
 env.globals["label"] = labels.label
+env.globals["render_preview"] = render_preview
 # A new Idempotency-Key for each rendered create form (services/idempotency.py).
 env.globals["form_key"] = lambda: secrets.token_urlsafe(18)
 env.globals["labels"] = labels.LABELS
+# The names an HTMX answer triggers (hx-trigger="... from:body") and the data-count keys.
+env.globals["HxEvents"] = HxEvents
+env.globals["Counts"] = Counts
 
 
 def _bell_text(count: int) -> str:
@@ -224,6 +230,9 @@ def render(
         "settings": get_settings(),
         "is_htmx": is_htmx(request),
         "unread_notifications": getattr(request.state, "unread_notifications", 0),
+        # A session on a shop's shared terminal (services/terminal): base.html marks the body
+        # (data-terminal, data-no-local-drafts) and loads the idle countdown.
+        "is_terminal": getattr(request.state, "terminal", False),
     }
     ctx.update(context or {})
     response = templates.TemplateResponse(

@@ -34,6 +34,7 @@ from app.config import Settings, get_settings
 from app.security import hash_password, new_token, token_digest
 from app.services.markdown import render_comment, render_markdown
 from app.services.people.tokens import TOKEN_PREFIX
+from app.services.search import indexed_text
 
 # Every seeded user has this password (one argon2 hash, computed once per run).
 BENCH_PASSWORD = "arigato-bench-password"
@@ -574,6 +575,7 @@ class BenchData:
                 extra = {
                     "body_html": render_markdown(body),
                     "tag_names": "\t".join(TAGS[t - 1][0] for t in self.post_tag_ids.get(i, ())),
+                    "search_text": indexed_text(title, body),
                 }
                 row += tuple(extra[c] for c in self.post_extras)
             yield row
@@ -772,7 +774,9 @@ OPTIONAL_COLUMNS = {
 
 def _use_columns(data: BenchData, columns: dict[str, set[str]]) -> None:
     """Fill the rendered-HTML columns where the schema has them; name what is left out."""
-    data.post_extras = tuple(c for c in ("body_html", "tag_names") if c in columns["posts"])
+    data.post_extras = tuple(
+        c for c in ("body_html", "tag_names", "search_text") if c in columns["posts"]
+    )
     data.comment_extras = tuple(c for c in ("body_html",) if c in columns["comments"])
     extras = {"posts": data.post_extras, "comments": data.comment_extras}
     for table, cols in LOAD_ORDER:

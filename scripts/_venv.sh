@@ -9,10 +9,20 @@ PYTHON="${PYTHON:-python3}"
 VENV="${VENV:-$ROOT/.venv}"
 stamp="$VENV/.installed-$(sha256sum requirements.lock pyproject.toml | sha256sum | cut -c1-16)"
 if [ ! -f "$stamp" ]; then
-  echo "==> installing into $VENV (from requirements.lock)"
-  [ -x "$VENV/bin/python" ] || "$PYTHON" -m venv "$VENV"
-  "$VENV/bin/python" -m pip install -q --disable-pip-version-check -r requirements.lock
-  "$VENV/bin/python" -m pip install -q --disable-pip-version-check --no-deps -e .
+  # On a terminal pip shows each package as it comes; elsewhere (CI logs) pip is quiet and
+  # a line per step says how long it took.
+  if [ -t 1 ]; then pip_output=(--progress-bar on); else pip_output=(-q); fi
+  pip_install() { "$VENV/bin/python" -m pip install "${pip_output[@]}" --disable-pip-version-check "$@"; }
+  started=$SECONDS
+  echo "==> installing into $VENV from requirements.lock (the first time takes a minute or two)"
+  if [ ! -x "$VENV/bin/python" ]; then
+    "$PYTHON" -m venv "$VENV"
+    echo "    made the virtual environment ($((SECONDS - started)) s)"
+  fi
+  pip_install -r requirements.lock
+  echo "    installed the dependencies ($((SECONDS - started)) s)"
+  pip_install --no-deps -e .
+  echo "    installed the app ($((SECONDS - started)) s)"
   rm -f "$VENV"/.installed-*
   touch "$stamp"
 fi

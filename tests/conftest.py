@@ -33,15 +33,22 @@ os.makedirs(tempfile.tempdir, exist_ok=True)
 os.environ["TMPDIR"] = tempfile.tempdir
 BASE_URL = os.environ.get("TEST_DATABASE_URL") or f"sqlite:///{_TMP}/test.db"
 IS_PG = BASE_URL.startswith("postgres")
-RUN_DB = os.environ.setdefault(
+RUN = os.environ.setdefault(
     "ARIGATO_TEST_RUN_DB", f"arigato_test_{os.getpid()}_{secrets.token_hex(3)}"
-) + (f"_{WORKER}" if WORKER else "")
+)
+RUN_DB = RUN + (f"_{WORKER}" if WORKER else "")
+# The run's shared folder (each xdist worker has a folder of its own inside it).
+RUN_TMP = Path(os.environ["ARIGATO_TEST_TMP"])
 
 
 def db_name(suffix: str) -> str:
     """A database of a test's own, e.g. a live server's: named after this run and worker, so
     that parallel workers and runs never drop each other's."""
     return f"{RUN_DB}_{suffix}"[:63]
+
+
+# The demo company loaded once per run, copied for every demo server (tests/livetools.py).
+DEMO_TEMPLATE_DB = f"{RUN}_demo"[:63]
 
 
 def _pg_url(dbname: str) -> str:
@@ -115,9 +122,16 @@ def pytest_collection_modifyitems(config: pytest.Config, items: list[pytest.Item
 
 
 def pytest_sessionfinish(session: pytest.Session, exitstatus: int) -> None:
-    if IS_PG and not _is_xdist_controller(session.config):
+    if not IS_PG:
+        return
+    # Each worker drops its own database; the process that started the run (no worker id),
+    # the demo template its workers shared (tests/livetools.py).
+    names = [RUN_DB] if WORKER or not _is_xdist_controller(session.config) else []
+    if not WORKER:
+        names.append(DEMO_TEMPLATE_DB)
+    for name in names:
         try:
-            _admin_pg(f'DROP DATABASE IF EXISTS "{RUN_DB}" WITH (FORCE)')
+            _admin_pg(f'DROP DATABASE IF EXISTS "{name}" WITH (FORCE)')
         except Exception:
             pass
 

@@ -5,20 +5,27 @@ from __future__ import annotations
 
 import itertools
 import re
+from collections.abc import Callable, Iterator
+from contextlib import contextmanager
+from datetime import datetime
 from functools import cache
 from typing import Any
 
 import httpx
+import sqlalchemy as sa
 from bs4 import BeautifulSoup
 from sqlalchemy.ext.asyncio import async_object_session
 from sqlmodel.ext.asyncio.session import AsyncSession
 
+from app import clock
 from app.config import get_settings
 from app.models import OrgUnit, Post, User
 from app.models.base import utcnow
 from app.security import csrf_token_for, hash_password
+from app.services.ocr.drainer import Drainer as ImageCheckDrainer
 from app.services.people import sessions as session_service
 from app.services.people.tokens import issue_token
+from app.services.search import indexed_text
 from app.web import SESSION_COOKIE
 
 PASSWORD = "correct-horse-battery"
@@ -87,6 +94,7 @@ async def make_post(db: AsyncSession, author: User, **kw: Any) -> Post:
         "channel": "counter",
     }
     values.update(kw)
+    values.setdefault("search_text", indexed_text(values["title"], values["body"]))
     post = Post(**values)
     db.add(post)
     await db.commit()
@@ -138,3 +146,58 @@ async def bearer_for(db: AsyncSession, user: User, scope: str = "write") -> dict
     """The header of a new API token of `user`'s."""
     _row, token = await issue_token(db, user, name="t", scope=scope, days=None)
     return bearer(token)
+
+
+@contextmanager
+def stopped_clock(start: datetime) -> Iterator[Callable[[datetime], None]]:
+    """The app's clock stopped at `start` (app/clock.py); the test moves it with the setter
+    this yields, and the real clock is back afterwards."""
+    now = [start]
+    clock.set_clock(lambda: now[0])
+
+    def set_to(when: datetime) -> None:
+        now[0] = when
+
+    try:
+        yield set_to
+    finally:
+        clock.set_clock(None)
+
+
+def image_checker(db: AsyncSession, settings: Any = None) -> ImageCheckDrainer:
+    """The personal-data check of images (OCR), run step by step in the test's transaction:
+    `await image_checker(db).drain_once()` checks every image waiting (held until then)."""
+
+    def session() -> AsyncSession:
+        return AsyncSession(
+            bind=db.bind, join_transaction_mode="create_savepoint", expire_on_commit=False
+        )
+
+    return ImageCheckDrainer(session, settings or get_settings())
+
+
+async def bypass_audit_guard(conn: Any, statements: list[str]) -> None:
+    """Run `statements` on audit_log as a database superuser could: with the triggers that
+    refuse UPDATE, DELETE and TRUNCATE out of the way (dropped and put back on SQLite,
+    disabled for this transaction on PostgreSQL). For tampering tests and for emptying the
+    tables after tests that really commit."""
+    if conn.dialect.name == "postgresql":
+        await conn.execute(sa.text("SET LOCAL session_replication_role = replica"))
+        for statement in statements:
+            await conn.execute(sa.text(statement))
+        await conn.execute(sa.text("SET LOCAL session_replication_role = origin"))
+        return
+    guards = (
+        await conn.execute(
+            sa.text(
+                "SELECT name, sql FROM sqlite_master WHERE type = 'trigger' "
+                "AND tbl_name = 'audit_log' AND name LIKE 'audit_log_no_%'"
+            )
+        )
+    ).all()
+    for name, _sql in guards:
+        await conn.execute(sa.text(f"DROP TRIGGER {name}"))
+    for statement in statements:
+        await conn.execute(sa.text(statement))
+    for _name, sql in guards:
+        await conn.execute(sa.text(sql))

@@ -4,19 +4,22 @@ live-update tests: the in-process test client cannot hold a stream open."""
 from __future__ import annotations
 
 import asyncio
+import fcntl
 import os
 import socket
+import sqlite3
 import subprocess
 import sys
 import time
 from collections.abc import Iterator
 from contextlib import contextmanager
 from dataclasses import dataclass
+from pathlib import Path
 
 import httpx
 
 from app.demo import DEMO_PASSWORD
-from tests.conftest import IS_PG, _admin_pg, _pg_url, db_name
+from tests.conftest import DEMO_TEMPLATE_DB, IS_PG, RUN_TMP, _admin_pg, _pg_url, db_name
 from tests.factories import csrf_from
 
 ARIGATO = [sys.executable, "-m", "app.cli"]
@@ -28,18 +31,48 @@ def free_port() -> int:
         return int(s.getsockname()[1])
 
 
+def _demo_template() -> str:
+    """The run's demo template (a PostgreSQL database name, or a SQLite file): the demo
+    company is loaded once per run, by whichever worker needs it first, under a lock the
+    others wait on (`arigato demo` costs 5-15 s of a busy machine, and a pass starts about a
+    dozen demo servers); every demo database is a copy of it."""
+    done = RUN_TMP / "demo-template.done"
+    sqlite_file = RUN_TMP / "demo-template.db"
+    with open(RUN_TMP / "demo-template.lock", "w") as lock:
+        fcntl.flock(lock, fcntl.LOCK_EX)  # released when the file closes
+        if not done.exists():
+            if IS_PG:
+                _admin_pg(f'DROP DATABASE IF EXISTS "{DEMO_TEMPLATE_DB}" WITH (FORCE)')
+                _admin_pg(f'CREATE DATABASE "{DEMO_TEMPLATE_DB}"')
+                url = _pg_url(DEMO_TEMPLATE_DB)
+            else:
+                sqlite_file.unlink(missing_ok=True)
+                url = f"sqlite:///{sqlite_file}"
+            env = {**os.environ, "DATABASE_URL": url, "ARIGATO_ENV": "test"}
+            subprocess.run([*ARIGATO, "demo"], env=env, check=True, capture_output=True)
+            done.touch()
+    return DEMO_TEMPLATE_DB if IS_PG else str(sqlite_file)
+
+
 @contextmanager
 def demo_database(name: str, tmp_dir: str) -> Iterator[str]:
-    """A fresh database (PostgreSQL under a PostgreSQL run, else SQLite) with the demo data."""
+    """A fresh database (PostgreSQL under a PostgreSQL run, else SQLite) with the demo data:
+    a copy of the run's demo template."""
+    template = _demo_template()
     name = db_name(name)  # per run and xdist worker
     if IS_PG:
         _admin_pg(f'DROP DATABASE IF EXISTS "{name}" WITH (FORCE)')
-        _admin_pg(f'CREATE DATABASE "{name}"')
+        _admin_pg(f'CREATE DATABASE "{name}" TEMPLATE "{template}"')
         url = _pg_url(name)
     else:
-        url = f"sqlite:///{tmp_dir}/{name}.db"
-    env = {**os.environ, "DATABASE_URL": url, "ARIGATO_ENV": "test"}
-    subprocess.run([*ARIGATO, "demo"], env=env, check=True, capture_output=True)
+        path = Path(tmp_dir) / f"{name}.db"
+        source, copy = sqlite3.connect(template), sqlite3.connect(path)
+        try:
+            source.backup(copy)
+        finally:
+            source.close()
+            copy.close()
+        url = f"sqlite:///{path}"
     try:
         yield url
     finally:
@@ -48,17 +81,25 @@ def demo_database(name: str, tmp_dir: str) -> Iterator[str]:
 
 
 @contextmanager
-def app_server(database_url: str) -> Iterator[str]:
-    """One `arigato serve` process on a free port; its base URL."""
-    with app_process(database_url) as (base, _pid):
+def app_server(
+    database_url: str, extra_env: dict[str, str] | None = None, port: int | None = None
+) -> Iterator[str]:
+    """One `arigato serve` process (on `port`, or a free one); its base URL."""
+    with app_process(database_url, extra_env=extra_env, port=port) as (base, _pid):
         yield base
 
 
 @contextmanager
-def app_process(database_url: str, start_tries: int = 300) -> Iterator[tuple[str, int]]:
-    """`arigato serve` with one worker (the process itself) on a free port; its URL and pid."""
-    env = {**os.environ, "DATABASE_URL": database_url, "ARIGATO_ENV": "test"}
-    port = free_port()
+def app_process(
+    database_url: str,
+    start_tries: int = 300,
+    extra_env: dict[str, str] | None = None,
+    port: int | None = None,
+) -> Iterator[tuple[str, int]]:
+    """`arigato serve` with one worker (the process itself) on `port` or a free one, its
+    environment with `extra_env` on top; its URL and pid."""
+    env = {**os.environ, "DATABASE_URL": database_url, "ARIGATO_ENV": "test", **(extra_env or {})}
+    port = port or free_port()
     # ARIGATO_TEST_SERVER_LOGS=<folder>: each server's output goes to <folder>/<port>.log
     logs = os.environ.get("ARIGATO_TEST_SERVER_LOGS")
     out = open(f"{logs}/{port}.log", "wb") if logs else subprocess.DEVNULL

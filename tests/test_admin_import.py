@@ -177,7 +177,11 @@ async def test_users_dry_run_names_both_bad_rows_and_the_import_writes_nothing_u
     assert made.role == "curator" and made.unit_id == shop.id and made.password_hash is None
     [entry] = await audit_rows(db, "users.import")
     changes = json.loads(entry.changes or "{}")
-    assert changes["after"] == {"imported": 4, "codes": ["E1001", "E1002", "E1003", "E1004"]}
+    assert changes["after"] == {
+        "imported": 4,
+        "codes": ["E1001", "E1002", "E1003", "E1004"],
+        "scopes": {},
+    }
 
 
 async def test_units_dry_run_names_unknown_parent_duplicates_and_cycles(client, db):
@@ -392,7 +396,7 @@ async def test_text_csv_body_and_header_in_any_order_and_case(client, db):
 @pytest.mark.parametrize(
     ("data", "needle", "line"),
     [
-        ((USERS_HEADER + "E1,山田,,S,staff\n").encode("cp932"), "UTF-8", 2),
+        (USERS_HEADER.encode() + b"E1,\x85\x40,,S,staff\n", "Shift_JIS", 2),
         (b"", "空です", 1),
         (b"\xef\xbb\xbf\r\n", "空です", 1),
         (b"code,name,email,unit\nE1,a,,S\n", "role", 1),
@@ -410,7 +414,7 @@ async def test_text_csv_body_and_header_in_any_order_and_case(client, db):
         (b'code,name,email,unit,role\nE1,"a"b,,S,staff\n', "2つ重ねて", 2),
     ],
     ids=[
-        "shift-jis",
+        "neither-utf8-nor-cp932",
         "empty",
         "bom-only",
         "missing-column",

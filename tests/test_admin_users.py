@@ -163,6 +163,7 @@ async def test_add_a_user_with_the_form(client, db):
         "email": "ichiro@example.jp",
         "unit": shop.code,
         "role": "staff",
+        "scope": None,
         "active": True,
         "one_time_password": False,
     }

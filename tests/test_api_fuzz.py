@@ -14,7 +14,6 @@ from __future__ import annotations
 import asyncio
 import json
 import os
-import socket
 import subprocess
 import sys
 import time
@@ -36,6 +35,7 @@ from app.models import OrgUnit
 from app.services.people.tokens import issue_token
 from tests.conftest import IS_PG, RUN_DB, _admin_pg, _pg_url
 from tests.factories import make_user
+from tests.livetools import free_port
 
 pytestmark = pytest.mark.fuzz
 
@@ -62,12 +62,6 @@ class FuzzServer:
     tokens: dict[str, str]
     log: Path
     env: dict[str, str]
-
-
-def _free_port() -> int:
-    with socket.socket() as s:
-        s.bind(("127.0.0.1", 0))
-        return int(s.getsockname()[1])
 
 
 async def _seed(url: str) -> tuple[dict[str, str], dict[str, dict[str, Any]]]:
@@ -105,7 +99,7 @@ async def fuzz_server(tmp_path_factory: pytest.TempPathFactory) -> AsyncIterator
     )
     assert await migrate.wait() == 0
     tokens, decoys = await _seed(url)
-    port = _free_port()
+    port = free_port()
     log = tmp / "server.log"
     with log.open("wb") as out:
         server = await asyncio.create_subprocess_exec(

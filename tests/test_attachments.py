@@ -31,7 +31,7 @@ from app.services import attachments as svc
 from app.services.errors import DomainError
 from app.services.uploads import TEMP_PREFIX, UploadedFile, read_multipart
 from app.storage import LocalStorage, check_key, get_storage, new_key
-from tests.factories import login_as, make_post, make_user
+from tests.factories import image_checker, login_as, make_post, make_user
 
 MiB = 1024 * 1024
 
@@ -737,6 +737,8 @@ async def test_download_access(make_client: Any, db: AsyncSession, author: User)
         urls[post.status] = response.json()
     for body in urls.values():  # the author sees both
         assert (await author_browser.get(body["url"])).status_code == 200
+    # Others see an image once its personal-data check passed (tests/test_image_check.py).
+    assert await image_checker(db).drain_once() == 2
 
     anonymous = make_client("10.0.1.2")
     response = await anonymous.get(urls["published"]["url"])
@@ -773,6 +775,8 @@ async def test_delete_attachment(
     storage = get_storage()
     paths = [storage.path(row.storage_key), storage.path(row.thumbnail_key or "")]
     assert all(p.exists() for p in paths)
+    assert await image_checker(db).drain_once() == 1  # checked: shown to colleagues
+    await db.refresh(row)  # (the app shares this test's session: forget the row read above)
 
     colleague = make_client("10.0.2.2")
     other_csrf = await login_as(colleague, await make_user(db))

@@ -158,6 +158,10 @@ async def test_csv_export_is_exactly_the_filtered_rows(client, db, fixed_clock):
         "target_id",
         "reason",
         "changes",
+        "id",
+        "prev_hash",
+        "hash",
+        "canonical",
     ]
     body = rows[1:]
     assert len(body) == 62

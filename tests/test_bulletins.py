@@ -20,11 +20,12 @@ from app.models import (
     BulletinRead,
     OrgUnit,
     Post,
+    ReactionKind,
     RolloutResponse,
     User,
 )
 from app.models.tables import posts
-from app.services import bulletin_due
+from app.services import bulletin_due, reactions
 from app.services import bulletins as service
 from app.services.bulletins import publishing
 from app.services.errors import InvalidInput
@@ -619,7 +620,7 @@ async def test_read_rate_per_unit(make_client, db, org, now):
     await make_user(db, org.shop_a1, active=False)  # inactive users do not count
     reader, _t = await as_user(make_client, org.staff_a1)
     await reader.get(f"/bulletins/{bulletin.id}")
-    rows = {r.code: r for r in await service.read_rates(db, bulletin)}
+    rows = {r.code: r for r in await service.read_rates(db, bulletin, org.curator)}
     assert list(rows) == ["RA", "BA", "SA1", "SA2"]
     assert (rows["SA1"].users, rows["SA1"].readers, rows["SA1"].rate) == (2, 1, 50.0)
     assert (rows["SA2"].users, rows["SA2"].readers, rows["SA2"].rate) == (1, 0, 0.0)
@@ -641,6 +642,7 @@ async def test_read_rate_per_unit(make_client, db, org, now):
         "users": 3,
         "readers": 1,
         "rate": 33.3,
+        "at_meeting": 0,
     }
 
 
@@ -717,7 +719,7 @@ async def test_adoption_rate_per_region_with_one_decimal(make_client, db, org, n
     (item,) = await service.items_of(db, bulletin.id)
     for user, answer in ((org.staff_a1, "adopted"), (org.staff_a2, "trialling")):
         await service.answer_rollout(db, user, bulletin, item.id, answer)
-    (stats,) = await service.adoption_by_region(db, bulletin)
+    (stats,) = await service.adoption_by_region(db, bulletin, org.curator)
     by_region = {r.region_code: r for r in stats.regions}
     ra, rb = by_region["RA"], by_region["RB"]
     assert (ra.shops, ra.answered, ra.adopted, ra.trialling, ra.rate) == (3, 2, 1, 1, 33.3)
@@ -734,6 +736,34 @@ async def test_adoption_rate_per_region_with_one_decimal(make_client, db, org, n
     body = (await curator.get(f"/api/v1/bulletins/{bulletin.id}/stats")).json()
     assert body["adoption"][0]["regions"][0]["rate"] == 33.3
     assert body["adoption"][0]["total"]["rate"] == 25.0
+
+
+async def test_want_to_try_reactions_per_region_beside_the_adoption(make_client, db, org, now):
+    """「やってみたい」 on a post in the bulletin counts by the reactor's region (any unit in
+    it, not only shops); the total counts everyone, head office included."""
+    bulletin = await published(db, org)
+    (item,) = await service.items_of(db, bulletin.id)
+    post = await db.get(Post, item.post_id)
+    branch_a_staff = await make_user(db, org.branch_a)
+    for user in (org.staff_a2, branch_a_staff, org.staff_b1, org.staff_hq):
+        await reactions.set_reaction(db, user, post, ReactionKind.want_to_try, True)
+    # Another kind of reaction is no 横展開 signal.
+    await reactions.set_reaction(db, org.staff_a1b, post, ReactionKind.great, True)
+    (stats,) = await service.adoption_by_region(db, bulletin, org.curator)
+    by_region = {r.region_code: r.want_to_try for r in stats.regions}
+    assert by_region == {"RA": 2, "RB": 1} and stats.total.want_to_try == 4
+
+    curator, _t = await as_user(make_client, org.curator)
+    page = soup((await curator.get(f"/bulletins/{bulletin.id}/stats")).text)
+    shown = {
+        tr["data-region"]: tr.select_one("[data-testid=want-to-try]").get_text(strip=True)
+        for tr in page.select(".adoption-table tbody tr, .adoption-table tfoot tr")
+    }
+    assert shown == {"RA": "2", "RB": "1", "total": "4"}
+    assert "やってみたい" in page.select_one(".adoption-table thead").get_text()
+    body = (await curator.get(f"/api/v1/bulletins/{bulletin.id}/stats")).json()
+    assert [r["want_to_try"] for r in body["adoption"][0]["regions"]] == [2, 1]
+    assert body["adoption"][0]["total"]["want_to_try"] == 4
 
 
 # Hidden posts ----------------------------------------------------------------------------------

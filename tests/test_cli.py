@@ -53,6 +53,7 @@ def test_db_upgrade_and_demo_are_idempotent(cli_db):
     first = run("demo")
     assert first.exit_code == 0, first.output
     assert "E1001" in first.output and "curator" in first.output and "admin" in first.output
+    assert "PIN on a shop's shared terminal: 2580" in first.output
     posts = count("posts")
     assert posts >= 6
     again = run("demo")
@@ -83,8 +84,8 @@ def test_bad_units_file_names_every_bad_row_and_writes_nothing(cli_db, tmp_path)
         "line 3",
         "line 4",
         "line 5",
-        "name is required",
-        "kind must be",
+        "Unit name (name) is required",  # the column's label, then its header
+        "Unit kind (kind) must be",
         "unknown parent unit NOPE",
     ):
         assert needle in lines[0]
@@ -193,7 +194,8 @@ def test_users_bad_rows(cli_db, tmp_path):
     r = run("users", "import", str(users))
     assert r.exit_code == 2
     assert "unknown unit NOWHERE" in r.output and "repeated" in r.output
-    assert "not an e-mail" in r.output and "role must be" in r.output
+    assert "E-mail (email) 'not-an-email' is not an e-mail" in r.output
+    assert "Role (role) must be" in r.output
     assert count("users") == 0
 
 
@@ -218,7 +220,7 @@ def test_users_bad_rows(cli_db, tmp_path):
                 "boss",
                 "--password-stdin",
             ),
-            "role must be",
+            "Role (role) must be",
         ),
         (("tokens", "issue", "GHOST"), "unknown user"),
     ],

@@ -55,3 +55,28 @@ async def test_a_connection_in_steady_use_is_not_pinged(monkeypatch: pytest.Monk
     finally:
         await engine.dispose()
         await killer.dispose()
+
+
+async def test_a_session_whose_connection_died_after_the_answer_closes_quietly(
+    monkeypatch: pytest.MonkeyPatch,
+) -> None:
+    """Seen under a restart: a read had answered, and closing its session (a ROLLBACK on a
+    connection the server had just ended) raised after the response had started, so the
+    server dropped the client's connection mid-answer. Closing never fails the request."""
+    from starlette.requests import Request
+
+    engine = app_db.make_async_engine(get_settings())
+    killer = app_db.make_async_engine(get_settings())
+    monkeypatch.setattr(app_db, "get_engine", lambda writer=False: engine)
+    request = Request({"type": "http", "method": "GET", "headers": []})
+    sessions = app_db.get_session(request)
+    try:
+        session = await sessions.__anext__()
+        pid = (await session.execute(sa.text("SELECT pg_backend_pid()"))).scalar_one()
+        await _terminate(killer, pid)
+        with pytest.raises(StopAsyncIteration):
+            await sessions.__anext__()  # the request is over: the session closes
+        assert await _backend_pid(engine) != pid  # and the pool moved on
+    finally:
+        await engine.dispose()
+        await killer.dispose()

@@ -107,7 +107,7 @@ async def test_digest_contents_titles_and_links_only(db, smtp):
     assert "佐藤 2さん他2名があなたの投稿「窓口での丁寧なご案内」にいいね！しました" in text
     assert "佐藤 0さんがあなたの投稿「窓口での丁寧なご案内」にコメントしました" in text
     assert f"https://arigato.example.jp/posts/{post_id}" in text
-    assert "新しい好取組情報: 第7号 “今月の好取組”" in text
+    assert "新しい好取組情報: 第7号「今月の好取組」" in text
     assert f"https://arigato.example.jp/bulletins/{bulletin_id}" in text
     # Never a customer's words: not the post's text, not a comment's.
     raw = msg.as_string()

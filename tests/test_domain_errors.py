@@ -57,8 +57,10 @@ def test_no_service_imports_or_raises_http_exception():
 # Raised and caught inside a service, or worded by the route that catches them: never answered.
 INTERNAL = {
     "app.services.images.Refused",
+    "app.services.integrations.guard.Refused",  # caught where an address is checked
     "app.services.images.TooManyPixels",
     "app.services.people.sso.SsoFailed",
+    "app.services.ocr.reader.Unavailable",  # the drainer holds the image for a curator
 }
 
 

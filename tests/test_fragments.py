@@ -120,8 +120,8 @@ async def test_a_card_too_large_to_keep_is_still_rendered(
     body = "長い本文です。" * 300
     post = await make_post(db, author, title="大きなカード", body=body, body_html=f"<p>{body}</p>")
     await login_as(client, await make_user(db))
-    for _ in range(2):
-        assert body in card((await client.get("/")).text, post.id).get_text()
+    for _ in range(2):  # the card shows the post's beginning (its key holds all of it)
+        assert body[:140] in card((await client.get("/")).text, post.id).get_text()
     assert templating.fragment_cache_stats() == (0, 0)  # the only card on the feed: not kept
 
 

@@ -31,13 +31,14 @@ from app.models import (
     Like,
     OrgUnit,
     Post,
+    Reaction,
     User,
 )
 from app.models.base import utcnow
 from app.services import kpi
 from app.services.errors import Conflict
 from tests.conftest import IS_PG
-from tests.factories import HX, login_as, make_post, make_units, make_user
+from tests.factories import HX, bypass_audit_guard, login_as, make_post, make_units, make_user
 
 FY = 2024  # long over: every month of it may be closed
 JUNE = date(2024, 6, 1)
@@ -326,7 +327,7 @@ async def test_voices_total_row_is_100_even_when_the_shares_are_not(db, org, peo
     for category in ("renewal_contract", "premium", "claim"):
         await _complaint(db, org["S-SJK"], category, cur)
     await praise(db, people["staff"], org["S-SJK"], date(2024, 9, 9))
-    table = await kpi.voices_table(db, FY)
+    table = await kpi.voices_table(db, FY, cur)
     assert [c.category for c in table.categories] == [
         "renewal_contract",
         "change_cancel",
@@ -339,7 +340,7 @@ async def test_voices_total_row_is_100_even_when_the_shares_are_not(db, org, peo
     assert sum(shares) == Decimal("99.9")
     assert table.total_share == Decimal("100.0")
     assert (table.praise, table.complaints, table.total) == (1, 3, 4)
-    empty = await kpi.voices_table(db, FY + 1)
+    empty = await kpi.voices_table(db, FY + 1, cur)
     assert empty.total_share == Decimal("0.0") and all(c.share == 0 for c in empty.categories)
 
 
@@ -397,15 +398,19 @@ async def test_closed_month_does_not_move_and_shows_corrections(client, db, org,
     assert again.status_code == 409
 
 
-async def test_reopen_is_for_admins_and_both_are_audited(client, make_client, db, org, people):
+async def test_reopen_takes_two_people_and_every_step_is_audited(
+    client, make_client, db, org, people
+):
     staff, cur, adm = people["staff"], people["curator"], people["admin"]
     await praise(db, staff, org["S-SJK"], date(2024, 6, 3))
     token = await login_as(client, cur)
     assert (
         await client.post("/api/v1/kpi/months/2024-06/close", headers={"X-CSRF-Token": token})
     ).status_code == 200
-    denied = await client.post("/api/v1/kpi/months/2024-06/reopen", headers={"X-CSRF-Token": token})
-    assert denied.status_code == 403
+    # A curator asks (tests/test_approvals.py has the rule's own tests and matrix).
+    asked = await client.post("/api/v1/kpi/months/2024-06/reopen", headers={"X-CSRF-Token": token})
+    assert asked.status_code == 202
+    assert (await kpi.praise_matrix(db, FY)).closed_keys == ["2024-06"]
     staff_client = make_client("10.0.0.3")
     staff_token = await login_as(staff_client, staff)
     for action in ("close", "reopen"):
@@ -416,12 +421,13 @@ async def test_reopen_is_for_admins_and_both_are_audited(client, make_client, db
     admin_client = make_client("10.0.0.4")
     admin_token = await login_as(admin_client, adm)
     r = await admin_client.post(
-        "/api/v1/kpi/months/2024-06/reopen", headers={"X-CSRF-Token": admin_token}
+        f"/api/v1/approvals/{asked.json()['id']}/approve", headers={"X-CSRF-Token": admin_token}
     )
-    assert r.status_code == 200 and r.json()["closed"] is False
+    assert r.status_code == 200
     assert (await kpi.praise_matrix(db, FY)).closed_keys == []
     actions = (await db.execute(sa.select(AuditEntry.action, AuditEntry.actor_id))).all()
     assert ("kpi.close", cur.id) in actions and ("kpi.reopen", adm.id) in actions
+    assert ("approval.request", cur.id) in actions and ("approval.approve", adm.id) in actions
     # closed again after the reopen: a fresh snapshot
     r = await client.post("/api/v1/kpi/months/2024-06/close", headers={"X-CSRF-Token": token})
     assert r.status_code == 200
@@ -450,16 +456,15 @@ async def test_close_and_reopen_from_the_page(client, make_client, db, org, peop
     assert r.status_code == 303 and r.headers["location"] == f"/kpi?fy={FY}"
     soup = BeautifulSoup((await client.get(f"/kpi?fy={FY}")).text, "html.parser")
     assert soup.select("th.closed")
-    assert not soup.select(".month-closes form[action$='/reopen']")  # curators cannot reopen
-    admin = make_client("10.0.0.5")
-    admin_token = await login_as(admin, people["admin"])
-    r = await admin.post(
-        "/kpi/months/2024-06/reopen",
-        data={"csrf_token": admin_token, "fy": str(FY)},
-        headers=HX,
+    # Reopening is asked for here and approved by an administrator on /approvals.
+    assert soup.select(".month-closes form[action$='/reopen']")
+    r = await client.post(
+        "/kpi/months/2024-06/reopen", data={"csrf_token": token, "fy": str(FY)}, headers=HX
     )
     assert r.status_code == 200
-    assert "<html" not in r.text and not BeautifulSoup(r.text, "html.parser").select("th.closed")
+    panel = BeautifulSoup(r.text, "html.parser")
+    assert "<html" not in r.text and panel.select("th.closed")  # still closed
+    assert panel.select_one(".month-closes .badge.pending")
 
 
 @pytest.mark.parametrize("fy", ["99999", "1", "２０２４", "-1"])
@@ -553,6 +558,32 @@ async def test_kpi_page_drills_down(client, db, org, people):
     assert nav.select_one("header nav a[href='/kpi']")
 
 
+async def test_engagement_counts_reactions_by_the_reactors_unit(client, db, org, people):
+    staff, other, curator = people["staff"], people["staff2"], people["curator"]
+    post = await praise(db, staff, org["S-SJK"], date(2024, 6, 3), created_at=_dt(date(2024, 6, 3)))
+    for user, kind, day in (
+        (other, "thanks", date(2024, 6, 5)),
+        (other, "want_to_try", date(2024, 6, 6)),
+        (staff, "great", date(2024, 6, 7)),  # on their own post: a reaction all the same
+        (curator, "helpful", date(2024, 6, 30)),
+        (other, "great", date(2024, 7, 1)),  # July: not in June's figures
+    ):
+        db.add(Reaction(post_id=post.id, kind=kind, user_id=user.id, created_at=_dt(day)))
+    await db.commit()
+    eng = await kpi.engagement(db, JUNE, people["curator"])
+    by_code = {r.code: r for r in eng.rows}
+    assert (by_code["R-E"].reactions, by_code["R-W"].reactions) == (1, 2)
+    assert by_code["D-QA"].reactions == 1 and eng.total.reactions == 4
+    assert by_code["R-W"].per_head(by_code["R-W"].reactions) == Decimal("2.00")
+    await login_as(client, curator)
+    r = await client.get(f"/kpi/engagement?fy={FY}&month=2024-06", headers=HX)
+    table = BeautifulSoup(r.text, "html.parser").select_one("table.kpi-engagement-table")
+    heads = [th.get_text(strip=True) for th in table.select("thead th")]
+    column = heads.index("スタンプ")
+    total = [c.get_text(strip=True) for c in table.select_one("tfoot tr").select("th, td")]
+    assert total[column] == "4"
+
+
 async def test_units_with_no_praise_and_engagement(client, db, org, people):
     staff, other = people["staff"], people["staff2"]
     post = await praise(db, staff, org["S-SJK"], date(2024, 6, 3), created_at=_dt(date(2024, 6, 3)))
@@ -565,7 +596,7 @@ async def test_units_with_no_praise_and_engagement(client, db, org, people):
     await db.commit()
     matrix = await kpi.praise_matrix(db, FY, month=JUNE)
     assert {n.code for n in matrix.no_praise} == {"S-UEN", "S-OSK", "D-QA"}
-    eng = await kpi.engagement(db, JUNE)
+    eng = await kpi.engagement(db, JUNE, people["curator"])
     east = next(r for r in eng.rows if r.code == "R-E")
     west = next(r for r in eng.rows if r.code == "R-W")
     assert (east.posts, east.posters, east.likes, east.comments, east.heads) == (1, 1, 0, 0, 1)
@@ -838,9 +869,10 @@ async def test_two_curators_closing_at_once_make_one_close(engine):
         assert (closes, snap) == (1, 1)
     finally:
         async with engine.begin() as conn:
-            await conn.execute(
-                sa.text(
+            await bypass_audit_guard(
+                conn,
+                [
                     "TRUNCATE kpi_snapshot_counts, kpi_month_closes, audit_log, users, org_units "
                     "RESTART IDENTITY CASCADE"
-                )
+                ],
             )

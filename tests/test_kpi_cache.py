@@ -91,7 +91,7 @@ async def test_closing_and_reopening_a_month_is_seen_at_once(db):
         answer = await matrix(db)
         assert answer["total"]["counts"][0] == 1  # frozen
         assert answer["total"]["corrections"][0] == -1  # the hide shows as a correction
-        await kpi.reopen_month(db, admin, date(2025, 4, 1))
+        await kpi.reopen_month(db, admin, date(2025, 4, 1), approved=True)  # two people agreed
         assert (await matrix(db))["closed_months"] == []
         assert (await matrix(db))["total"]["counts"][0] == 0
     finally:

@@ -2,9 +2,12 @@
 
 from __future__ import annotations
 
+import json
+
 import sqlalchemy as sa
 from bs4 import BeautifulSoup
 
+from app.events import Counts, HxEvents
 from tests.factories import bearer_for, login_as, make_post, make_user
 
 
@@ -143,7 +146,9 @@ async def test_comment_in_place_with_htmx(client, db):
     hx = {"HX-Request": "true", "X-CSRF-Token": csrf}
     r = await client.post(f"/posts/{post.id}/comments", data={"body": "いいお話です"}, headers=hx)
     soup = BeautifulSoup(r.text, "html.parser")
-    assert soup.select_one("#comment-count").text == "1"
+    counts = json.loads(r.headers["HX-Trigger"])[HxEvents.counts]
+    assert counts == {Counts.comments(post.id): 1}
+    assert soup.select_one("#no-comments[hx-swap-oob]").has_attr("hidden")
     assert "いいお話です" in soup.select_one("[hx-swap-oob='beforeend:#comment-list']").text
     assert soup.select_one("#comment-form textarea").text == ""
     r = await client.post(f"/posts/{post.id}/comments", data={"body": " "}, headers=hx)

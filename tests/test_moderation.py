@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import json
 from dataclasses import dataclass
 from typing import Any
 
@@ -10,6 +11,7 @@ import pytest
 import sqlalchemy as sa
 
 from app import i18n
+from app.events import Counts, HxEvents
 from app.models import AuditEntry, Comment, Post, User
 from app.models.tables import audit_log, comments, posts
 from app.models.tables import flags as flags_t
@@ -466,7 +468,7 @@ async def _visible_comments(db, post_id: int) -> tuple[int, int]:
 
 async def test_comment_hide_keeps_comment_count_equal_to_visible_comments(client, db):
     scene = await make_scene(db)
-    _curator, token = await as_role(client, db, CURATOR)
+    curator, token = await as_role(client, db, CURATOR)
     headers = {"X-CSRF-Token": token}
     post_id = scene.post.id
     extra = await comment_service.add_comment(db, scene.author, scene.post, "三つ目")
@@ -483,7 +485,8 @@ async def test_comment_hide_keeps_comment_count_equal_to_visible_comments(client
     assert r.status_code == 409
     assert await _visible_comments(db, post_id) == (1, 1)
 
-    # On the post page by HTMX: the comment swapped, the count updated out of band.
+    # On the post page by HTMX: the comment swapped; the count (and the open reports) sent in
+    # HX-Trigger for every place the page shows them.
     r = await client.post(
         f"/comments/{extra.id}/hide",
         data={"reason": "重複", "from": "post", "csrf_token": token},
@@ -492,7 +495,9 @@ async def test_comment_hide_keeps_comment_count_equal_to_visible_comments(client
     assert r.status_code == 200
     part = soup(r)
     assert part.select_one(f"li#comment-{extra.id}.status-hidden")
-    assert part.select_one("#comment-count[hx-swap-oob]").get_text() == "0"
+    counts = json.loads(r.headers["HX-Trigger"])[HxEvents.counts]
+    assert counts[Counts.comments(post_id)] == 0
+    assert counts[Counts.open_flags] == await moderation.open_flag_count(db, curator)
     assert await _visible_comments(db, post_id) == (0, 0)
 
     r = await client.post(f"/comments/{extra.id}/restore", data={"csrf_token": token})
@@ -537,7 +542,8 @@ async def test_post_page_actions_by_htmx_swap_main(client, db):
     assert r.status_code == 200
     main = soup(r).select_one("#main")
     assert main.select_one(f"#post-{scene.post.id} .badge-status.hidden")
-    assert main.select_one("#curator-actions form[action$='/restore']")
+    # Hidden after a personal-data report: showing it again is asked for (two-person rule).
+    assert main.select_one("#curator-actions form[action$='/restore-request']")
 
 
 # -- flags -------------------------------------------------------------------------------------

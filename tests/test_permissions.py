@@ -71,6 +71,8 @@ ANON_WRITES = [
     ("post", "/api/v1/posts", 401),
     ("put", "/api/v1/posts/1/like", 401),
     ("delete", "/api/v1/posts/1/like", 401),
+    ("put", "/api/v1/posts/1/reactions/thanks", 401),
+    ("delete", "/api/v1/posts/1/reactions/thanks", 401),
     ("post", "/api/v1/posts/1/comments", 401),
     ("post", "/api/v1/posts/1/flags", 401),
     ("post", "/api/v1/notifications/read", 401),

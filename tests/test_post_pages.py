@@ -5,6 +5,7 @@ from __future__ import annotations
 
 import io
 
+import pytest
 import sqlalchemy as sa
 from PIL import Image
 
@@ -41,7 +42,7 @@ async def test_feed_shows_composer_filters_and_cards(client, db):
         launcher.select_one("a[href='/posts/new?kind=praise']")["hx-get"]
         == "/posts/composer?kind=praise"
     )
-    assert page.select_one("form[role=search]")
+    assert page.select_one("search form.filter-form")
     form = soup(await client.get("/posts/composer?kind=knowhow", headers={"HX-Request": "true"}))
     assert form.select_one("form#composer input#kind-knowhow")["checked"] is not None
     assert [
@@ -107,16 +108,26 @@ async def test_personal_data_can_be_confirmed(client, db):
     assert "〒160-0022" in (await db.execute(sa.text("SELECT body FROM posts"))).scalar_one()
 
 
-async def test_htmx_post_puts_the_new_card_on_top(client, db):
+@pytest.mark.parametrize("sent_from", ["/", "/?tag=%E5%BA%97", "/posts/new"])
+async def test_htmx_post_puts_the_new_card_on_top(client, db, sent_from):
+    """On the feed the new card goes on top of it; /posts/new has no feed (an out-of-band
+    swap there would have no target). The confirmation links to the new post either way."""
     csrf = await login_as(client, await make_user(db))
-    r = await client.post(
-        "/posts", data=PRAISE_FORM, headers={"HX-Request": "true", "X-CSRF-Token": csrf}
-    )
+    headers = {
+        "HX-Request": "true",
+        "X-CSRF-Token": csrf,
+        "HX-Current-URL": f"http://test{sent_from}",
+    }
+    r = await client.post("/posts", data=PRAISE_FORM, headers=headers)
     assert r.status_code == 200
     page = soup(r)
-    assert page.select_one("form#composer .flash")
+    post_id = (await db.execute(sa.text("SELECT max(id) FROM posts"))).scalar_one()
+    assert page.select_one("form#composer .flash a")["href"] == f"/posts/{post_id}"
     oob = page.select_one("[hx-swap-oob='afterbegin:#feed-items']")
-    assert oob.select_one(".post-title").text.strip() == "お電話でありがとう"
+    if sent_from == "/posts/new":
+        assert oob is None
+    else:
+        assert oob.select_one(".post-title").text.strip() == "お電話でありがとう"
 
 
 async def test_photo_in_the_same_submit(client, db):

@@ -96,7 +96,7 @@ async def test_every_role_has_settings_linked_from_the_menu(client, db, role):
     user = await make_user(db, role=role)
     await login_as(client, user)
     feed = soup(await client.get("/"))
-    link = feed.select_one("header nav a[href='/settings']")
+    link = feed.select_one("header.site-header a[href='/settings']")  # in the account menu
     assert link is not None
     r = await client.get("/settings")
     assert r.status_code == 200

@@ -27,7 +27,8 @@ from app.config import Settings, get_settings
 from app.models import AuditEntry, User, UserSession
 from app.services.people import sso as sso_service
 from app.services.people.sso import FLOW_COOKIE, Flow, dump_flow, load_flow
-from tests.factories import PASSWORD, make_unit, make_user
+from app.web import DEVICE_COOKIE
+from tests.factories import PASSWORD, bearer_for, make_unit, make_user
 from tests.factories import soup as soup_of
 from tests.oidc_provider import Provider, free_port, run_provider
 
@@ -139,6 +140,42 @@ async def session_count(db, user: User) -> int:  # type: ignore[no-untyped-def]
 
 
 # --- signing in ------------------------------------------------------------------------------
+
+
+async def on_shop_device(db, browser: httpx.AsyncClient, shop) -> None:
+    """`browser` becomes `shop`'s registered terminal (docs/terminal.md)."""
+    admin = await make_user(db, role="admin")
+    r = await browser.post(
+        "/api/v1/admin/devices",
+        json={"name": "店頭PC", "unit": shop.code},
+        headers=await bearer_for(db, admin),
+    )
+    browser.cookies.set(DEVICE_COOKIE, r.json()["credential"], domain="testserver.local")
+
+
+async def test_on_a_shop_terminal_sso_gives_a_terminal_session(provider, use_settings, browser, db):
+    use_settings(**provider.env())
+    shop = await make_unit(db)
+    user = await make_user(db, shop)
+    await on_shop_device(db, browser, shop)
+    terminal_page = soup_of(await browser.get("/login"))
+    assert terminal_page.select_one("details.password-signin a[href^='/login/sso']")
+    r = await sign_in(browser, user.code)
+    assert r.status_code == 200 and await me(browser) == user.code
+    sess = (await db.exec(select(UserSession).where(UserSession.user_id == user.id))).one()
+    assert sess.device_id is not None
+
+
+async def test_on_a_shop_terminal_sso_refuses_another_shops_staff(
+    provider, use_settings, browser, db
+):
+    use_settings(**provider.env())
+    shop, other = await make_unit(db, name="渋谷店"), await make_unit(db)
+    outsider = await make_user(db, other)
+    await on_shop_device(db, browser, shop)
+    r = await sign_in(browser, outsider.code)
+    assert r.status_code == 403 and "渋谷店" in r.text
+    assert await session_count(db, outsider) == 0
 
 
 @pytest.mark.parametrize("claims_in", ["userinfo", "id_token"])

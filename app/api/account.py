@@ -17,7 +17,7 @@ from app.api.schemas import Page, UserPublic, one_of, text
 from app.deps import BrowserSession, CurrentUser, PendingSession, SessionDep, SettingsDep
 from app.i18n import LOCALES
 from app.inputs import PathId
-from app.models import OrgUnit, TokenScope
+from app.models import PERSONAL_SCOPES, OrgUnit
 from app.security import MIN_PASSWORD_LENGTH
 from app.services.people import account
 from app.services.people import tokens as token_service
@@ -58,7 +58,7 @@ class TokenCreate(BaseModel):
     name: Annotated[str, text(token_service.TOKEN_NAME_MAX, 1)] = Field(
         description=f"1–{token_service.TOKEN_NAME_MAX} characters, e.g. the script."
     )
-    scope: Annotated[str, one_of(TokenScope)] = Field(
+    scope: Annotated[str, one_of(PERSONAL_SCOPES)] = Field(
         default="read", description="`read` (GET only) or `write`.", examples=["read"]
     )
     days: int | None = Field(

@@ -26,6 +26,7 @@ from app.services.people import tokens as token_service
 from app.services.people import units as unit_service
 from app.services.people import users as user_service
 from app.services.people.directory import UserFilters
+from app.services.people.scopes import scope_codes
 from app.services.people.tokens import TokenView
 from app.services.people.units import UnitNode
 
@@ -77,6 +78,7 @@ class AdminUserPublic(BaseModel):
     role: str
     locale: str
     unit: UnitRef
+    scope: str | None  # a curator's scope: the code of the unit whose subtree they oversee
     active: bool
     must_change_password: bool
     has_password: bool
@@ -92,6 +94,7 @@ class UserCreate(BaseModel):
     email: Annotated[str, text(rules.EMAIL_MAX)] | None = None
     unit: Code
     role: RoleName = "staff"
+    scope: Code | None = None  # curators only: the unit (code) whose subtree they oversee
     one_time_password: bool = False  # answer a generated password, to be changed at login
 
 
@@ -106,6 +109,7 @@ class UserUpdate(BaseModel):
     email: Annotated[str, text(rules.EMAIL_MAX)] | None = None
     role: RoleName | None = None
     unit: Code | None = None
+    scope: Code | None = None  # null: no scope (a curator who oversees everything)
     active: bool | None = None
 
 
@@ -149,7 +153,7 @@ def _unit(node: UnitNode) -> AdminUnit:
     )
 
 
-def _user(user: User, unit: OrgUnit) -> AdminUserPublic:
+def _user(user: User, unit: OrgUnit, scopes: dict[int, str]) -> AdminUserPublic:
     assert user.id is not None
     return AdminUserPublic(
         id=user.id,
@@ -159,6 +163,7 @@ def _user(user: User, unit: OrgUnit) -> AdminUserPublic:
         role=user.role,
         locale=user.locale,
         unit=UnitRef(code=unit.code, name=unit.name),
+        scope=scopes.get(user.scope_unit_id) if user.scope_unit_id else None,
         active=user.active,
         must_change_password=user.must_change_password,
         has_password=user.password_hash is not None,
@@ -258,7 +263,13 @@ async def list_users(
         active="" if active is None else ("active" if active else "inactive"),
     )
     rows, next_cursor = await directory.list_users(db, filters, cursor=cursor, limit=limit)
-    return Page(items=[_user(u, un) for u, un in rows], next_cursor=next_cursor)
+    scopes = await scope_codes(db, (u.scope_unit_id for u, _un in rows))
+    return Page(items=[_user(u, un, scopes) for u, un in rows], next_cursor=next_cursor)
+
+
+async def _user_answer(db: SessionDep, code: str) -> AdminUserPublic:
+    user, unit = await directory.get_user(db, code)
+    return _user(user, unit, await scope_codes(db, (user.scope_unit_id,)))
 
 
 @router.post(
@@ -277,14 +288,15 @@ async def create_user(db: SessionDep, user: AdminUser, body: UserCreate) -> User
         unit=body.unit,
         role=body.role,
         one_time_password=body.one_time_password,
+        scope=body.scope,
     )
-    found = await directory.get_user(db, created.code)
-    return UserCreated(**_user(*found).model_dump(), one_time_password=password)
+    found = await _user_answer(db, created.code)
+    return UserCreated(**found.model_dump(), one_time_password=password)
 
 
 @router.get("/admin/users/{code}", name="api_admin_user")
 async def get_user(db: SessionDep, user: AdminUser, code: str) -> AdminUserPublic:
-    return _user(*await directory.get_user(db, code))
+    return await _user_answer(db, code)
 
 
 @router.patch(
@@ -295,17 +307,19 @@ async def get_user(db: SessionDep, user: AdminUser, code: str) -> AdminUserPubli
 async def update_user(
     db: SessionDep, user: AdminUser, code: str, body: UserUpdate
 ) -> AdminUserPublic:
-    """Change `name`, `email` (null clears it), `role`, `unit` (code), `active`.
+    """Change `name`, `email` (null clears it), `role`, `unit` (code), `scope` (a curator's
+    unit code; null clears it), `active`.
 
     Deactivating ends the user's sessions and API tokens at once. You cannot deactivate
-    yourself or take the admin role from yourself (409).
+    yourself or take the admin role from yourself (409). A scope on anyone but a curator is
+    422; a curator made staff or admin loses their scope.
     """
     target, _unit_row = await directory.get_user(db, code)
     _not_null(body, "name", "role", "unit", "active")
     await user_service.update_user(
-        db, user, target, **_set(body, "name", "email", "role", "unit", "active")
+        db, user, target, **_set(body, "name", "email", "role", "unit", "scope", "active")
     )
-    return _user(*await directory.get_user(db, code))
+    return await _user_answer(db, code)
 
 
 @router.post(
@@ -320,9 +334,7 @@ async def reset_user_password(db: SessionDep, user: AdminUser, code: str) -> One
     """
     target, _unit_row = await directory.get_user(db, code)
     password = await user_service.set_one_time_password(db, user, target)
-    return OneTimePassword(
-        user=_user(*await directory.get_user(db, code)), one_time_password=password
-    )
+    return OneTimePassword(user=await _user_answer(db, code), one_time_password=password)
 
 
 @router.post(

@@ -10,6 +10,7 @@ from pydantic import BaseModel
 from sqlmodel.ext.asyncio.session import AsyncSession
 
 from app.deps import AdminUser, SessionDep
+from app.inputs import CsvImportEncodingQuery
 from app.models import User
 from app.services.admin_import import IMPORT_MAX, check_or_import
 from app.services.csvimport import ImportReport
@@ -66,19 +67,21 @@ _RESPONSES: dict[int | str, dict[str, Any]] = {
 }
 _ABOUT = """
 
-Send the file as `multipart/form-data` (field `file`) or as a `text/csv` body, UTF-8 with
-or without BOM, at most 2 MB, header row first (column names in any order and case; other
-columns, a password say, are ignored). `dry_run` is **true by default**: the file is only
-checked, and the answer lists every bad row (`line` in the file, the header being line 1,
-its `code` and the reason) and previews in `rows` what would be created. With
-`dry_run=false` the same check runs again on the server and then every row is written in
-one transaction with one audit log entry, or nothing is (422). `created` counts the rows
-written (0 on a dry run)."""
+Send the file as `multipart/form-data` (field `file`) or as a `text/csv` body, UTF-8 with or
+without BOM or CP932 (Shift_JIS, see `encoding`), at most 2 MB, header row first (column
+names in any order and case; other columns, a password say, are ignored). `dry_run` is
+**true by default**: the file is only checked, and the answer lists every bad row (`line` in
+the file, the header being line 1, its `code` and the reason) and previews in `rows` what
+would be created. With `dry_run=false` the same check runs again on the server and then
+every row is written in one transaction with one audit log entry, or nothing is (422).
+`created` counts the rows written (0 on a dry run)."""
 
 
-async def _answer(request: Request, db: AsyncSession, kind: str, user: User, dry_run: bool) -> Any:
+async def _answer(
+    request: Request, db: AsyncSession, kind: str, user: User, dry_run: bool, encoding: str
+) -> Any:
     data = await read_csv_body(request, IMPORT_MAX)
-    report = await check_or_import(db, kind, data, user, dry_run=dry_run)
+    report = await check_or_import(db, kind, data, user, dry_run=dry_run, encoding=encoding)
     outcome = ImportOutcome.of(report, dry_run=dry_run).model_dump(mode="json")
     if not report.ok:
         detail = [
@@ -105,9 +108,13 @@ async def _answer(request: Request, db: AsyncSession, kind: str, user: User, dry
     "an active unit that exists or one in the same file, in any order; empty for a root)." + _ABOUT,
 )
 async def import_units(
-    request: Request, db: SessionDep, user: AdminUser, dry_run: DryRun = True
+    request: Request,
+    db: SessionDep,
+    user: AdminUser,
+    dry_run: DryRun = True,
+    encoding: CsvImportEncodingQuery = "auto",
 ) -> Any:
-    return await _answer(request, db, "units", user, dry_run)
+    return await _answer(request, db, "units", user, dry_run, encoding)
 
 
 @router.post(
@@ -122,6 +129,10 @@ async def import_units(
     "a one-time password from an admin." + _ABOUT,
 )
 async def import_users(
-    request: Request, db: SessionDep, user: AdminUser, dry_run: DryRun = True
+    request: Request,
+    db: SessionDep,
+    user: AdminUser,
+    dry_run: DryRun = True,
+    encoding: CsvImportEncodingQuery = "auto",
 ) -> Any:
-    return await _answer(request, db, "users", user, dry_run)
+    return await _answer(request, db, "users", user, dry_run, encoding)

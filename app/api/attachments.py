@@ -9,7 +9,7 @@ from app.api.schemas import AttachmentUploaded
 from app.deps import CurrentUser, SessionDep
 from app.i18n import _
 from app.inputs import PathId
-from app.models import Attachment
+from app.models import Attachment, ImageCheck
 from app.permissions import get_post_for_edit
 from app.services import attachments as attachment_service
 from app.services.uploads import FILE_BODY_OPENAPI, read_multipart
@@ -28,6 +28,7 @@ def _public(request: Request, att: Attachment) -> AttachmentUploaded:
         size=att.size,
         width=att.width,
         height=att.height,
+        image_check=ImageCheck(att.image_check) if att.image_check else None,
         url=str(request.app.url_path_for("attachment_file", attachment_id=str(att.id))),
         thumbnail_url=(
             str(request.app.url_path_for("attachment_thumbnail", attachment_id=str(att.id)))

@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from datetime import datetime
+from datetime import date, datetime
 from typing import Annotated, Any, Literal
 
 from fastapi import APIRouter, HTTPException, Query, Request
@@ -40,6 +40,7 @@ class BulletinPublic(BaseModel):
     publish_at: datetime | None
     published_at: datetime | None
     created_at: datetime
+    confirm_by: date | None = None  # 確認期限: the day (Asia/Tokyo) by which to read it
     items: list[BulletinItemPublic]
     read: bool
 
@@ -48,6 +49,9 @@ class ReadState(BaseModel):
     bulletin_id: int
     read: bool
     read_at: datetime | None
+    # How the receipt was recorded: "self" (opened it) or "meeting" (ticked as present at
+    # the shop's morning meeting on the shop terminal).
+    read_via: str | None = None
 
 
 class RolloutIn(BaseModel):
@@ -71,6 +75,7 @@ class ReadRatePublic(BaseModel):
     users: int
     readers: int
     rate: float | None
+    at_meeting: int = 0  # of the readers, those recorded at a shop's morning meeting
 
 
 class AdoptionPublic(BaseModel):
@@ -81,6 +86,7 @@ class AdoptionPublic(BaseModel):
     trialling: int
     not_applicable: int
     rate: float | None
+    want_to_try: int  # 「やってみたい」 reactions from the region (the total: from everyone)
 
 
 class ItemAdoptionPublic(BaseModel):
@@ -111,6 +117,7 @@ def bulletin_public(request: Request, v: BulletinView) -> BulletinPublic:
         publish_at=b.publish_at,
         published_at=b.published_at,
         created_at=b.created_at,
+        confirm_by=b.confirm_by,
         items=[
             BulletinItemPublic(
                 id=i.id,
@@ -139,6 +146,7 @@ def _adoption(row: service.AdoptionRow) -> AdoptionPublic:
         trialling=row.trialling,
         not_applicable=row.not_applicable,
         rate=row.rate,
+        want_to_try=row.want_to_try,
     )
 
 
@@ -242,7 +250,9 @@ async def read_bulletin(db: SessionDep, user: CurrentUser, bulletin_id: PathId) 
         raise HTTPException(409, _("Only a published bulletin has read receipts."))
     await service.mark_read(db, user, bulletin)
     state = await service.view(db, user, bulletin)
-    return ReadState(bulletin_id=bulletin_id, read=state.read, read_at=state.read_at)
+    return ReadState(
+        bulletin_id=bulletin_id, read=state.read, read_at=state.read_at, read_via=state.read_via
+    )
 
 
 @router.put(
@@ -266,9 +276,9 @@ async def answer_rollout(
 
 @router.get("/bulletins/{bulletin_id}/stats", name="api_bulletin_stats")
 async def bulletin_stats(db: SessionDep, user: CuratorUser, bulletin_id: PathId) -> BulletinStats:
-    bulletin = await service.get_bulletin_for_edit(db, user, bulletin_id)
-    reads = await service.read_rates(db, bulletin)
-    adoption = await service.adoption_by_region(db, bulletin)
+    bulletin = await service.get_bulletin_for_stats(db, user, bulletin_id)
+    reads = await service.read_rates(db, bulletin, user)
+    adoption = await service.adoption_by_region(db, bulletin, user)
     return BulletinStats(
         read=[
             ReadRatePublic(
@@ -278,6 +288,7 @@ async def bulletin_stats(db: SessionDep, user: CuratorUser, bulletin_id: PathId)
                 users=r.users,
                 readers=r.readers,
                 rate=r.rate,
+                at_meeting=r.at_meeting,
             )
             for r in reads
         ],
@@ -293,3 +304,90 @@ async def bulletin_stats(db: SessionDep, user: CuratorUser, bulletin_id: PathId)
             for a in adoption
         ],
     )
+
+
+# Read follow-up (curators) ---------------------------------------------------------------------
+
+
+class UnreadPersonPublic(BaseModel):
+    code: str
+    name: str
+    unit: UnitRef
+    region: UnitRef | None
+
+
+class ShopFollowUpPublic(BaseModel):
+    unit: UnitRef
+    region: UnitRef | None
+    users: int
+    readers: int
+    not_read: int
+    items: int  # items the shop can answer (their post is still published)
+    answered: int
+    unanswered: list[str]  # titles of the items it has not answered
+
+
+class FollowUpPublic(BaseModel):
+    confirm_by: date | None
+    reminded_on: date | None  # the Tokyo day of the last reminder
+    unread: list[UnreadPersonPublic]
+    shops_not_read: list[ShopFollowUpPublic]
+    shops_not_answered: list[ShopFollowUpPublic]
+
+
+class Reminded(BaseModel):
+    bulletin_id: int
+    reminded: int  # how many people were notified
+
+
+def _ref(code: str | None, name: str | None) -> UnitRef | None:
+    return UnitRef(code=code, name=name or "") if code is not None else None
+
+
+def _shop(s: service.ShopFollowUp) -> ShopFollowUpPublic:
+    return ShopFollowUpPublic(
+        unit=UnitRef(code=s.code, name=s.name),
+        region=_ref(s.region_code, s.region_name),
+        users=s.users,
+        readers=s.readers,
+        not_read=s.not_read,
+        items=s.items,
+        answered=s.answered,
+        unanswered=s.unanswered,
+    )
+
+
+@router.get("/bulletins/{bulletin_id}/followup", name="api_bulletin_followup")
+async def bulletin_followup(
+    db: SessionDep, user: CuratorUser, bulletin_id: PathId
+) -> FollowUpPublic:
+    """Who in the audience has not opened it, and the shops behind on reading or 横展開."""
+    bulletin = await service.get_bulletin_for_stats(db, user, bulletin_id)
+    follow = await service.follow_up(db, bulletin, user)
+    return FollowUpPublic(
+        confirm_by=bulletin.confirm_by,
+        reminded_on=bulletin.reminded_on,
+        unread=[
+            UnreadPersonPublic(
+                code=p.code,
+                name=p.name,
+                unit=UnitRef(code=p.unit_code, name=p.unit_name),
+                region=_ref(p.region_code, p.region_name),
+            )
+            for p in follow.people
+        ],
+        shops_not_read=[_shop(s) for s in follow.shops_not_read],
+        shops_not_answered=[_shop(s) for s in follow.shops_not_answered],
+    )
+
+
+@router.post(
+    "/bulletins/{bulletin_id}/remind",
+    name="api_remind_bulletin",
+    responses=conflict("Not published, already reminded today, or everyone has opened it."),
+)
+async def remind_bulletin(db: SessionDep, user: CuratorUser, bulletin_id: PathId) -> Reminded:
+    """Notify the people who have not opened it (at most once a day per bulletin)."""
+    bulletin = await service.get_bulletin_for_edit(db, user, bulletin_id)
+    reminded = await service.remind(db, user, bulletin)
+    return Reminded(bulletin_id=bulletin_id, reminded=len(reminded))

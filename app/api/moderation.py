@@ -12,7 +12,7 @@ from datetime import datetime
 from typing import Annotated, Any
 
 from fastapi import APIRouter, HTTPException, Query, Request
-from pydantic import BaseModel
+from pydantic import BaseModel, Field
 
 from app.api.docs import conflict, not_found
 from app.api.posts import comment_public, post_public
@@ -46,7 +46,8 @@ class FlagReport(BaseModel):
     id: int
     reason: str
     note: str | None
-    reporter: PersonRef
+    reporter: PersonRef | None  # None when the system opened it (by_system)
+    by_system: bool = False
     created_at: datetime
 
 
@@ -72,6 +73,8 @@ class AuditEntryPublic(BaseModel):
     target_id: int | None
     reason: str | None
     changes: dict[str, Any] | None
+    prev_hash: str = Field(description="The previous row's hash (64 zeros for the first row)")
+    hash: str = Field(description="SHA-256 of this row's canonical content (docs/compliance.md)")
 
 
 async def _post_answer(
@@ -97,7 +100,7 @@ async def list_flags(
 ) -> Page[FlagGroupPublic]:
     """Open flags grouped by target, the group with the oldest flag first."""
     groups, next_cursor = await moderation.open_flags(
-        db, reason.value if reason else None, cursor=cursor, limit=limit
+        db, user, reason.value if reason else None, cursor=cursor, limit=limit
     )
     items = []
     for g in groups:
@@ -115,7 +118,12 @@ async def list_flags(
                         id=f.id,
                         reason=f.reason,
                         note=f.note,
-                        reporter=PersonRef(code=f.reporter_code, name=f.reporter_name),
+                        reporter=(
+                            None
+                            if f.reporter_code is None or f.reporter_name is None
+                            else PersonRef(code=f.reporter_code, name=f.reporter_name)
+                        ),
+                        by_system=f.by_system,
                         created_at=f.created_at,
                     )
                     for f in g.flags
@@ -238,7 +246,7 @@ async def redact_comment(
 )
 async def dismiss_flags(db: SessionDep, user: CuratorUser, body: DismissIn) -> DismissResult:
     """Close every open flag on one target as "dismissed"."""
-    if not await moderation.target_exists(db, body.target):
+    if not await moderation.target_exists(db, body.target, user):
         raise HTTPException(404, _("There is nothing to act on here."))
     count = await moderation.dismiss_flags(db, user, body.target, body.reason)
     return DismissResult(target=body.target, dismissed=count)
@@ -265,6 +273,8 @@ def _entry(row: audit_log.AuditRow) -> AuditEntryPublic:
         target_id=row.target_id,
         reason=row.reason,
         changes=changes if isinstance(changes, dict) else None,
+        prev_hash=row.prev_hash,
+        hash=row.hash,
     )
 
 
@@ -281,5 +291,5 @@ async def list_audit(
 ) -> Page[AuditEntryPublic]:
     """The audit log, newest first; `from`/`to` are days in the configured time zone."""
     filters = AuditFilters(actor or None, action or None, date_from, date_to)
-    rows, next_cursor = await audit_log.list_entries(db, filters, cursor=cursor, limit=limit)
+    rows, next_cursor = await audit_log.list_entries(db, filters, user, cursor=cursor, limit=limit)
     return Page(items=[_entry(r) for r in rows], next_cursor=next_cursor)

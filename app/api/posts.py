@@ -17,21 +17,24 @@ from app.api.schemas import (
     Page,
     PersonRef,
     PostPublic,
+    ReactionCounts,
+    ReactionState,
+    Reactor,
     UnitRef,
 )
 from app.deps import CurrentUser, SessionDep
 from app.inputs import Day, PathId
-from app.models import Comment, IdempotencyKey, Post
+from app.models import Comment, IdempotencyKey, ImageCheck, Post, ReactionKind
 from app.permissions import (
     get_comment_for_edit,
     get_comment_for_view,
     get_post_for_edit,
     get_post_for_interaction,
     get_post_for_view,
-    is_curator,
+    sees_hidden_comments,
 )
 from app.services import comments as comment_service
-from app.services import feed, flags, idempotency, likes
+from app.services import feed, flags, idempotency, likes, reactions
 from app.services import posts as post_service
 from app.services.comments import CommentView
 from app.services.feed import FeedFilters, PostCard
@@ -76,10 +79,13 @@ def post_public(request: Request, card: PostCard) -> PostPublic:
                 )
                 if a.has_thumbnail
                 else None,
+                image_check=ImageCheck(a.image_check) if a.image_check else None,
             )
             for a in card.attachments
         ],
         hidden_reason=card.hidden_reason if card.status == "hidden" else None,
+        reactions=ReactionCounts(**card.reactions),
+        my_reactions=[ReactionKind(k) for k in card.my_reactions],
     )
 
 
@@ -119,6 +125,7 @@ async def list_posts(
     cursor: Annotated[str | None, Query(max_length=200)] = None,
 ) -> Page[PostPublic]:
     filters = FeedFilters(kind, unit, tag, q, featured, author, date_from, date_to)
+    filters, _unit_label = await feed.with_unit_found(db, filters)  # an unknown unit: 422
     cards, next_cursor = await feed.list_posts(db, user, filters, cursor=cursor, limit=limit)
     return Page(items=[post_public(request, c) for c in cards], next_cursor=next_cursor)
 
@@ -228,10 +235,50 @@ async def post_likes(db: SessionDep, user: CurrentUser, post_id: PathId) -> Page
     return Page(items=[Liker(code=c, name=n, unit=u) for c, n, u in rows])
 
 
+@router.put(
+    "/posts/{post_id}/reactions/{kind}",
+    name="api_react_to_post",
+    responses=conflict("The post is not published."),
+)
+async def react_to_post(
+    db: SessionDep, user: CurrentUser, post_id: PathId, kind: ReactionKind
+) -> ReactionState:
+    """Give one reaction (スタンプ); giving it again changes nothing. Same rules as a like."""
+    post = await get_post_for_interaction(db, user, post_id)
+    reacted, count = await reactions.set_reaction(db, user, post, kind, True)
+    return ReactionState(kind=kind, reacted=reacted, count=count)
+
+
+@router.delete("/posts/{post_id}/reactions/{kind}", name="api_unreact_to_post")
+async def unreact_to_post(
+    db: SessionDep, user: CurrentUser, post_id: PathId, kind: ReactionKind
+) -> ReactionState:
+    """Take a reaction back; taking it back again changes nothing."""
+    post = await get_post_for_view(db, user, post_id)
+    reacted, count = await reactions.set_reaction(db, user, post, kind, False)
+    return ReactionState(kind=kind, reacted=reacted, count=count)
+
+
+@router.get("/posts/{post_id}/reactions", name="api_post_reactors")
+async def post_reactors(db: SessionDep, user: CurrentUser, post_id: PathId) -> Page[Reactor]:
+    """Who gave which reaction, kind by kind, most recent first."""
+    await get_post_for_view(db, user, post_id)
+    by_kind = await reactions.reactors(db, post_id)
+    return Page(
+        items=[
+            Reactor(kind=ReactionKind(kind), code=r.code, name=r.name, unit=r.unit)
+            for kind, people in by_kind.items()
+            for r in people
+        ]
+    )
+
+
 @router.get("/posts/{post_id}/comments", name="api_list_comments")
 async def list_comments(db: SessionDep, user: CurrentUser, post_id: PathId) -> Page[CommentPublic]:
     await get_post_for_view(db, user, post_id)
-    rows = await comment_service.list_comments(db, user, post_id, include_hidden=is_curator(user))
+    rows = await comment_service.list_comments(
+        db, user, post_id, include_hidden=await sees_hidden_comments(db, user, post_id)
+    )
     return Page(items=[comment_public(c) for c in rows])
 
 

@@ -7,9 +7,9 @@ from __future__ import annotations
 from datetime import date, datetime
 from typing import Generic, TypeVar
 
-from pydantic import BaseModel
+from pydantic import BaseModel, Field
 
-from app.models import OrgUnit, User
+from app.models import ImageCheck, OrgUnit, ReactionKind, User
 from app.services.inputs import CODE_MAX as CODE_MAX
 from app.services.inputs import Code as Code
 from app.services.inputs import one_of as one_of
@@ -68,6 +68,14 @@ class AttachmentPublic(BaseModel):
     size: int
     url: str
     thumbnail_url: str | None = None
+    image_check: ImageCheck | None = Field(
+        default=None,
+        description=(
+            "An image's personal-data check (OCR, docs/compliance.md); null for documents. "
+            "While pending, found or unchecked the image is listed and served only to the "
+            "post's author and curators."
+        ),
+    )
 
 
 class AttachmentUploaded(AttachmentPublic):
@@ -75,6 +83,15 @@ class AttachmentUploaded(AttachmentPublic):
 
     width: int | None = None
     height: int | None = None
+
+
+class ReactionCounts(BaseModel):
+    """How many people gave each reaction (スタンプ)."""
+
+    thanks: int
+    great: int
+    helpful: int
+    want_to_try: int
 
 
 class PostPublic(BaseModel):
@@ -101,11 +118,26 @@ class PostPublic(BaseModel):
     category: str | None
     attachments: list[AttachmentPublic]
     hidden_reason: str | None = None
+    reactions: ReactionCounts
+    my_reactions: list[ReactionKind]
 
 
 class LikeState(BaseModel):
     liked: bool
     like_count: int
+
+
+class ReactionState(BaseModel):
+    kind: ReactionKind
+    reacted: bool
+    count: int
+
+
+class Reactor(BaseModel):
+    kind: ReactionKind
+    code: str
+    name: str
+    unit: str
 
 
 class Liker(BaseModel):

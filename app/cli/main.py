@@ -94,7 +94,7 @@ def db_upgrade() -> None:
 @friendly
 def demo() -> None:
     """Load a small Japanese demo company (idempotent) and print the demo logins."""
-    from app.demo import DEMO_PASSWORD, load_demo
+    from app.demo import DEMO_PASSWORD, DEMO_PIN, load_demo
     from app.migrate import upgrade_to_head
 
     upgrade_to_head()
@@ -102,6 +102,10 @@ def demo() -> None:
     click.echo(f"demo logins (password for all: {DEMO_PASSWORD}):")
     for code, name, role in logins:
         click.echo(f"  {code}\t{role}\t{name}")
+    click.echo(
+        f"staff PIN on a shop's shared terminal: {DEMO_PIN} "
+        "(register a browser as a shop's terminal at /admin/devices)"
+    )
 
 
 # Seconds a fresh worker has to import the app and answer uvicorn's health check before it is
@@ -155,6 +159,15 @@ def english() -> Iterator[None]:
         i18n.current_locale.reset(token)
 
 
+ENCODING_OPTION = click.option(
+    "--encoding",
+    type=click.Choice(["auto", "utf-8", "cp932", "shift_jis"], case_sensitive=False),
+    default="auto",
+    show_default=True,
+    help="The file's encoding: auto tries UTF-8 (with or without BOM), then CP932 (Shift_JIS).",
+)
+
+
 @cli.group()
 def units() -> None:
     """Org units."""
@@ -162,13 +175,16 @@ def units() -> None:
 
 @units.command("import")
 @click.argument("file", type=click.Path(exists=True, dir_okay=False, path_type=Path))
+@ENCODING_OPTION
 @friendly
-def units_import(file: Path) -> None:
+def units_import(file: Path, encoding: str) -> None:
     """Import units from CSV `code,name,kind,parent` (all or nothing)."""
+    from app.services.csvimport import decode_csv
     from app.services.people.units import import_units
 
     with english():
-        report = run_db(lambda s: import_units(s, file.read_bytes()))
+        text = decode_csv(file.read_bytes(), encoding)
+        report = run_db(lambda s: import_units(s, text))
     click.echo(f"imported {report.created} unit(s)")
 
 
@@ -228,13 +244,16 @@ def users_add(
 
 @users.command("import")
 @click.argument("file", type=click.Path(exists=True, dir_okay=False, path_type=Path))
+@ENCODING_OPTION
 @friendly
-def users_import(file: Path) -> None:
+def users_import(file: Path, encoding: str) -> None:
     """Import users from CSV `code,name,email,unit,role` (all or nothing)."""
+    from app.services.csvimport import decode_csv
     from app.services.people.user_import import import_users
 
     with english():
-        report = run_db(lambda s: import_users(s, file.read_bytes()))
+        text = decode_csv(file.read_bytes(), encoding)
+        report = run_db(lambda s: import_users(s, text))
     click.echo(f"imported {report.created} user(s)")
 
 
@@ -270,3 +289,15 @@ cli.add_command(bulletins)
 from app.cli.digest import digest  # noqa: E402
 
 cli.add_command(digest)
+
+from app.cli.push import push  # noqa: E402
+
+cli.add_command(push)
+
+from app.cli.scim import scim  # noqa: E402
+
+cli.add_command(scim)
+
+from app.cli.audit import audit  # noqa: E402
+
+cli.add_command(audit)

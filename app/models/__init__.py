@@ -1,13 +1,16 @@
 """All tables, imported here so that alembic and `SQLModel.metadata` see every one."""
 
-from app.models.auth import ApiToken, LoginThrottle, TokenScope, UserSession
+from app.models.approvals import ApprovalRequest, ApprovalStatus
+from app.models.auth import PERSONAL_SCOPES, ApiToken, LoginThrottle, TokenScope, UserSession
 from app.models.board import (
+    HELD_CHECKS,
     Attachment,
     Channel,
     Comment,
     CommentStatus,
     Flag,
     FlagReason,
+    ImageCheck,
     KnowhowCategory,
     Like,
     Post,
@@ -16,9 +19,14 @@ from app.models.board import (
     PostStatus,
     PostTag,
     Product,
+    Reaction,
+    ReactionKind,
     Tag,
+    reaction_count_column,
 )
+from app.models.changes import Change
 from app.models.idempotency import IdempotencyKey
+from app.models.integrations import Integration, IntegrationDelivery
 from app.models.kpi import (
     ComplaintCategory,
     ComplaintStatus,
@@ -29,6 +37,7 @@ from app.models.kpi import (
     KpiVersion,
 )
 from app.models.notify import DigestFrequency, Notification, NotificationKind
+from app.models.ocr import ImageCheckJob
 from app.models.office import (
     AuditEntry,
     Bulletin,
@@ -40,10 +49,16 @@ from app.models.office import (
     RolloutResponse,
 )
 from app.models.org import ROLE_RANK, Locale, OrgUnit, Role, UnitKind, User
+from app.models.push import PushOutbox, PushSettings, PushSubscription
+from app.models.terminal import Device
 
 __all__ = [
+    "HELD_CHECKS",
+    "PERSONAL_SCOPES",
     "ROLE_RANK",
     "ApiToken",
+    "ApprovalRequest",
+    "ApprovalStatus",
     "Attachment",
     "AuditEntry",
     "Bulletin",
@@ -51,16 +66,22 @@ __all__ = [
     "BulletinItem",
     "BulletinRead",
     "BulletinStatus",
+    "Change",
     "Channel",
     "Comment",
     "CommentStatus",
     "ComplaintCategory",
     "ComplaintStatus",
     "ComplaintVoice",
+    "Device",
     "DigestFrequency",
     "Flag",
     "FlagReason",
     "IdempotencyKey",
+    "ImageCheck",
+    "ImageCheckJob",
+    "Integration",
+    "IntegrationDelivery",
     "KnowhowCategory",
     "KpiMonthClose",
     "KpiPraiseMonthly",
@@ -78,6 +99,11 @@ __all__ = [
     "PostStatus",
     "PostTag",
     "Product",
+    "PushOutbox",
+    "PushSettings",
+    "PushSubscription",
+    "Reaction",
+    "ReactionKind",
     "Role",
     "RolloutAnswer",
     "RolloutResponse",
@@ -86,4 +112,5 @@ __all__ = [
     "UnitKind",
     "User",
     "UserSession",
+    "reaction_count_column",
 ]

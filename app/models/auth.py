@@ -24,11 +24,20 @@ class UserSession(SQLModel, table=True):
     revoked_at: datetime | None = optional_time_field()
     user_agent: str | None = Field(default=None, max_length=255)
     address: str | None = Field(default=None, max_length=64)
+    # Set for a session on a shop's shared terminal: it ends after TERMINAL_IDLE_SECONDS
+    # without input (expires_at slides forward on each request the user makes).
+    device_id: int | None = Field(default=None, foreign_key="devices.id", index=True)
 
 
 class TokenScope(StrEnum):
     read = "read"
     write = "write"
+    # SCIM provisioning (Entra ID, Okta): /scim/v2 only, and nothing else (app/deps.py).
+    scim = "scim"
+
+
+# The scopes a user may choose for a personal token; a SCIM token is issued only by an admin.
+PERSONAL_SCOPES = (TokenScope.read, TokenScope.write)
 
 
 class ApiToken(SQLModel, table=True):

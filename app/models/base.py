@@ -9,9 +9,12 @@ import sqlalchemy as sa
 from sqlalchemy.engine import Dialect
 from sqlmodel import Field
 
+from app import clock
+
 
 def utcnow() -> datetime:
-    return datetime.now(UTC)
+    """Now, from the app's one clock (app/clock.py: tests and scripts/screenshots set it)."""
+    return clock.now()
 
 
 class UTCDateTime(sa.types.TypeDecorator[datetime]):

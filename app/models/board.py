@@ -1,4 +1,4 @@
-"""The board: posts of both kinds, tags, likes, comments and attachment metadata."""
+"""The board: posts of both kinds, tags, likes, reactions, comments and attachment metadata."""
 
 from __future__ import annotations
 
@@ -48,6 +48,20 @@ class KnowhowCategory(StrEnum):
     tool = "tool"
 
 
+class ReactionKind(StrEnum):
+    """The fixed set of reactions (スタンプ) beside the like, in the order the card shows them."""
+
+    thanks = "thanks"
+    great = "great"
+    helpful = "helpful"
+    want_to_try = "want_to_try"  # やってみたい: a 横展開 signal on a post in a bulletin
+
+
+def reaction_count_column(kind: str) -> str:
+    """The counter column on `posts` that holds the number of reactions of `kind`."""
+    return f"{ReactionKind(kind).value}_count"
+
+
 class CommentStatus(StrEnum):
     published = "published"
     hidden = "hidden"
@@ -73,6 +87,9 @@ class Post(SQLModel, table=True):
     body_html: str = Field(default="", sa_type=sa.Text)
     # Tag names, tab-separated, kept with the post_tags rows so lists need no extra query.
     tag_names: str = Field(default="", max_length=500)
+    # What search reads and both databases index: the folded title and body, written with
+    # them (services/search.indexed_text; docs/search.md).
+    search_text: str = Field(default="", sa_type=sa.Text, sa_column_kwargs={"server_default": ""})
     author_id: int = Field(foreign_key="users.id")
     unit_id: int = Field(foreign_key="org_units.id")
     status: str = Field(default=PostStatus.published.value, max_length=16)
@@ -98,6 +115,11 @@ class Post(SQLModel, table=True):
     # denormalised counters, kept equal to the rows by the services that change them
     like_count: int = Field(default=0)
     comment_count: int = Field(default=0)
+    # one counter per ReactionKind (reaction_count_column), kept like like_count
+    thanks_count: int = Field(default=0)
+    great_count: int = Field(default=0)
+    helpful_count: int = Field(default=0)
+    want_to_try_count: int = Field(default=0)
 
 
 class Tag(SQLModel, table=True):
@@ -135,6 +157,21 @@ class Like(SQLModel, table=True):
     created_at: datetime = created_at_field()
 
 
+class Reaction(SQLModel, table=True):
+    """One per (post, kind, user): the primary key makes a double reaction impossible."""
+
+    __tablename__ = "reactions"
+    __table_args__ = (
+        # KPI engagement: reactions given per month, by the reactor's unit (index-only).
+        sa.Index("ix_reactions_created", "created_at", "user_id"),
+    )
+
+    post_id: int = Field(foreign_key="posts.id", primary_key=True)
+    kind: str = Field(max_length=16, primary_key=True)
+    user_id: int = Field(foreign_key="users.id", primary_key=True, index=True)
+    created_at: datetime = created_at_field()
+
+
 class Comment(SQLModel, table=True):
     __tablename__ = "comments"
     __table_args__ = (
@@ -154,6 +191,22 @@ class Comment(SQLModel, table=True):
     hidden_reason: str | None = Field(default=None, max_length=1000)
 
 
+class ImageCheck(StrEnum):
+    """Where an image attachment stands with the personal-data check of its photo (OCR,
+    app/services/ocr/). Documents have none (NULL). Held (shown only to the post's author
+    and curators): pending, found, unchecked. Shown to all who may see the post: the rest."""
+
+    pending = "pending"  # waiting for the background check
+    clean = "clean"  # OCR found nothing
+    found = "found"  # OCR found personal data at `check_regions`
+    unchecked = "unchecked"  # OCR unavailable: waits for a curator's look
+    masked = "masked"  # the author blacked out the regions (the original is gone)
+    released = "released"  # a curator let it be shown as it is
+
+
+HELD_CHECKS = frozenset({ImageCheck.pending, ImageCheck.found, ImageCheck.unchecked})
+
+
 class Attachment(SQLModel, table=True):
     __tablename__ = "attachments"
 
@@ -168,6 +221,11 @@ class Attachment(SQLModel, table=True):
     width: int | None = None
     height: int | None = None
     created_at: datetime = created_at_field()
+    # The photo's personal-data check (ImageCheck; NULL for documents) and, once found, the
+    # regions to black out: JSON [[left, top, width, height, kind], ...] in the stored
+    # image's pixels. Never the text OCR read.
+    image_check: str | None = Field(default=None, max_length=16)
+    check_regions: str | None = Field(default=None, sa_type=sa.Text)
 
 
 class FlagReason(StrEnum):
@@ -179,7 +237,8 @@ class FlagReason(StrEnum):
 
 
 class Flag(SQLModel, table=True):
-    """A report on a post or a comment. One open flag per user and target."""
+    """A report on a post or a comment. One open flag per user and target, and at most one
+    open flag of the system's own per target."""
 
     __tablename__ = "flags"
     __table_args__ = (
@@ -192,11 +251,21 @@ class Flag(SQLModel, table=True):
             sqlite_where=sa.text("resolved_at IS NULL"),
             postgresql_where=sa.text("resolved_at IS NULL"),
         ),
+        # The system's own flag (no reporter: a post its author confirmed "not personal
+        # data"): at most one open per target.
+        sa.Index(
+            "uq_flags_open_system",
+            "target",
+            unique=True,
+            sqlite_where=sa.text("reporter_id IS NULL AND resolved_at IS NULL"),
+            postgresql_where=sa.text("reporter_id IS NULL AND resolved_at IS NULL"),
+        ),
         sa.Index("ix_flags_open_created", "resolved_at", "created_at"),
     )
 
     id: int | None = Field(default=None, primary_key=True)
-    reporter_id: int = Field(foreign_key="users.id")
+    # None: opened by the system, not by a person (services/flags.open_system_flag).
+    reporter_id: int | None = Field(default=None, foreign_key="users.id")
     post_id: int = Field(foreign_key="posts.id", index=True)
     comment_id: int | None = Field(default=None, foreign_key="comments.id", index=True)
     # "post:ID" or "comment:ID": one non-null key, so the partial unique index can hold.

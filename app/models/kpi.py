@@ -70,6 +70,9 @@ class ComplaintVoice(SQLModel, table=True):
     category: str = Field(max_length=20)
     status: str = Field(default=ComplaintStatus.received.value, max_length=16)
     summary: str = Field(default="", sa_type=sa.Text)  # private: curators only
+    # The praise post whose author said the customer's voice also held this complaint
+    # (docs/compliance.md, "Complaints inside praise"); at most one per post.
+    post_id: int | None = Field(default=None, foreign_key="posts.id", unique=True)
     created_by_id: int = Field(foreign_key="users.id")
     created_at: datetime = created_at_field()
     updated_at: datetime = created_at_field()

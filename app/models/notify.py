@@ -14,12 +14,14 @@ from app.models.base import created_at_field, optional_time_field
 
 class NotificationKind(StrEnum):
     like = "like"  # grouped: one unread row per post, with the latest liker and a count
+    reaction = "reaction"  # grouped like likes: the latest reactor and the reactions' count
     comment = "comment"
     mention = "mention"
     featured = "featured"
     hidden = "hidden"
     bulletin_item = "bulletin_item"  # your post was put in a published bulletin
     bulletin = "bulletin"  # a new bulletin for your unit
+    bulletin_reminder = "bulletin_reminder"  # a bulletin you have not opened yet: please read
 
 
 class DigestFrequency(StrEnum):
@@ -29,6 +31,7 @@ class DigestFrequency(StrEnum):
 
 
 UNREAD_LIKE_GROUP = "read_at IS NULL AND kind = 'like'"
+UNREAD_REACTION_GROUP = "read_at IS NULL AND kind = 'reaction'"
 
 
 class Notification(SQLModel, table=True):
@@ -49,13 +52,23 @@ class Notification(SQLModel, table=True):
             sqlite_where=sa.text(UNREAD_LIKE_GROUP),
             postgresql_where=sa.text(UNREAD_LIKE_GROUP),
         ),
+        # Reactions (any kind) are grouped the same way: one unread row per (recipient, post).
+        sa.Index(
+            "uq_notifications_reaction_group",
+            "user_id",
+            "post_id",
+            "kind",
+            unique=True,
+            sqlite_where=sa.text(UNREAD_REACTION_GROUP),
+            postgresql_where=sa.text(UNREAD_REACTION_GROUP),
+        ),
     )
 
     id: int | None = Field(default=None, primary_key=True)
     user_id: int = Field(foreign_key="users.id")  # the recipient
     kind: str = Field(max_length=20)
     actor_id: int | None = Field(default=None, foreign_key="users.id")  # the latest actor
-    actor_count: int = Field(default=1)  # likers in the group (1 for other kinds)
+    actor_count: int = Field(default=1)  # likes/reactions in the group (1 for other kinds)
     post_id: int | None = Field(default=None, foreign_key="posts.id", index=True)
     comment_id: int | None = Field(default=None, foreign_key="comments.id")
     bulletin_id: int | None = Field(default=None, foreign_key="bulletins.id")

@@ -3,7 +3,7 @@
 
 from __future__ import annotations
 
-from datetime import datetime
+from datetime import date, datetime
 from enum import StrEnum
 
 import sqlalchemy as sa
@@ -13,14 +13,17 @@ from app.models.base import UTCDateTime, created_at_field, optional_time_field
 
 
 class AuditEntry(SQLModel, table=True):
-    """Append-only: no route updates or deletes a row. A redaction records that text was
-    removed, never the removed text."""
+    """Append-only: the database refuses UPDATE and DELETE (triggers, migration 0023). A
+    redaction records that text was removed, never the removed text. Each row is chained to
+    the one before it by SHA-256 (services/audit_chain.py, which fills both hashes)."""
 
     __tablename__ = "audit_log"
     __table_args__ = (
         sa.Index("ix_audit_created", "created_at", "id"),
         sa.Index("ix_audit_actor", "actor_id", "created_at"),
         sa.Index("ix_audit_action", "action", "created_at"),
+        # One row follows each row: two appenders that read the same head cannot both commit.
+        sa.Index("uq_audit_prev_hash", "prev_hash", unique=True),
     )
 
     id: int | None = Field(default=None, primary_key=True)
@@ -32,6 +35,8 @@ class AuditEntry(SQLModel, table=True):
     reason: str | None = Field(default=None, max_length=1000)
     # JSON text {"before": {...}, "after": {...}}: what changed, never removed personal data.
     changes: str | None = Field(default=None, sa_type=sa.Text)
+    prev_hash: str = Field(default="", max_length=64)  # the previous row's hash (64 zeros first)
+    hash: str = Field(default="", max_length=64)  # SHA-256 of this row's canonical content
 
 
 class BulletinStatus(StrEnum):
@@ -60,6 +65,13 @@ class Bulletin(SQLModel, table=True):
     created_by_id: int = Field(foreign_key="users.id")
     created_at: datetime = created_at_field()
     updated_at: datetime = created_at_field()
+    # Read follow-up (services/bulletins/followup.py): the confirmation deadline (確認期限, a
+    # day in Asia/Tokyo), the Tokyo day of the last reminder (at most one a day, by a guarded
+    # UPDATE), and when the automatic reminder before the deadline was claimed (sent or
+    # skipped), set once by a guarded UPDATE so that one instance only sends it.
+    confirm_by: date | None = Field(default=None)
+    reminded_on: date | None = Field(default=None)
+    deadline_reminded_at: datetime | None = optional_time_field()
 
 
 class BulletinItem(SQLModel, table=True):
@@ -90,6 +102,10 @@ class BulletinRead(SQLModel, table=True):
     bulletin_id: int = Field(foreign_key="bulletins.id", primary_key=True)
     user_id: int = Field(foreign_key="users.id", primary_key=True, index=True)
     read_at: datetime = Field(sa_type=UTCDateTime, nullable=False)
+    # How it was recorded: "self" (the user opened it) or "meeting" (ticked as present when
+    # it was read together at the shop's morning meeting, by recorded_by on the shop device).
+    via: str = Field(default="self", max_length=16, sa_column_kwargs={"server_default": "self"})
+    recorded_by_id: int | None = Field(default=None, foreign_key="users.id")
 
 
 class RolloutAnswer(StrEnum):

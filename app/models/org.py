@@ -58,7 +58,11 @@ class User(SQLModel, table=True):
     locale: str = Field(default=Locale.ja.value, max_length=8)
     active: bool = Field(default=True)
     password_hash: str | None = Field(default=None, max_length=255)
+    # The personal PIN (4-8 digits, argon2id like passwords) for the shop's shared terminal.
+    pin_hash: str | None = Field(default=None, max_length=255)
     sso_subject: str | None = Field(default=None, max_length=255, unique=True)
+    # SCIM's externalId: the identity provider's own id for the person (Entra ID, Okta).
+    scim_external_id: str | None = Field(default=None, max_length=255, index=True)
     # Set when an admin gives a one-time password: the user must choose a new one first.
     must_change_password: bool = Field(
         default=False, sa_column_kwargs={"server_default": sa.false()}
@@ -69,6 +73,9 @@ class User(SQLModel, table=True):
         default="weekly", max_length=8, sa_column_kwargs={"server_default": "weekly"}
     )
     digest_sent_at: datetime | None = optional_time_field()  # the last digest run for the user
+    # A curator's scope: the unit whose subtree they oversee (None: the whole company).
+    # Only curators have one (services/scope.py holds the rule; docs/compliance.md).
+    scope_unit_id: int | None = Field(default=None, foreign_key="org_units.id")
 
     @property
     def rank(self) -> int:

@@ -7,15 +7,22 @@ from typing import cast
 import sqlalchemy as sa
 
 from app.models import (
+    ApiToken,
+    ApprovalRequest,
     Attachment,
     AuditEntry,
     Bulletin,
     BulletinAudience,
     BulletinItem,
     BulletinRead,
+    Change,
     Comment,
     ComplaintVoice,
+    Device,
     Flag,
+    ImageCheckJob,
+    Integration,
+    IntegrationDelivery,
     KpiMonthClose,
     KpiPraiseMonthly,
     KpiSnapshotCount,
@@ -26,6 +33,10 @@ from app.models import (
     Post,
     PostPraised,
     PostTag,
+    PushOutbox,
+    PushSettings,
+    PushSubscription,
+    Reaction,
     RolloutResponse,
     Tag,
     User,
@@ -40,12 +51,15 @@ posts = _t(Post)
 users = _t(User)
 units = _t(OrgUnit)
 likes = _t(Like)
+reactions = _t(Reaction)
 comments = _t(Comment)
 tags = _t(Tag)
 post_tags = _t(PostTag)
 post_praised = _t(PostPraised)
 attachments = _t(Attachment)
 flags = _t(Flag)
+image_check_jobs = _t(ImageCheckJob)
+api_tokens = _t(ApiToken)
 audit_log = _t(AuditEntry)
 bulletins = _t(Bulletin)
 bulletin_items = _t(BulletinItem)
@@ -58,3 +72,11 @@ complaint_voices = _t(ComplaintVoice)
 notifications = _t(Notification)
 kpi_praise_monthly = _t(KpiPraiseMonthly)
 kpi_version = _t(KpiVersion)
+push_subscriptions = _t(PushSubscription)
+push_settings = _t(PushSettings)
+push_outbox = _t(PushOutbox)
+devices = _t(Device)
+integrations = _t(Integration)
+integration_deliveries = _t(IntegrationDelivery)
+changes = _t(Change)
+approval_requests = _t(ApprovalRequest)

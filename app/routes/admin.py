@@ -17,12 +17,14 @@ from fastapi import APIRouter, Query, Request
 from fastapi.responses import RedirectResponse, Response
 from starlette.routing import NoMatchFound
 
+from app.config import get_settings
 from app.deps import AdminUser, SessionDep
 from app.i18n import _
 from app.inputs import PathId
 from app.labels import role_labels, unit_kind_labels
 from app.models import OrgUnit, Role, User
 from app.services.errors import Conflict, InvalidInput
+from app.services.ocr import status as image_check
 from app.services.people import directory
 from app.services.people import tokens as token_service
 from app.services.people import units as unit_service
@@ -54,6 +56,7 @@ def user_done_messages() -> dict[str, str]:
         "details": _("The details were saved."),
         "role": _("The role was changed."),
         "unit": _("The unit was changed."),
+        "scope": _("The scope was changed."),
         "deactivated": _("The user was deactivated; their sessions and API tokens have ended."),
         "reactivated": _("The user was reactivated. Old sessions stay ended: they log in again."),
         "access": _("All sessions and API tokens of this user have ended."),
@@ -105,6 +108,7 @@ async def admin_home(request: Request, db: SessionDep, user: AdminUser) -> Respo
             "stats": await directory.overview(db),
             "role_labels": role_labels(),
             "upload_space": await anyio.to_thread.run_sync(upload_disk_space),
+            "image_check": await image_check.overview(db, get_settings().tesseract_cmd),
         },
     )
 
@@ -358,6 +362,7 @@ async def _user_response(
     ctx = {
         "user": user,
         "unit": unit,
+        "scope": next((n.unit for n in tree.nodes if n.unit.id == user.scope_unit_id), None),
         "tree": tree,
         "tokens": tokens,
         "values": values or {},
@@ -397,7 +402,7 @@ async def _user_change(
 ) -> Response:
     target = (await directory.get_user(db, code))[0]
     form = await _form(request)
-    values = {k: form.get(k, "") for k in ("name", "email", "role", "unit")}
+    values = {k: form.get(k, "") for k in ("name", "email", "role", "unit", "scope")}
     kw: dict[str, Any] = {k: values[k] for k in from_form}
     try:
         await user_service.update_user(db, actor, target, **kw, **change)
@@ -431,6 +436,14 @@ async def change_user_unit(
     request: Request, db: SessionDep, user: AdminUser, code: str
 ) -> Response:
     return await _user_change(request, db, user, code, "unit", from_form=("unit",))
+
+
+@router.post("/admin/users/{code}/scope", name="change_user_scope")
+async def change_user_scope(
+    request: Request, db: SessionDep, user: AdminUser, code: str
+) -> Response:
+    """A curator's scope: a unit whose subtree they oversee ("" for the whole company)."""
+    return await _user_change(request, db, user, code, "scope", from_form=("scope",))
 
 
 @router.post("/admin/users/{code}/deactivate", name="deactivate_user")

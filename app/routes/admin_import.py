@@ -21,7 +21,7 @@ from app.deps import AdminUser, SessionDep
 from app.i18n import _
 from app.models import User
 from app.services.admin_import import COLUMNS, IMPORT_MAX, ImportKind, check_or_import
-from app.services.csvimport import ImportReport
+from app.services.csvimport import ENCODINGS, ImportReport
 from app.services.errors import TooLarge
 from app.services.uploads import MiB, read_multipart
 from app.templating import is_htmx, render
@@ -42,6 +42,7 @@ class ImportSection:
     run_action: str
     report: ImportReport | None = None
     content: str = ""  # the checked file, base64: the import form sends it back
+    encoding: str = "auto"  # the encoding chosen for it (csvimport.ENCODINGS), sent back too
     filename: str = ""
     error: str = ""  # a problem with the upload itself (none chosen, too large)
     imported: bool = False  # the report is of a real import (written, or refused)
@@ -91,6 +92,7 @@ class _Upload:
     filename: str = ""
     error: str = ""
     status: int = 200
+    encoding: str = "auto"
 
 
 async def _read_upload(request: Request) -> _Upload:
@@ -101,17 +103,20 @@ async def _read_upload(request: Request) -> _Upload:
             max_file_bytes=IMPORT_MAX,
             max_files=1,
             max_field_bytes=CONTENT_MAX + 1024,
-            max_fields=4,
+            max_fields=6,
         )
     except TooLarge:
         return _Upload(
             error=_("The file is too large (at most %(size)s MB).") % {"size": IMPORT_MAX // MiB},
             status=413,
         )
+    encoding = form.value("encoding") or "auto"
+    if encoding not in ENCODINGS:
+        return _Upload(error=_("Choose one of the options."), status=422)
     try:
         upload = form.file("file")
         if upload is not None:
-            return _Upload(upload.path.read_bytes(), upload.filename)
+            return _Upload(upload.path.read_bytes(), upload.filename, encoding=encoding)
     finally:
         await form.aclose()
     content = form.value("content")
@@ -123,7 +128,7 @@ async def _read_upload(request: Request) -> _Upload:
         return _Upload(
             error=_("The checked file did not come back intact; check it again."), status=422
         )
-    return _Upload(data, (form.value("filename") or "")[:200])
+    return _Upload(data, (form.value("filename") or "")[:200], encoding=encoding)
 
 
 async def _submit(
@@ -133,11 +138,14 @@ async def _submit(
     if upload.error:
         section = _section(request, kind, error=upload.error)
         return _respond(request, section, upload.status)
-    report = await check_or_import(db, kind, upload.data, user, dry_run=dry_run)
+    report = await check_or_import(
+        db, kind, upload.data, user, dry_run=dry_run, encoding=upload.encoding
+    )
     section = _section(
         request,
         kind,
         report=report,
+        encoding=upload.encoding,
         content=base64.b64encode(upload.data).decode("ascii") if report.ok and dry_run else "",
         filename=upload.filename,
         imported=not dry_run,

@@ -5,16 +5,18 @@ from __future__ import annotations
 from pathlib import Path
 
 import anyio.to_thread
-from fastapi import APIRouter
-from fastapi.responses import FileResponse, Response
+from fastapi import APIRouter, Request
+from fastapi.responses import FileResponse, RedirectResponse, Response
 
-from app.deps import CurrentUser, SessionDep
+from app.deps import CuratorUser, CurrentUser, SessionDep
 from app.downloads import Disposition, content_disposition
 from app.inputs import PathId
 from app.models import Attachment
 from app.services.attachments import FILE_TYPES, IMAGE, attachment_not_found
 from app.services.attachments import get_attachment_for_view as _for_view
+from app.services.ocr import review
 from app.storage import StorageDep
+from app.templating import is_htmx
 
 router = APIRouter(include_in_schema=False)
 
@@ -68,3 +70,34 @@ async def attachment_thumbnail(
         "inline",
         f"{stem}.thumb.{ext}",
     )
+
+
+def _back_to_post(request: Request, att: Attachment) -> Response:
+    """The post's page, at the image (an HTMX request is sent there too)."""
+    url = request.app.url_path_for("show_post", post_id=str(att.post_id))
+    target = f"{url}#attachment-{att.id}"
+    if is_htmx(request):
+        return Response(status_code=204, headers={"HX-Redirect": target})
+    return RedirectResponse(target, status_code=303)
+
+
+@router.post("/attachments/{attachment_id}/mask", name="mask_attachment")
+async def mask_attachment(
+    request: Request,
+    attachment_id: PathId,
+    db: SessionDep,
+    user: CurrentUser,
+    storage: StorageDep,
+) -> Response:
+    """The post's author blacks out what the personal-data check of the image found."""
+    att = await review.mask_attachment(db, storage, user=user, attachment_id=attachment_id)
+    return _back_to_post(request, att)
+
+
+@router.post("/attachments/{attachment_id}/release", name="release_attachment")
+async def release_attachment(
+    request: Request, attachment_id: PathId, db: SessionDep, user: CuratorUser
+) -> Response:
+    """A curator lets a held image be shown to everyone who sees the post."""
+    att = await review.release_attachment(db, user=user, attachment_id=attachment_id)
+    return _back_to_post(request, att)

@@ -14,9 +14,10 @@ from fastapi.responses import Response
 from app import i18n
 from app.deps import CuratorUser, SessionDep
 from app.downloads import export_headers
-from app.inputs import FormDay
-from app.services import audit_log
+from app.inputs import CsvEncodingQuery, FormDay
+from app.services import audit_log, audit_view
 from app.services.audit_log import AuditFilters
+from app.services.spreadsheet import CSV_MEDIA_TYPES
 from app.templating import render
 
 router = APIRouter(include_in_schema=False)
@@ -48,7 +49,7 @@ async def audit(
     filters: FiltersDep,
     cursor: Annotated[str | None, Query(max_length=200)] = None,
 ) -> Response:
-    rows, next_cursor = await audit_log.list_entries(db, filters, cursor=cursor)
+    rows, next_cursor = await audit_log.list_entries(db, filters, user, cursor=cursor)
     base = str(request.app.url_path_for("audit"))
     params = filters.query_params()
     next_url = f"{base}?{urlencode({**params, 'cursor': next_cursor})}" if next_cursor else None
@@ -57,7 +58,7 @@ async def audit(
         request,
         "audit/index.html",
         {
-            "rows": rows,
+            "rows": await audit_view.describe(db, rows),
             "filters": filters,
             "actions": await audit_log.known_actions(db),
             "action_labels": audit_log.action_labels(),
@@ -68,12 +69,14 @@ async def audit(
 
 
 @router.get("/audit.csv", name="export_audit")
-async def export_audit(db: SessionDep, user: CuratorUser, filters: FiltersDep) -> Response:
+async def export_audit(
+    db: SessionDep, user: CuratorUser, filters: FiltersDep, encoding: CsvEncodingQuery = "utf-8"
+) -> Response:
     """Exactly the rows the same filters show on /audit, all pages, as CSV for Excel."""
-    rows = await audit_log.all_entries(db, filters)
+    rows = await audit_log.all_entries(db, filters, user)
     name = f"audit-log-{i18n.today():%Y%m%d}.csv"
     return Response(
-        audit_log.to_csv(rows),
-        media_type="text/csv; charset=utf-8",
+        audit_log.to_csv(rows, encoding),
+        media_type=CSV_MEDIA_TYPES[encoding],
         headers=export_headers(name),
     )

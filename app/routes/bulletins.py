@@ -1,6 +1,6 @@
 """Bulletin pages (好取組情報) and their HTMX fragments: list, view with 横展開 answers,
 print view, the curator editor (search and add posts, reorder, comment, audience,
-schedule, publish) and the statistics page."""
+schedule, publish); the statistics page and the read follow-up are in bulletin_stats.py."""
 
 from __future__ import annotations
 
@@ -19,6 +19,7 @@ from app.models import Bulletin, User
 from app.permissions import is_curator
 from app.services import bulletins as service
 from app.services import feed as feed_service
+from app.services import scope
 from app.services.errors import Conflict, InvalidInput
 from app.services.inputs import BulletinCreate, BulletinUpdate
 from app.templating import is_htmx, render
@@ -59,7 +60,12 @@ def to_service(values: dict[str, Any]) -> dict[str, Any]:
     if values["audience_mode"] == "units":
         typed = service.split_codes(values["other_units"])
         audience = list(dict.fromkeys([*values["units"], *typed]))
-    return {"title": values["title"], "lead": values["lead"], "audience": audience}
+    return {
+        "title": values["title"],
+        "lead": values["lead"],
+        "audience": audience,
+        "confirm_by": values.get("confirm_by") or None,  # a blank date field: no deadline
+    }
 
 
 async def _meta_values(db: SessionDep, bulletin: Bulletin) -> dict[str, Any]:
@@ -72,6 +78,7 @@ async def _meta_values(db: SessionDep, bulletin: Bulletin) -> dict[str, Any]:
         "audience_mode": "all" if bulletin.audience_all else "units",
         "units": [c for c in codes if c in offered],
         "other_units": " ".join(c for c in codes if c not in offered),
+        "confirm_by": bulletin.confirm_by.isoformat() if bulletin.confirm_by else "",
     }
 
 
@@ -180,7 +187,7 @@ async def list_bulletins(
 ) -> Response:
     found, next_cursor = await service.list_bulletins(db, user, cursor=cursor, published_only=True)
     curator = is_curator(user)
-    unpublished = await service.list_unpublished(db) if curator and not cursor else []
+    unpublished = await service.list_unpublished(db, user) if curator and not cursor else []
     return render(
         request,
         "bulletins/index.html",
@@ -197,7 +204,18 @@ async def list_bulletins(
 
 @router.get("/bulletins/new", name="new_bulletin")
 async def new_bulletin(request: Request, db: SessionDep, user: CuratorUser) -> Response:
-    values = {"title": "", "lead": "", "audience_mode": "all", "units": [], "other_units": ""}
+    values = {
+        "title": "",
+        "lead": "",
+        "audience_mode": "all",
+        "units": [],
+        "other_units": "",
+        "confirm_by": "",
+    }
+    if top := await scope.top_code(db, user):  # a curator with a scope sends inside it
+        offered = {c for c, _n, _k in await service.audience_choices(db)}
+        values |= {"audience_mode": "units"}
+        values |= {"units": [top]} if top in offered else {"other_units": top}
     return render(request, "bulletins/new.html", {"meta": await _meta(request, db, None, values)})
 
 
@@ -253,22 +271,6 @@ async def answer_rollout(
     view = await service.view(db, user, bulletin)
     item = next(i for i in view.items if i.id == item_id)
     return render(request, "bulletins/_rollout.html", {"view": view, "item": item, "saved": True})
-
-
-@router.get("/bulletins/{bulletin_id}/stats", name="show_bulletin_stats")
-async def show_bulletin_stats(
-    request: Request, db: SessionDep, user: CuratorUser, bulletin_id: PathId
-) -> Response:
-    bulletin = await service.get_bulletin_for_edit(db, user, bulletin_id)
-    return render(
-        request,
-        "bulletins/stats.html",
-        {
-            "bulletin": bulletin,
-            "reads": await service.read_rates(db, bulletin),
-            "adoption": await service.adoption_by_region(db, bulletin),
-        },
-    )
 
 
 # The editor (curators) -------------------------------------------------------------------------

@@ -7,6 +7,7 @@ from fastapi import APIRouter, HTTPException, Request
 from fastapi.responses import RedirectResponse, Response
 
 from app.deps import CurrentUser, SessionDep
+from app.events import Counts, hx_trigger
 from app.inputs import PathId
 from app.models import Comment, IdempotencyKey, User
 from app.models.tables import posts
@@ -36,6 +37,12 @@ async def _count(db: SessionDep, post_id: int) -> int:
     """The post's comment counter as committed (one query, not a load and a refresh)."""
     found = await db.execute(sa.select(posts.c.comment_count).where(posts.c.id == post_id))
     return int(found.scalar_one_or_none() or 0)
+
+
+def comment_count_changed(post_id: int, count: int) -> dict[str, str]:
+    """The HX-Trigger that sets the post's comment count wherever the page shows it (the
+    card and the comments heading on the post page, the moderation list)."""
+    return hx_trigger(counts={Counts.comments(post_id): count})
 
 
 @router.post("/posts/{post_id}/comments", name="add_comment")
@@ -90,11 +97,8 @@ async def _added(request: Request, db: SessionDep, post_id: int, comment_id: int
     return render(
         request,
         "comments/_added.html",
-        {
-            "post_id": post_id,
-            "comment": await comment_service.comment_view(db, comment_id),
-            "comment_count": await _count(db, post_id),
-        },
+        {"post_id": post_id, "comment": await comment_service.comment_view(db, comment_id)},
+        headers=comment_count_changed(post_id, await _count(db, post_id)),
     )
 
 
@@ -157,13 +161,12 @@ async def delete_comment(
     await comment_service.delete_comment(db, comment)
     if not is_htmx(request):
         return _back(request, comment.post_id)
+    count = await _count(db, comment.post_id)
     return render(
         request,
         "comments/_deleted.html",
-        {
-            "post_id": comment.post_id,
-            "comment_count": await _count(db, comment.post_id),
-        },
+        {"comment_count": count},
+        headers=comment_count_changed(comment.post_id, count),
     )
 
 

@@ -12,6 +12,7 @@ from app.inputs import FormDay
 from app.routes.posts import page_urls
 from app.services import bulletins as bulletin_service
 from app.services import feed as feed_service
+from app.services.errors import InvalidInput
 from app.services.feed import FeedFilters
 from app.templating import render
 
@@ -20,7 +21,7 @@ router = APIRouter(include_in_schema=False)
 
 def _filters(
     kind: Literal["praise", "knowhow", ""] | None = None,
-    unit: Annotated[str | None, Query(max_length=32)] = None,
+    unit: Annotated[str | None, Query(max_length=160)] = None,  # a code, or "name (code)"
     tag: Annotated[str | None, Query(max_length=40)] = None,
     q: Annotated[str | None, Query(max_length=200)] = None,
     featured: Annotated[str | None, Query(max_length=5)] = None,
@@ -52,18 +53,17 @@ async def feed(
     filters: FiltersDep,
     cursor: Annotated[str | None, Query(max_length=200)] = None,
 ) -> Response:
+    context = {"unread_bulletins": await bulletin_service.unread_for(db, user), "filters": filters}
+    try:
+        filters, unit_label = await feed_service.with_unit_found(db, filters)
+    except InvalidInput as exc:  # an unknown unit: say so, with what was typed kept
+        context |= {"cards": [], "unit_error": exc.by_field()["unit"]}
+        return render(request, "feed/index.html", context, status_code=422)
     cards, next_cursor = await feed_service.list_posts(db, user, filters, cursor=cursor)
     next_url, more_url = page_urls(request, filters, next_cursor)
+    context |= {"cards": cards, "next_url": next_url, "more_url": more_url}
     return render(
-        request,
-        "feed/index.html",
-        {
-            "cards": cards,
-            "next_url": next_url,
-            "more_url": more_url,
-            "filters": filters,
-            "unread_bulletins": await bulletin_service.unread_for(db, user),
-        },
+        request, "feed/index.html", context | {"filters": filters, "unit_label": unit_label}
     )
 
 
@@ -76,6 +76,7 @@ async def feed_page(
     cursor: Annotated[str | None, Query(max_length=200)] = None,
 ) -> Response:
     """The next page of cards, for infinite scroll (the same partial the feed includes)."""
+    filters, _label = await feed_service.with_unit_found(db, filters)
     cards, next_cursor = await feed_service.list_posts(db, user, filters, cursor=cursor)
     next_url, more_url = page_urls(request, filters, next_cursor)
     return render(

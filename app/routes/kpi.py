@@ -1,7 +1,8 @@
 """KPI pages `/kpi` and their HTMX fragments: the praise matrix with drill-down, chart, year
 on year, exports and month close (every logged-in user sees the praise KPI; curators close,
-admins reopen); and, for curators, engagement and the お客さまの声 受付状況 with complaint
-entry, status changes and the CSV import."""
+and ask for a month to be reopened, which an administrator approves on /approvals); and,
+for curators, engagement and the お客さまの声 受付状況 with complaint entry, status changes and
+the CSV import."""
 
 from __future__ import annotations
 
@@ -13,17 +14,18 @@ from fastapi import APIRouter, HTTPException, Query, Request
 from fastapi.responses import RedirectResponse, Response
 
 from app import i18n
-from app.deps import AdminUser, CuratorUser, CurrentUser, SessionDep
+from app.deps import CuratorUser, CurrentUser, SessionDep
 from app.fiscal import fiscal_year_months, fiscal_year_of
 from app.i18n import _
-from app.inputs import PathId
-from app.models import ComplaintStatus, Role, User
+from app.inputs import CsvEncodingQuery, PathId
+from app.models import ComplaintStatus, User
 from app.permissions import is_curator
+from app.services import approvals, kpi, scope
 from app.services import complaints as complaint_service
-from app.services import kpi
-from app.services.csvimport import ImportRejected, RowError
+from app.services.csvimport import ImportRejected, RowError, decode_csv
 from app.services.errors import Conflict, InvalidInput
 from app.services.kpi import export as kpi_export
+from app.services.org import Tree, Unit
 from app.services.uploads import read_multipart
 from app.templating import is_htmx, render
 from app.web import CSRF_FIELD, csrf_token
@@ -56,6 +58,15 @@ def _chart(matrix: kpi.PraiseMatrix) -> dict[str, Any]:
     }
 
 
+def _within_scope(tree: Tree, user: User, base: Unit) -> dict[str, Any]:
+    """The engagement of the matrix's unit, or of the top of a scoped curator's scope when
+    that unit is outside it."""
+    if scope.in_tree(tree, user, base):
+        return {}
+    top = scope.tree_top(tree, user)
+    return {"unit": top.code if top else None}
+
+
 async def _panel_context(
     request: Request,
     db: SessionDep,
@@ -76,6 +87,7 @@ async def _panel_context(
     code = matrix.base.code or None
     query = {"fy": fy, "unit": code, "depth": depth if depth != 1 else None}
     month_key = kpi.month_key(matrix.month)
+    engagement_query = query | _within_scope(tree, user, matrix.base)
     return {
         "matrix": matrix,
         "fy": fy,
@@ -89,15 +101,17 @@ async def _panel_context(
         "csv_url": _url(request, "export_praise_kpi", **query, format="csv"),
         "xlsx_url": _url(request, "export_praise_kpi", **query, format="xlsx"),
         # Per-unit activity ranks shops against each other: head office's figure (SPEC §1).
-        "engagement_url": _url(request, "kpi_engagement", **query, month=month_key)
+        "engagement_url": _url(request, "kpi_engagement", **engagement_query, month=month_key)
         if is_curator(user)
         else None,
         "month_key": month_key,
         "voices_url": _url(request, "kpi_voices", fy=fy),
         "chart": _chart(matrix),
         "closes": await kpi.month_status(db, matrix.months),
-        "can_close": is_curator(user),
-        "can_reopen": user.role == Role.admin,
+        "can_close": is_curator(user) and not scope.is_scoped(user),
+        # Reopening takes two people: head office asks, an administrator approves.
+        "can_reopen": is_curator(user) and not scope.is_scoped(user),
+        "reopen_pending": await approvals.pending_reopens(db, user) if is_curator(user) else {},
         "closable_before": date(today.year, today.month, 1),
         "error": error,
     }
@@ -126,9 +140,10 @@ async def export_praise_kpi(
     fy: FiscalYear = None,
     unit: UnitCode = None,
     depth: Depth = 1,
+    encoding: CsvEncodingQuery = "utf-8",
 ) -> Response:
     matrix = await kpi.praise_matrix(db, kpi.fiscal_year_or_current(fy), unit=unit, depth=depth)
-    return kpi_export.praise_download(matrix, format)
+    return kpi_export.praise_download(matrix, format, encoding)
 
 
 @router.get("/kpi/engagement", name="kpi_engagement")
@@ -144,7 +159,7 @@ async def kpi_engagement(
     """Loaded into /kpi after the matrix (HTMX); a page of its own without JavaScript."""
     fy = kpi.fiscal_year_or_current(fy)
     chosen = kpi.chosen_month(fy, kpi.month_or_none(month), i18n.today())
-    data = await kpi.engagement(db, chosen, unit=unit, depth=depth)
+    data = await kpi.engagement(db, chosen, user, unit=unit, depth=depth)
     ctx = {
         "engagement": data,
         "fy": fy,
@@ -191,9 +206,10 @@ async def close_kpi_month(
 
 @router.post("/kpi/months/{month}/reopen", name="reopen_kpi_month")
 async def reopen_kpi_month(
-    request: Request, db: SessionDep, user: AdminUser, month: str
+    request: Request, db: SessionDep, user: CuratorUser, month: str
 ) -> Response:
-    return await _after_close(request, db, user, kpi.reopen_month, month)
+    """Ask for the month to be reopened: an administrator approves it on /approvals."""
+    return await _after_close(request, db, user, approvals.request_reopen, month)
 
 
 # お客さまの声 受付状況 (curators) ----------------------------------------------------------------
@@ -212,6 +228,7 @@ def _empty_complaint() -> dict[str, str]:
 async def _voices_context(
     request: Request,
     db: SessionDep,
+    user: User,
     fy: int | None,
     *,
     status: str | None = None,
@@ -226,8 +243,8 @@ async def _voices_context(
     return {
         "fy": fy,
         "fiscal_years": kpi.fiscal_years_offered(i18n.today(), fy),
-        "table": await kpi.voices_table(db, fy),
-        "complaints": await complaint_service.list_complaints(db, fy, status=status),
+        "table": await kpi.voices_table(db, fy, user),
+        "complaints": await complaint_service.list_complaints(db, user, fy, status=status),
         "list_limit": complaint_service.LIST_LIMIT,
         "status_filter": status,
         "values": values or _empty_complaint(),
@@ -257,16 +274,20 @@ async def kpi_voices(
         flash = _("The complaint was recorded.")
     elif imported is not None:
         flash = _("%(n)s complaints were imported.") % {"n": imported}
-    ctx = await _voices_context(request, db, fy, status=status, flash=flash)
+    ctx = await _voices_context(request, db, user, fy, status=status, flash=flash)
     return render(request, "kpi/voices.html", ctx)
 
 
 @router.get("/kpi/voices/export", name="export_voices_kpi")
 async def export_voices_kpi(
-    db: SessionDep, user: CuratorUser, format: Literal["csv", "xlsx"], fy: FiscalYear = None
+    db: SessionDep,
+    user: CuratorUser,
+    format: Literal["csv", "xlsx"],
+    fy: FiscalYear = None,
+    encoding: CsvEncodingQuery = "utf-8",
 ) -> Response:
-    table = await kpi.voices_table(db, kpi.fiscal_year_or_current(fy))
-    return kpi_export.voices_download(table, format)
+    table = await kpi.voices_table(db, kpi.fiscal_year_or_current(fy), user)
+    return kpi_export.voices_download(table, format, encoding)
 
 
 @router.post("/kpi/complaints", name="create_complaint")
@@ -277,7 +298,7 @@ async def create_complaint(request: Request, db: SessionDep, user: CuratorUser) 
         complaint = await complaint_service.create_complaint(db, user, dict(values))
     except InvalidInput as exc:
         fy = _fy_of_text(values["received_on"])
-        ctx = await _voices_context(request, db, fy, values=values, errors=exc.by_field())
+        ctx = await _voices_context(request, db, user, fy, values=values, errors=exc.by_field())
         return render(request, "kpi/voices.html", ctx, status_code=422)
     fy = fiscal_year_of(complaint.received_on)
     return RedirectResponse(_url(request, "kpi_voices", fy=fy, created=1) + "#complaints", 303)
@@ -295,7 +316,7 @@ async def update_complaint_status(
     request: Request, db: SessionDep, user: CuratorUser, complaint_id: PathId
 ) -> Response:
     form = await read_form(request)
-    complaint = await complaint_service.get_complaint(db, complaint_id)
+    complaint = await complaint_service.get_complaint(db, user, complaint_id)
     try:
         await complaint_service.update_complaint(
             db, user, complaint, {"status": form.get("status")}
@@ -328,8 +349,9 @@ async def import_complaints(request: Request, db: SessionDep, user: CuratorUser)
     try:
         if not data:
             raise ImportRejected([RowError(1, _("Choose a CSV file."))])
-        n = await complaint_service.import_complaints(db, user, data)
+        text = decode_csv(data, form.value("encoding") or "auto")
+        n = await complaint_service.import_complaints(db, user, text)
     except ImportRejected as exc:
-        ctx = await _voices_context(request, db, fy, import_errors=exc.errors)
+        ctx = await _voices_context(request, db, user, fy, import_errors=exc.errors)
         return render(request, "kpi/voices.html", ctx, status_code=422)
     return RedirectResponse(_url(request, "kpi_voices", fy=fy, imported=n) + "#complaints", 303)

@@ -18,13 +18,14 @@ from fastapi.responses import RedirectResponse, Response
 from pydantic import BaseModel
 
 from app.deps import CuratorUser, SessionDep
+from app.events import Counts, hx_trigger
 from app.i18n import _
 from app.inputs import PathId
 from app.models import Comment, FlagReason, User
 from app.permissions import get_comment_for_moderation, get_post_for_moderation
 from app.routes.posts import highlight, post_page_context
+from app.services import approvals, moderation
 from app.services import comments as comment_service
-from app.services import moderation
 from app.services.errors import Conflict, InvalidInput, NotFound
 from app.services.inputs import (
     DismissIn,
@@ -34,6 +35,7 @@ from app.services.inputs import (
     RedactCommentIn,
     RedactPostIn,
 )
+from app.services.ocr import status as image_check
 from app.services.pii import find_personal_data, mask_personal_data
 from app.templating import is_htmx, render
 from app.web.forms import read_form, read_model
@@ -88,6 +90,7 @@ def _reason_filter(reason: str | None) -> str | None:
 async def _moderation_page(
     request: Request,
     db: SessionDep,
+    user: User,
     *,
     reason: str | None = None,
     cursor: str | None = None,
@@ -95,8 +98,8 @@ async def _moderation_page(
     failed: Failed | None = None,
     status: int = 200,
 ) -> Response:
-    groups, next_cursor = await moderation.open_flags(db, reason, cursor=cursor)
-    recent, recent_next = await moderation.recent_posts(db, cursor=recent_cursor)
+    groups, next_cursor = await moderation.open_flags(db, user, reason, cursor=cursor)
+    recent, recent_next = await moderation.recent_posts(db, user, cursor=recent_cursor)
     base = str(request.app.url_path_for("moderation"))
     query = f"reason={reason}&" if reason else ""
     return render(
@@ -105,11 +108,13 @@ async def _moderation_page(
         {
             "groups": groups,
             "reason": reason,
-            "open_count": await moderation.open_flag_count(db),
+            "open_count": await moderation.open_flag_count(db, user),
             "next_url": f"{base}?{query}cursor={next_cursor}" if next_cursor else None,
             "recent": recent,
             "recent_next_url": f"{base}?recent={recent_next}#recent-posts" if recent_next else None,
             "failed": failed,
+            "held_images": await image_check.waiting_for_people(db, user),
+            "approvals_pending": await approvals.pending_count(db, user),
         },
         status_code=status,
     )
@@ -126,7 +131,7 @@ async def moderation_page(
 ) -> Response:
     """Open flags grouped by target (oldest first, filter by reason) and recent posts."""
     return await _moderation_page(
-        request, db, reason=_reason_filter(reason), cursor=cursor, recent_cursor=recent
+        request, db, user, reason=_reason_filter(reason), cursor=cursor, recent_cursor=recent
     )
 
 
@@ -169,23 +174,29 @@ async def _answer(
     htmx = is_htmx(request)
     if failed is None and not htmx:
         return RedirectResponse(_back(request, sent), 303)
+    if not htmx:
+        if sent.origin == "post":
+            return await _post_page(request, db, user, sent.post_id, failed, status)
+        return await _moderation_page(request, db, user, failed=failed, status=status)
+    # An action may close reports (hiding does) or change what a post counts: the page sets
+    # these numbers wherever it shows them (the queue's heading, the post's card).
+    row = await moderation.post_row(db, sent.post_id)
+    counts = {
+        Counts.open_flags: await moderation.open_flag_count(db, user),
+        Counts.comments(sent.post_id): row.comment_count if row else 0,
+    }
+    headers = hx_trigger(counts=counts)
     if sent.origin == "post":
-        if htmx and sent.target.startswith("comment:"):
+        if sent.target.startswith("comment:"):
             comment_id = int(sent.target.partition(":")[2])
-            row = await moderation.post_row(db, sent.post_id)
             return render(
                 request,
                 "moderation/_comment_swap.html",
-                {
-                    "comment": await comment_service.comment_view(db, comment_id),
-                    "comment_count": row.comment_count if row else 0,
-                    "failed": failed,
-                },
+                {"comment": await comment_service.comment_view(db, comment_id), "failed": failed},
                 status_code=status,
+                headers=headers,
             )
         return await _post_page(request, db, user, sent.post_id, failed, status)
-    if not htmx:
-        return await _moderation_page(request, db, failed=failed, status=status)
     if sent.origin == "queue":
         group = await moderation.flag_group(db, sent.target)
         if group is None:
@@ -196,12 +207,14 @@ async def _answer(
             "moderation/_flag_group.html",
             {"group": group, "failed": failed},
             status_code=status,
+            headers=headers,
         )
     return render(
         request,
         "moderation/_post_row.html",
-        {"row": await moderation.post_row(db, sent.post_id), "failed": failed, "done": done},
+        {"row": row, "failed": failed, "done": done},
         status_code=status,
+        headers=headers,
     )
 
 
@@ -254,6 +267,20 @@ async def restore_post(
     call = moderation.restore_post(db, user, post, typed.reason or None)
     sent = Sent(origin, f"post:{post_id}", "restore", post_id)
     return await _run(request, db, user, call, sent, typed.reason, _("The post is shown again."))
+
+
+@router.post("/posts/{post_id}/restore-request", name="request_restore_post")
+async def request_restore_post(
+    request: Request, db: SessionDep, user: CuratorUser, post_id: PathId
+) -> Response:
+    """A post hidden for personal data: ask for it to be shown again (another curator or
+    admin approves on /approvals)."""
+    post = await get_post_for_moderation(db, user, post_id)
+    typed, origin = await _read(request, OptionalReasonIn)
+    call = approvals.request_restore(db, user, post, typed.reason or None)
+    sent = Sent(origin, f"post:{post_id}", "restore", post_id)
+    done = _("Requested: another curator or administrator approves it.")
+    return await _run(request, db, user, call, sent, typed.reason, done)
 
 
 @router.post("/posts/{post_id}/feature", name="feature_post")
@@ -315,7 +342,7 @@ async def dismiss_flags(request: Request, db: SessionDep, user: CuratorUser) -> 
     typed, origin = await _read(request, DismissIn, default="queue")
     target = typed.target
     parsed = moderation.parse_target(target)
-    if parsed is None or not await moderation.target_exists(db, target):
+    if parsed is None or not await moderation.target_exists(db, target, user):
         raise NotFound(_("There is nothing to act on here."))
     if parsed[0] == "post":
         post_id = parsed[1]

@@ -16,7 +16,7 @@ from app.i18n import _
 from app.models import OrgUnit, PostStatus
 from app.models.tables import posts, units
 from app.permissions import is_curator
-from app.services import feed, org
+from app.services import feed, org, scope
 from app.services.feed import FeedFilters
 from app.services.people import directory
 from app.services.people import users as user_service
@@ -34,9 +34,25 @@ async def suggest_users(
     praised_q: Annotated[str, Query(max_length=64)] = "",
 ) -> Response:
     """Type-ahead options (HTMX fills a listbox; app.js turns a pick into a chip)."""
-    term = (q or praised_q).lstrip("@").strip()
-    rows = await directory.directory(db, term, limit=8) if term else []
+    term = (q or praised_q).lstrip("@＠").strip()
+    rows = await directory.directory(db, term, limit=8, excluding=user.id) if term else []
     return render(request, "users/_suggestions.html", {"rows": rows, "term": term})
+
+
+@router.get("/units/suggest", name="suggest_units")
+async def suggest_units(
+    request: Request,
+    db: SessionDep,
+    user: CurrentUser,
+    q: Annotated[str, Query(max_length=140)] = "",
+    unit: Annotated[str, Query(max_length=140)] = "",
+) -> Response:
+    """The unit picker's options, "name (code)" (HTMX fills a <datalist> as the person types
+    into a field named `unit`)."""
+    units = await directory.unit_choices(db, q or unit)
+    return render(
+        request, "units/_options.html", {"labels": [directory.unit_label(u) for u in units]}
+    )
 
 
 @router.get("/users/{code}", name="show_user")
@@ -56,7 +72,8 @@ async def show_user(
     statuses: tuple[str, ...] = (PostStatus.published,)
     if own:
         statuses = (PostStatus.published, PostStatus.hidden, PostStatus.draft)
-    elif is_curator(user):
+    elif is_curator(user) and not scope.is_scoped(user):
+        # A curator with a scope finds the hidden posts of their units on /moderation.
         statuses = (PostStatus.published, PostStatus.hidden)
     if tab == "praised":
         cards, next_cursor = await feed.list_posts(

@@ -1,33 +1,48 @@
-"""Post pages and their HTMX fragments: composer, post page, edit, delete, like, flag."""
+"""Post pages and their HTMX fragments: composer, post page, edit, delete, like, reactions,
+flag."""
 
 from __future__ import annotations
 
 import secrets
+from dataclasses import dataclass
 from typing import Any
-from urllib.parse import urlencode
+from urllib.parse import urlencode, urlsplit
 
 from fastapi import APIRouter, HTTPException, Request
 from fastapi.responses import RedirectResponse, Response
 
 from app import i18n
 from app.deps import CurrentUser, SessionDep
+from app.events import HxEvents, hx_trigger
 from app.i18n import _
 from app.inputs import PathId
-from app.models import IdempotencyKey, Post, PostStatus, User
+from app.models import IdempotencyKey, Post, PostStatus, ReactionKind, User
 from app.permissions import (
-    ensure_visible,
+    ensure_visible_in_scope,
     get_post_for_edit,
     get_post_for_interaction,
     get_post_for_view,
     is_curator,
+    sees_hidden_comments,
 )
+from app.routes import post_complaint, terminal
 from app.routes.auth import safe_next
-from app.services import attachments as attachment_service
+from app.services import (
+    approvals,
+    complaints,
+    feed,
+    flags,
+    idempotency,
+    likes,
+    post_files,
+    reactions,
+)
 from app.services import comments as comment_service
-from app.services import feed, flags, idempotency, likes
 from app.services import posts as post_service
-from app.services.errors import InvalidInput
+from app.services.attachments import ATTACHMENTS_PER_POST
+from app.services.errors import DomainError, InvalidInput
 from app.services.inputs import FlagIn, PostCreate, PostUpdate
+from app.services.people import directory
 from app.services.pii import find_personal_data
 from app.storage import get_storage
 from app.templating import is_htmx, render
@@ -35,9 +50,11 @@ from app.web.forms import FormData, form_input, form_model, given, read_form, re
 
 router = APIRouter(include_in_schema=False)
 
-# The composer has no unit field (a post is for the author's own unit), and asks about
-# personal data with its own buttons (pii_action).
-NOT_ON_FORM = ("unit", "confirm_personal_data")
+# The composer has no unit field (a post is for the author's own unit), asks about
+# personal data with its own buttons (pii_action) and about a complaint with its own fields
+# (routes/post_complaint.py).
+NOT_ON_FORM = ("unit", "confirm_personal_data", "complaint")
+LIKERS_SHOWN = 100  # names in the post page's liked-by list
 
 
 def form_values(form: FormData) -> dict[str, Any]:
@@ -72,14 +89,17 @@ def highlight(text: str) -> list[tuple[str, bool]]:
     return segments
 
 
-def composer_context(
+async def composer_context(
     request: Request,
+    db: SessionDep,
     *,
     values: dict[str, Any] | None = None,
     errors: dict[str, str] | None = None,
     pii: bool = False,
     post: Post | None = None,
     flash: str | None = None,
+    files_dropped: bool = False,
+    ask: list[str] | None = None,
 ) -> dict[str, Any]:
     values = values or {"kind": request.query_params.get("kind", "praise")}
     action = (
@@ -93,6 +113,10 @@ def composer_context(
             text = values.get(name) or ""
             if find_personal_data(text):
                 pii_items.append({"field": name, "segments": highlight(text)})
+    current = []
+    if post is not None and post.id is not None:
+        card = await feed.get_card(db, request.state.user, post.id)
+        current = card.attachments if card else []
     return {
         "action": action,
         "mode": "edit" if post else "create",
@@ -102,8 +126,18 @@ def composer_context(
         "today": i18n.today().isoformat(),
         "kind_locked": post is not None,
         "flash": flash,
+        # The praised colleagues' names: a chip shows the name, the code is the detail.
+        "names": await directory.names_by_code(db, list(values.get("praised") or [])),
+        "attachments": current,
+        "removing": {int(i) for i in values.get(post_files.REMOVE_FIELD) or [] if i.isdigit()},
+        "room": ATTACHMENTS_PER_POST - len(current),
+        # Files cannot be put back into a file input: a form shown again says so.
+        "files_dropped": files_dropped,
         # One key per rendered form: a double submit or a retry of it is one post.
         "idempotency_key": secrets.token_urlsafe(18),
+        "focus_title": False,
+        "posted_url": None,
+        "complaint": post_complaint.question(values, ask or []),
     }
 
 
@@ -123,39 +157,22 @@ async def _claim_form(
     return await db.get(Post, made)
 
 
-async def _attach_files(db: SessionDep, user: User, post: Post, form: FormData) -> None:
-    storage = get_storage()
-    for upload in form.files:
-        await attachment_service.add_attachment(
-            db, storage, post=post, uploader=user, upload=upload
-        )
+@dataclass
+class Submitted:
+    """What a post form's submit made: the post, or the error and what was typed."""
+
+    post: Post | None
+    values: dict[str, Any]
+    error: InvalidInput | None = None
+    pii: bool = False
+    files_dropped: bool = False
+    signout: bool = False  # a shared terminal: end the session once the post is published
+    ask: list[str] | None = None  # a complaint's signs: the form asks about them first
 
 
-def _check_files(form: FormData) -> None:
-    """Refuse a file before anything is written, by the one check the API's upload makes
-    (attachments.check_file), said by the field and naming the file. Too many files: the
-    form reader refuses the file past ATTACHMENTS_PER_POST (413), as for the API."""
-    for upload in form.files:
-        check = attachment_service.check_file(upload.path, upload.size)
-        if check.refused == "type":
-            message = _(
-                "%(name)s: only JPEG, PNG, WebP images and PDF, Excel, Word, "
-                "PowerPoint files can be attached."
-            )
-        elif check.refused == "size":
-            message = _("%(name)s is too large.")
-        elif check.refused == "pixels":
-            # Checked here, from the header, so that the post is not saved without its image.
-            message = _("%(name)s has too many pixels to process. Make it smaller and try again.")
-        else:
-            continue
-        raise InvalidInput.field("files", message % {"name": upload.filename})
-
-
-async def _submit(
-    request: Request, db: SessionDep, user: User, post: Post | None
-) -> tuple[Post | None, dict[str, Any], InvalidInput | None, bool]:
-    """Shared by create and edit: read, maybe mask, validate, write. Nothing half-written."""
+async def _submit(request: Request, db: SessionDep, user: User, post: Post | None) -> Submitted:
+    """Shared by create and edit: read, maybe mask, validate, write. A refused field writes
+    nothing; so does a refused file (checked before the post is written)."""
     form = await read_form(request)
     try:
         values = form_values(form)
@@ -170,85 +187,162 @@ async def _submit(
             data["confirm_personal_data"] = True
         try:
             if post is None:
+                signout = form.get("signout_after") == "1"
+                values["signout_after"] = signout
+                if ask := post_complaint.read_answer(form, values, data):
+                    error = None
+                    try:  # asked with every field's error at once
+                        post_service.validate_fields(form_model(PostCreate, data).model_dump())
+                    except InvalidInput as exc:
+                        error = exc
+                    return Submitted(None, values, error, files_dropped=bool(form.files), ask=ask)
                 claimed = await _claim_form(request, db, user, form, values)
                 if isinstance(claimed, Post):
-                    return claimed, values, None, False
-                _check_files(form)
+                    return Submitted(claimed, values, signout=signout)
+                await post_files.check_uploads(form.files)
                 body = form_model(PostCreate, data)
                 saved = await post_service.create_post(
                     db, user, body.model_dump(exclude_unset=True)
                 )
-                await _attach_files(db, user, saved, form)
+                await post_files.add_files(
+                    db, get_storage(), post=saved, user=user, uploads=form.files
+                )
                 if claimed is not None:
                     assert claimed.id is not None and saved.id is not None
                     done = idempotency.Answer(303, str(saved.id), "text/plain")
                     await idempotency.remember(db, claimed.id, done)
-            else:
-                data.pop("kind")  # fixed, and shown to the form only to pick its fields
-                changes = form_model(PostUpdate, data)
-                saved = await post_service.update_post(
-                    db, user, post, changes.model_dump(exclude_unset=True)
-                )
-            return saved, values, None, False
+                return Submitted(saved, values, signout=signout)
+            values[post_files.REMOVE_FIELD] = form.getlist(post_files.REMOVE_FIELD)
+            assert post.id is not None
+            card = await feed.get_card(db, user, post.id)
+            removing = await post_files.check_edit(
+                [a.id for a in card.attachments] if card else [],
+                form.files,
+                values[post_files.REMOVE_FIELD],
+            )
+            data.pop("kind")  # fixed, and shown to the form only to pick its fields
+            changes = form_model(PostUpdate, data)
+            saved = await post_service.update_post(
+                db, user, post, changes.model_dump(exclude_unset=True)
+            )
         except InvalidInput as exc:
             # The services validate before they write, so there is nothing to roll back
             # (and a rollback would expire the logged-in user the page still shows).
             pii = any(err.get("type") == "personal_data" for err in exc.errors)
-            return None, values, exc, pii
+            return Submitted(None, values, exc, pii, files_dropped=bool(form.files))
+        try:
+            await post_files.apply_edit(
+                db, get_storage(), post=saved, user=user, uploads=form.files, removing=removing
+            )
+        except DomainError as exc:  # a file that passed the checks but cannot be processed
+            values.pop(post_files.REMOVE_FIELD)
+            return Submitted(None, values, _saved_but(exc), files_dropped=True)
+        return Submitted(saved, values)
     finally:
         await form.aclose()
 
 
+def _saved_but(exc: DomainError) -> InvalidInput:
+    return InvalidInput.field(
+        post_files.FIELD,
+        _("The text was saved, but a file could not be attached: %(reason)s")
+        % {"reason": exc.message},
+    )
+
+
+async def _form_again(
+    request: Request, db: SessionDep, done: Submitted, post: Post | None = None
+) -> Response:
+    """The form shown again (422) with what was typed and why it was refused (or what it
+    asks)."""
+    errors = done.error.by_field() if done.error else {}
+    if done.pii:  # the warning above the form says it, with the parts highlighted
+        errors.pop("title", None)
+        errors.pop("body", None)
+    ctx = await composer_context(
+        request,
+        db,
+        values=done.values,
+        errors=errors,
+        pii=done.pii,
+        post=post,
+        files_dropped=done.files_dropped,
+        ask=done.ask,
+    )
+    page = "posts/edit.html" if post else "posts/new.html"
+    return render(
+        request,
+        "posts/_composer.html" if is_htmx(request) else page,
+        {"composer": ctx, "post_id": post.id if post else None},
+        status_code=422,
+    )
+
+
 @router.post("/posts", name="create_post")
 async def create_post(request: Request, db: SessionDep, user: CurrentUser) -> Response:
-    saved, values, error, pii = await _submit(request, db, user, None)
-    if error is not None:
-        ctx = composer_context(request, values=values, errors=error.by_field(), pii=pii)
-        if pii:
-            ctx["errors"].pop("title", None)
-            ctx["errors"].pop("body", None)
-        return render(
-            request,
-            "posts/_composer.html" if is_htmx(request) else "posts/new.html",
-            {"composer": ctx},
-            status_code=422,
-        )
+    done = await _submit(request, db, user, None)
+    if done.error is not None or done.ask:
+        return await _form_again(request, db, done)
+    saved = done.post
     assert saved is not None and saved.id is not None
+    on_terminal = getattr(request.state, "terminal", False)
+    if done.signout and saved.status == PostStatus.published and on_terminal:
+        return await terminal.sign_out_after_post(request, db)
     if not is_htmx(request):
         return RedirectResponse(request.app.url_path_for("show_post", post_id=saved.id), 303)
     flash = _("Saved as a draft.") if saved.status == "draft" else _("Posted. Thank you!")
-    done: dict[str, Any] = {
-        "composer": composer_context(request, values={"kind": saved.kind}, flash=flash)
-    }
-    if saved.status == PostStatus.published:
-        done["new_card"] = await feed.get_card(db, user, saved.id)
-    return render(request, "posts/_composer_done.html", done)
+    composer = await composer_context(request, db, values={"kind": saved.kind}, flash=flash)
+    composer["posted_url"] = str(request.app.url_path_for("show_post", post_id=saved.id))
+    done_ctx: dict[str, Any] = {"composer": composer}
+    if saved.status == PostStatus.published and _sent_from_feed(request):
+        done_ctx["new_card"] = await feed.get_card(db, user, saved.id)
+    return render(request, "posts/_composer_done.html", done_ctx)
+
+
+def _sent_from_feed(request: Request) -> bool:
+    """The composer was on the feed (htmx names its page in HX-Current-URL), so the new card
+    goes on top of it; /posts/new has no feed to put it in."""
+    page = urlsplit(request.headers.get("HX-Current-URL", "")).path
+    return page == str(request.app.url_path_for("feed"))
 
 
 @router.get("/posts/composer", name="composer_form")
-async def composer_form(request: Request, user: CurrentUser) -> Response:
-    """The full composer, swapped into the feed when someone starts to post."""
-    return render(request, "posts/_composer.html", {"composer": composer_context(request)})
+async def composer_form(request: Request, db: SessionDep, user: CurrentUser) -> Response:
+    """The full composer, swapped into the feed when someone starts to post: the title
+    takes the focus (the link that opened it is gone)."""
+    ctx = await composer_context(request, db)
+    ctx["focus_title"] = True
+    return render(request, "posts/_composer.html", {"composer": ctx})
 
 
 @router.get("/posts/new", name="new_post")
-async def new_post(request: Request, user: CurrentUser) -> Response:
-    return render(request, "posts/new.html", {"composer": composer_context(request)})
+async def new_post(request: Request, db: SessionDep, user: CurrentUser) -> Response:
+    return render(request, "posts/new.html", {"composer": await composer_context(request, db)})
 
 
 async def post_page_context(db: SessionDep, user: User, post_id: int) -> dict[str, Any]:
     """What posts/detail.html needs (also rendered by the curator actions on that page)."""
     card = await feed.get_card(db, user, post_id)
-    ensure_visible(user, card)  # the card has what visibility needs: no second read
+    # The card has what visibility needs; a second read only for a scoped curator.
+    await ensure_visible_in_scope(db, user, post_id, card)
     comment_rows = await comment_service.list_comments(
-        db, user, post_id, include_hidden=is_curator(user)
+        db, user, post_id, include_hidden=await sees_hidden_comments(db, user, post_id)
     )
     return {
         "post": card,
         "full": True,
         "comments": comment_rows,
-        "likers": await feed.likers(db, post_id, limit=100),
+        "likers": await feed.likers(db, post_id, limit=LIKERS_SHOWN),
+        "reactors": await reactions.reactors(db, post_id),
         "is_author": card is not None and card.author_id == user.id,
+        # A complaint its author found in the voice: head office's, never staff's.
+        "complaint": (
+            await complaints.linked_to_post(db, user, post_id) if is_curator(user) else None
+        ),
+        # A post hidden for personal data is shown again only with a second person's approval.
+        "restore_approval": await approvals.post_restore(db, post_id)
+        if card is not None and card.status == PostStatus.hidden and is_curator(user)
+        else None,
     }
 
 
@@ -269,7 +363,7 @@ async def edit_post(
         request,
         "posts/edit.html",
         {
-            "composer": composer_context(request, values=values, post=post),
+            "composer": await composer_context(request, db, values=values, post=post),
             "post_id": post.id,
         },
     )
@@ -280,15 +374,9 @@ async def update_post(
     request: Request, db: SessionDep, user: CurrentUser, post_id: PathId
 ) -> Response:
     post = await get_post_for_edit(db, user, post_id)
-    _saved, values, error, pii = await _submit(request, db, user, post)
-    if error is not None:
-        ctx = composer_context(request, values=values, errors=error.by_field(), pii=pii, post=post)
-        return render(
-            request,
-            "posts/_composer.html" if is_htmx(request) else "posts/edit.html",
-            {"composer": ctx, "post_id": post_id},
-            status_code=422,
-        )
+    done = await _submit(request, db, user, post)
+    if done.error is not None:
+        return await _form_again(request, db, done, post)
     url = str(request.app.url_path_for("show_post", post_id=post_id))
     if is_htmx(request):
         return Response(status_code=204, headers={"HX-Redirect": url})
@@ -320,7 +408,42 @@ async def toggle_like(
         post_url = str(request.app.url_path_for("show_post", post_id=post_id))
         return RedirectResponse(_back_path(request, post_url), 303)
     card = await feed.get_card(db, user, post_id)
-    return render(request, "posts/_like_button.html", {"post": card})
+    headers = hx_trigger(HxEvents.likes_changed(post_id))  # the post page's liked-by list
+    return render(request, "posts/_like_button.html", {"post": card}, headers=headers)
+
+
+@router.get("/posts/{post_id}/likers", name="list_likers")
+async def list_likers(
+    request: Request, db: SessionDep, user: CurrentUser, post_id: PathId
+) -> Response:
+    """The post page's liked-by list (it fetches itself again after a like on the page)."""
+    await get_post_for_view(db, user, post_id)
+    if not is_htmx(request):
+        url = request.app.url_path_for("show_post", post_id=post_id)
+        return RedirectResponse(f"{url}#likers", 303)
+    likers = await feed.likers(db, post_id, limit=LIKERS_SHOWN)
+    return render(request, "posts/_likers.html", {"post_id": post_id, "likers": likers})
+
+
+@router.post("/posts/{post_id}/reactions/{kind}", name="toggle_reaction")
+async def toggle_reaction(
+    request: Request, db: SessionDep, user: CurrentUser, post_id: PathId, kind: ReactionKind
+) -> Response:
+    """Like the like button: the form sends the state it wants (reacted=1/0). From the post
+    page (full=1) the answer also carries its "who reacted" list, out of band."""
+    form = await request.form()
+    want = form.get("reacted") != "0"
+    post = await (get_post_for_interaction if want else get_post_for_view)(db, user, post_id)
+    await reactions.set_reaction(db, user, post, kind, want)
+    if not is_htmx(request):
+        post_url = str(request.app.url_path_for("show_post", post_id=post_id))
+        return RedirectResponse(_back_path(request, post_url), 303)
+    card = await feed.get_card(db, user, post_id)
+    full = form.get("full") == "1"
+    context: dict[str, Any] = {"post": card, "full": full, "oob": True}
+    if full:
+        context["reactors"] = await reactions.reactors(db, post_id)
+    return render(request, "posts/_reaction_swap.html", context)
 
 
 def _back_path(request: Request, fallback: str) -> str:

@@ -1,4 +1,5 @@
-"""`/settings`: the signed-in user's language, password, personal API tokens and digest.
+"""`/settings`: the signed-in user's language, password, terminal PIN, personal API tokens,
+digest and push notifications (app/routes/push.py).
 
 Each section is a partial that the page includes and that HTMX swaps in place; every form
 also works as a plain POST. Minting tokens and changing the password need the browser
@@ -12,6 +13,7 @@ from typing import Any
 from fastapi import APIRouter, Request
 from fastapi.responses import RedirectResponse, Response
 
+from app.config import get_settings
 from app.deps import (
     BrowserSession,
     CurrentUser,
@@ -23,11 +25,13 @@ from app.deps import (
 from app.i18n import LOCALE_NAMES, _
 from app.inputs import PathId
 from app.models import DigestFrequency, User
+from app.routes.push import push_context
 from app.security import MIN_PASSWORD_LENGTH
 from app.services.auth import LoginThrottled
 from app.services.errors import InvalidInput
 from app.services.people import account
 from app.services.people import tokens as token_service
+from app.services.terminal import pins
 from app.templating import is_htmx, render
 from app.web import client_address, set_locale_cookie
 
@@ -92,11 +96,13 @@ async def _tokens_context(
 
 async def _page_context(db: SessionDep, user: User, **tokens: Any) -> dict[str, Any]:
     return {
+        **await push_context(db, user, get_settings()),
         "user_locale": user.locale,
         "locale_names": LOCALE_NAMES,
         "language_errors": {},
         "language_saved": False,
         **_password_context(user),
+        **_pin_context(user),
         **await _tokens_context(db, user, **tokens),
         "digest": user.digest,
         "digest_choices": [d.value for d in DigestFrequency],
@@ -181,6 +187,50 @@ async def change_password(
     except InvalidInput as exc:
         return _render_password(request, _password_context(user, exc.by_field()), 422)
     return _render_password(request, _password_context(user, changed=True, forced=forced))
+
+
+# --- PIN for the shop terminal ---------------------------------------------------------
+
+
+def _pin_context(
+    user: User, errors: dict[str, str] | None = None, notice: str = ""
+) -> dict[str, Any]:
+    return {
+        "has_pin": user.pin_hash is not None,
+        "pin_errors": errors or {},
+        "pin_notice": notice,
+        "pin_min": pins.PIN_MIN,
+        "pin_max": pins.PIN_MAX,
+    }
+
+
+async def _render_pin(
+    request: Request, db: SessionDep, user: User, ctx: dict[str, Any], status_code: int = 200
+) -> Response:
+    if is_htmx(request):
+        return render(request, "settings/_pin.html", ctx, status_code=status_code)
+    page = {**await _page_context(db, user), **ctx}
+    return render(request, "settings/index.html", page, status_code=status_code)
+
+
+@router.post("/settings/pin", name="set_pin")
+async def set_pin(request: Request, db: SessionDep, auth: BrowserSession) -> Response:
+    """Set or replace the PIN (the browser session only: a token cannot set a PIN)."""
+    user = auth.user
+    form = await request.form()
+    try:
+        await pins.set_pin(db, user, _field(form, "pin"), _field(form, "confirm_pin"))
+    except InvalidInput as exc:
+        return await _render_pin(request, db, user, _pin_context(user, exc.by_field()), 422)
+    return await _render_pin(request, db, user, _pin_context(user, notice=_("Your PIN was saved.")))
+
+
+@router.post("/settings/pin/clear", name="clear_pin")
+async def clear_pin(request: Request, db: SessionDep, auth: BrowserSession) -> Response:
+    user = auth.user
+    await pins.clear_pin(db, user)
+    notice = _("Your PIN was removed.")
+    return await _render_pin(request, db, user, _pin_context(user, notice=notice))
 
 
 # --- personal API tokens ----------------------------------------------------------------

@@ -7,13 +7,15 @@ from fastapi.responses import RedirectResponse, Response
 
 from app import i18n
 from app.config import Settings
-from app.deps import OptionalUser, SessionDep, SettingsDep
+from app.deps import DeviceDep, OptionalUser, SessionDep, SettingsDep
 from app.i18n import _
 from app.logging import get_logger
 from app.routes.auth import safe_next
 from app.services.people import sessions
 from app.services.people import sso as sso_service
 from app.services.people.sso import FLOW_COOKIE, FLOW_MAX_AGE, SsoFailed, SsoRefused
+from app.services.terminal import signin
+from app.services.terminal.signin import OtherShop
 from app.templating import render
 from app.web import SESSION_COOKIE, client_address, set_cookie
 
@@ -79,7 +81,9 @@ async def sso_login(
 
 
 @router.get("/login/sso/callback", name="sso_callback")
-async def sso_callback(request: Request, db: SessionDep, settings: SettingsDep) -> Response:
+async def sso_callback(
+    request: Request, db: SessionDep, settings: SettingsDep, device: DeviceDep
+) -> Response:
     _require_sso(settings)
     flow = sso_service.load_flow(settings.secret_key, request.cookies.get(FLOW_COOKIE))
     next_path = flow.next if flow else "/"
@@ -97,11 +101,21 @@ async def sso_callback(request: Request, db: SessionDep, settings: SettingsDep) 
     except SsoRefused as exc:
         log.warning("sso_refused", reason=exc.reason, code=identity.code)
         return _failure_page(request, 403, exc.message, next_path)
+    # On a shop's terminal the company account counts as a password: the shop's staff and
+    # head office only, and the session is a terminal one (docs/terminal.md).
+    if device is not None and not signin.may_use(user, device, with_password=True):
+        return _failure_page(request, 403, OtherShop(device).message, next_path)
     token = await sessions.start_session(
-        db, settings, user, request.headers.get("user-agent"), client_address(request)
+        db,
+        settings,
+        user,
+        request.headers.get("user-agent"),
+        client_address(request),
+        device_id=device.id if device else None,
     )
-    log.info("sso_login", user=user.code, created=created)
+    log.info("sso_login", user=user.code, created=created, device=device.id if device else None)
     response = RedirectResponse(safe_next(next_path), status_code=303)
-    set_cookie(response, SESSION_COOKIE, token, max_age=settings.session_days * 86400)
+    lasts = None if device else settings.session_days * 86400
+    set_cookie(response, SESSION_COOKIE, token, max_age=lasts)
     response.delete_cookie(FLOW_COOKIE, path="/")
     return response

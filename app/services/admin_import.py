@@ -9,15 +9,15 @@ from typing import Literal
 from sqlmodel.ext.asyncio.session import AsyncSession
 
 from app.models import User
-from app.services.csvimport import ImportRejected, ImportReport
+from app.services.csvimport import ImportRejected, ImportReport, decode_csv
 from app.services.people import units as unit_service
 from app.services.people import user_import as user_service
 from app.services.uploads import MiB
 
 IMPORT_MAX = 2 * MiB  # a file of 3,000 users is about 200 kB
 ImportKind = Literal["units", "users"]
-Check = Callable[[AsyncSession, bytes], Awaitable[ImportReport]]
-Import = Callable[[AsyncSession, bytes, User], Awaitable[ImportReport]]
+Check = Callable[[AsyncSession, str], Awaitable[ImportReport]]
+Import = Callable[[AsyncSession, str, User], Awaitable[ImportReport]]
 
 # What each kind of file is checked and imported by.
 IMPORTERS: dict[str, tuple[Check, Import]] = {
@@ -31,13 +31,21 @@ COLUMNS: dict[str, tuple[str, ...]] = {
 
 
 async def check_or_import(
-    db: AsyncSession, kind: str, data: bytes, actor: User, *, dry_run: bool
+    db: AsyncSession,
+    kind: str,
+    data: bytes,
+    actor: User,
+    *,
+    dry_run: bool,
+    encoding: str = "auto",
 ) -> ImportReport:
-    """The dry run and the import run the same check; only the import writes (or refuses)."""
+    """The dry run and the import run the same check; only the import writes (or refuses).
+    `encoding` is the file's (csvimport.ENCODINGS; "auto" detects UTF-8 or CP932)."""
     check, run = IMPORTERS[kind]
-    if dry_run:
-        return await check(db, data)
     try:
-        return await run(db, data, actor)
+        text = decode_csv(data, encoding)
+        if dry_run:
+            return await check(db, text)
+        return await run(db, text, actor)
     except ImportRejected as exc:
         return exc.report

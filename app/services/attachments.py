@@ -19,9 +19,10 @@ from sqlalchemy import func
 from sqlmodel import col, select
 from sqlmodel.ext.asyncio.session import AsyncSession
 
+from app import events
 from app.i18n import _
-from app.models import Attachment, Post, User
-from app.permissions import get_post_for_edit, get_post_for_view
+from app.models import Attachment, ImageCheck, Post, User
+from app.permissions import can_view_attachment, get_post_for_edit, get_post_for_view
 from app.services import images
 from app.services.errors import (
     Conflict,
@@ -31,6 +32,7 @@ from app.services.errors import (
     TooLarge,
     UnsupportedMedia,
 )
+from app.services.ocr import queue as ocr_queue
 from app.services.uploads import UploadedFile, too_large
 from app.storage import Storage, disk_full, new_key
 
@@ -307,6 +309,20 @@ async def _delete_quietly(storage: Storage, keys: list[str]) -> None:
                 log.exception("could not delete stored file %s", key)
 
 
+async def store_image(
+    storage: Storage, processed: images.Processed, file_type: FileType, stored: list[str]
+) -> tuple[str, str]:
+    """Save a processed image and its thumbnail under new keys; each key goes into `stored`
+    once its file is saved (what the caller deletes if it fails later)."""
+    key = new_key(file_type.extensions[0])
+    await storage.save(key, processed.main)
+    stored.append(key)
+    thumbnail_key = new_key(processed.thumbnail_ext)
+    await storage.save(thumbnail_key, processed.thumbnail)
+    stored.append(thumbnail_key)
+    return key, thumbnail_key
+
+
 async def add_attachment(
     db: AsyncSession,
     storage: Storage,
@@ -346,12 +362,7 @@ async def add_attachment(
         width = height = None
         if file_type.kind == IMAGE:
             processed = await _process_image(upload.path, file_type, workdir)
-            key = new_key(file_type.extensions[0])
-            await storage.save(key, processed.main)
-            stored.append(key)
-            thumbnail_key = new_key(processed.thumbnail_ext)
-            await storage.save(thumbnail_key, processed.thumbnail)
-            stored.append(thumbnail_key)
+            key, thumbnail_key = await store_image(storage, processed, file_type, stored)
             size, width, height = processed.size, processed.width, processed.height
         else:
             key = new_key(file_type.extensions[0])
@@ -373,8 +384,14 @@ async def add_attachment(
             thumbnail_key=thumbnail_key,
             width=width,
             height=height,
+            # Every image is read for personal data in the background, held until then.
+            image_check=ImageCheck.pending if file_type.kind == IMAGE else None,
         )
         db.add(attachment)
+        if file_type.kind == IMAGE:
+            await db.flush()
+            assert attachment.id is not None
+            await ocr_queue.enqueue(db, attachment.id)
         await db.commit()
     except BaseException:
         with anyio.CancelScope(shield=True):
@@ -385,6 +402,9 @@ async def add_attachment(
         with anyio.CancelScope(shield=True):
             await anyio.to_thread.run_sync(shutil.rmtree, workdir, True)
     await db.refresh(attachment)
+    if attachment.image_check is not None:
+        assert attachment.id is not None
+        await events.image_stored(attachment.id)  # wakes a drainer in any instance
     return attachment
 
 
@@ -402,9 +422,11 @@ async def get_attachment_for_view(db: AsyncSession, user: User, attachment_id: i
             raise attachment_not_found()
         return attachment
     try:
-        await get_post_for_view(db, user, attachment.post_id)
+        post = await get_post_for_view(db, user, attachment.post_id)
     except NotFound:
         raise attachment_not_found() from None
+    if not can_view_attachment(user, post.author_id, attachment.image_check):
+        raise attachment_not_found()
     return attachment
 
 

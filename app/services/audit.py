@@ -1,8 +1,9 @@
 """The audit log: one call records who did what to which target, why, and what changed.
 
-Append-only by construction: this module only inserts; nothing in the app updates or
-deletes audit rows. `record` adds the row to the caller's transaction, so the action and its
-audit entry are written together or not at all.
+Append-only: this module only inserts, and the database refuses UPDATE and DELETE on the
+table (migration 0023). `record` adds the row to the caller's transaction, so the action and
+its audit entry are written together or not at all; the row is chained to the one before it
+when the session flushes it (services/audit_chain.py).
 """
 
 from __future__ import annotations
@@ -14,6 +15,7 @@ from sqlmodel.ext.asyncio.session import AsyncSession
 
 from app import clock
 from app.models import AuditEntry, User
+from app.services import audit_chain
 
 
 def record(
@@ -47,4 +49,5 @@ def record(
         changes=changes,
     )
     db.add(entry)
+    audit_chain.remember(db, entry)
     return entry

@@ -2,6 +2,11 @@
 
 Read-only on purpose: the log is append-only (app.services.audit writes it); nothing here or
 anywhere else updates or deletes a row.
+
+A curator with a scope (services/scope.py) reads the entries about what lies in it — a post,
+a comment (by its post), a complaint or a user of a unit in the scope, a unit in it, a
+bulletin whose audience lies inside it — and the entries they wrote themselves; nothing else
+(a month close, a device, an integration, a CSV import are head office's).
 """
 
 from __future__ import annotations
@@ -15,12 +20,12 @@ from typing import Any
 import sqlalchemy as sa
 from sqlmodel.ext.asyncio.session import AsyncSession
 
-from app import i18n
-from app.i18n import _
-from app.models.tables import audit_log, users
+from app import i18n, labels
+from app.models import User
+from app.models.tables import audit_log, bulletins, comments, complaint_voices, posts, users
+from app.services import audit_chain, scope
 from app.services.cursor import decode_cursor, encode_cursor
-from app.services.people.rules import action_labels as admin_action_labels
-from app.services.spreadsheet import csv_bytes
+from app.services.spreadsheet import CsvEncoding, csv_bytes
 
 CSV_HEADER = (
     "created_at",
@@ -31,34 +36,19 @@ CSV_HEADER = (
     "target_id",
     "reason",
     "changes",
+    # The chain (docs/compliance.md "The audit chain"): `canonical` is the exact text whose
+    # SHA-256 is `hash`, so an auditor can check the file without the database.
+    "id",
+    "prev_hash",
+    "hash",
+    "canonical",
 )
 CSV_BATCH = 1000
 
 
 def action_labels() -> dict[str, str]:
     """Human names of the actions the app records (unknown ones are shown as recorded)."""
-    return {
-        "post.hide": _("Hide post"),
-        "post.restore": _("Restore post"),
-        "post.redact": _("Redact post"),
-        "post.feature": _("Mark as good practice"),
-        "post.unfeature": _("Remove good practice mark"),
-        "comment.hide": _("Hide comment"),
-        "comment.restore": _("Restore comment"),
-        "comment.redact": _("Redact comment"),
-        "flags.dismiss": _("Dismiss reports"),
-        "kpi.close": _("Close KPI month"),
-        "kpi.reopen": _("Reopen KPI month"),
-        "complaint.create": _("Record complaint"),
-        "complaint.update": _("Change complaint"),
-        "complaint.import": _("Import complaints"),
-        "units.import": _("Import units"),
-        "users.import": _("Import users"),
-        "user.sso_link": _("Link company account"),
-        "user.sso_create": _("Add user at first single sign-on"),
-        "user.one_time_password_void": _("One-time password voided by single sign-on"),
-        **admin_action_labels(),
-    }
+    return labels.audit_action_labels()
 
 
 @dataclass(slots=True)
@@ -72,6 +62,9 @@ class AuditRow:
     target_id: int | None
     reason: str | None
     changes: str | None
+    actor_id: int | None = None
+    prev_hash: str = ""
+    hash: str = ""
 
     def changes_dict(self) -> dict[str, Any] | None:
         if not self.changes:
@@ -81,22 +74,6 @@ class AuditRow:
         except ValueError:
             return None
         return value if isinstance(value, dict) else None
-
-    def change_lines(self) -> list[tuple[str, str, str]]:
-        """(field, before, after) for display."""
-        data = self.changes_dict() or {}
-        before = data.get("before") or {}
-        after = data.get("after") or {}
-        keys = list(dict.fromkeys([*before, *after]))
-        return [(k, _show(before.get(k)), _show(after.get(k))) for k in keys]
-
-
-def _show(value: Any) -> str:
-    if value is None:
-        return ""
-    if isinstance(value, bool):
-        return "true" if value else "false"
-    return str(value)
 
 
 @dataclass
@@ -126,7 +103,34 @@ def _day_start(day: date) -> datetime:
     return datetime.combine(day, time.min, tzinfo=i18n.zone())
 
 
-def _select(filters: AuditFilters) -> sa.Select[Any]:
+def _overseen(viewer: User) -> sa.ColumnElement[bool]:
+    """A clause on audit_log: the entry is about something in the viewer's scope."""
+    if not scope.is_scoped(viewer):
+        return sa.true()
+    within = scope.overseer(viewer)  # one subtree for every kind of target
+    kind, target = audit_log.c.target_type, audit_log.c.target_id
+    target_user = sa.alias(users, "target_user")
+    about = {
+        "post": sa.exists().where(posts.c.id == target, within(posts.c.unit_id)),
+        "comment": sa.exists().where(
+            comments.c.id == target, posts.c.id == comments.c.post_id, within(posts.c.unit_id)
+        ),
+        "complaint": sa.exists().where(
+            complaint_voices.c.id == target, within(complaint_voices.c.unit_id)
+        ),
+        "user": sa.exists().where(target_user.c.id == target, within(target_user.c.unit_id)),
+        "unit": within(target),
+        "bulletin": sa.exists().where(
+            bulletins.c.id == target, scope.bulletin_within(viewer, within)
+        ),
+    }
+    return sa.or_(
+        audit_log.c.actor_id == viewer.id,
+        *(sa.and_(kind == name, clause) for name, clause in about.items()),
+    )
+
+
+def _select(filters: AuditFilters, viewer: User) -> sa.Select[Any]:
     stmt = sa.select(
         audit_log.c.id,
         audit_log.c.created_at,
@@ -137,7 +141,11 @@ def _select(filters: AuditFilters) -> sa.Select[Any]:
         audit_log.c.target_id,
         audit_log.c.reason,
         audit_log.c.changes,
+        audit_log.c.actor_id,
+        audit_log.c.prev_hash,
+        audit_log.c.hash,
     ).select_from(audit_log.outerjoin(users, users.c.id == audit_log.c.actor_id))
+    stmt = stmt.where(_overseen(viewer))
     if filters.actor:
         stmt = stmt.where(users.c.code == filters.actor)
     if filters.action:
@@ -162,10 +170,16 @@ def _newest_first(stmt: sa.Select[Any]) -> sa.Select[Any]:
 
 
 async def list_entries(
-    db: AsyncSession, filters: AuditFilters, *, cursor: str | None = None, limit: int = 50
+    db: AsyncSession,
+    filters: AuditFilters,
+    viewer: User,
+    *,
+    cursor: str | None = None,
+    limit: int = 50,
 ) -> tuple[list[AuditRow], str | None]:
-    """Newest first; `cursor` is the last row of the previous page."""
-    stmt = _select(filters)
+    """Newest first, those the viewer may read; `cursor` is the last row of the previous
+    page."""
+    stmt = _select(filters, viewer)
     if cursor:
         stmt = _after(stmt, cursor)
     rows = [AuditRow(*r) for r in await db.execute(_newest_first(stmt).limit(limit + 1))]
@@ -175,12 +189,13 @@ async def list_entries(
     return rows[:limit], next_cursor
 
 
-async def all_entries(db: AsyncSession, filters: AuditFilters) -> list[AuditRow]:
-    """Every row the filters select, newest first (read in keyset batches)."""
+async def all_entries(db: AsyncSession, filters: AuditFilters, viewer: User) -> list[AuditRow]:
+    """Every row the filters select (and the viewer may read), newest first (read in keyset
+    batches)."""
     out: list[AuditRow] = []
     cursor: str | None = None
     while True:
-        rows, cursor = await list_entries(db, filters, cursor=cursor, limit=CSV_BATCH)
+        rows, cursor = await list_entries(db, filters, viewer, cursor=cursor, limit=CSV_BATCH)
         out.extend(rows)
         if cursor is None:
             return out
@@ -192,8 +207,9 @@ async def known_actions(db: AsyncSession) -> list[str]:
     return sorted({*action_labels(), *(r[0] for r in found)})
 
 
-def to_csv(rows: Iterable[AuditRow]) -> bytes:
-    """Times in the configured zone (ISO 8601); the one CSV writer does the rest."""
+def to_csv(rows: Iterable[AuditRow], encoding: CsvEncoding = "utf-8") -> bytes:
+    """Times in the configured zone (ISO 8601); the one CSV writer does the rest. The last
+    columns carry the chain; `canonical` is pure ASCII, the same in UTF-8 and CP932."""
     return csv_bytes(
         CSV_HEADER,
         (
@@ -206,7 +222,12 @@ def to_csv(rows: Iterable[AuditRow]) -> bytes:
                 "" if r.target_id is None else str(r.target_id),
                 r.reason or "",
                 r.changes or "",
+                str(r.id),
+                r.prev_hash,
+                r.hash,
+                audit_chain.row_canonical(r),
             )
             for r in rows
         ),
+        encoding,
     )

@@ -81,44 +81,56 @@ async def _reserve_attempt(
     return 0 if count <= limit else math.ceil(window.total_seconds())
 
 
-async def _begin_attempt(db: AsyncSession, settings: Settings, code: str, address: str) -> None:
-    """Count the attempt against the account and the address (committed at once, before the
-    slow password check); raise LoginThrottled when either is over its limit."""
+Keys = list[tuple[str, int]]  # (throttle key, failures allowed in the window)
+
+
+def _password_keys(settings: Settings, code: str, address: str) -> Keys:
+    # Always the account first, then the address: concurrent attempts lock rows in one order.
+    return [
+        (_account_key(code), settings.login_max_failures_per_account),
+        (_address_key(address), settings.login_max_failures_per_address),
+    ]
+
+
+def _pin_keys(settings: Settings, code: str, device_id: int) -> Keys:
+    """A PIN is counted per user and per device, apart from passwords: a PIN guessed at the
+    shop counter must not lock the user's password login, nor the reverse."""
+    return [
+        ("pin:" + code.strip().lower()[:200], settings.login_max_failures_per_account),
+        (f"device:{device_id}", settings.login_max_failures_per_address),
+    ]
+
+
+async def _begin_attempt(db: AsyncSession, settings: Settings, keys: Keys) -> None:
+    """Count the attempt against every key (committed at once, before the slow hash check);
+    raise LoginThrottled when any is over its limit."""
     now = utcnow()
     window = timedelta(seconds=settings.login_lockout_seconds)
-    # Always the account first, then the address: concurrent attempts lock rows in one order.
-    retry = max(
-        await _reserve_attempt(
-            db, _account_key(code), settings.login_max_failures_per_account, window, now
-        ),
-        await _reserve_attempt(
-            db, _address_key(address), settings.login_max_failures_per_address, window, now
-        ),
-    )
+    retry = 0
+    for key, limit in keys:
+        retry = max(retry, await _reserve_attempt(db, key, limit, window, now))
     await db.commit()
     if retry:
         raise LoginThrottled(retry)
 
 
-async def _finish_attempt(
-    db: AsyncSession, settings: Settings, code: str, address: str, ok: bool
-) -> None:
-    """A right password clears the account's count and takes back its count against the
-    address; a wrong one that used up a limit starts the block."""
+async def _finish_attempt(db: AsyncSession, settings: Settings, keys: Keys, ok: bool) -> None:
+    """A right secret clears the first (the person's) count and takes back its count against
+    the others (address, device); a wrong one that used up a limit starts the block."""
     t = _THROTTLE
-    account, addr = _account_key(code), _address_key(address)
     if ok:
-        await db.exec(sa.delete(t).where(t.c.key == account))
-        await db.exec(
-            sa.update(t).where(t.c.key == addr, t.c.failures > 0).values(failures=t.c.failures - 1)
-        )
+        (person, _limit), *others = keys
+        await db.exec(sa.delete(t).where(t.c.key == person))
+        for key, _limit in others:
+            await db.exec(
+                sa.update(t)
+                .where(t.c.key == key, t.c.failures > 0)
+                .values(failures=t.c.failures - 1)
+            )
     else:
         now = utcnow()
         until = now + timedelta(seconds=settings.login_lockout_seconds)
-        for key, limit in (
-            (account, settings.login_max_failures_per_account),
-            (addr, settings.login_max_failures_per_address),
-        ):
+        for key, limit in keys:
             await db.exec(
                 sa.update(t)
                 .where(
@@ -131,6 +143,18 @@ async def _finish_attempt(
     await db.commit()
 
 
+async def _check_secret(
+    db: AsyncSession, settings: Settings, keys: Keys, code: str, secret: str, *, pin: bool
+) -> User | None:
+    """Count the attempt, check the user's password (or PIN) hash, settle the counts."""
+    await _begin_attempt(db, settings, keys)
+    user = (await db.exec(select(User).where(User.code == code.strip()))).first()
+    stored = (user.pin_hash if pin else user.password_hash) if user else None
+    ok = verify_password(stored, secret) and user is not None and user.active
+    await _finish_attempt(db, settings, keys, ok)
+    return user if ok else None
+
+
 async def authenticate(
     db: AsyncSession, settings: Settings, code: str, password: str, address: str
 ) -> User | None:
@@ -139,12 +163,17 @@ async def authenticate(
     Attempts per account and per address within the window are counted in the database,
     so that every app instance enforces the same limits.
     """
-    await _begin_attempt(db, settings, code, address)
-    user = (await db.exec(select(User).where(User.code == code.strip()))).first()
-    ok = verify_password(user.password_hash if user else None, password)
-    ok = ok and user is not None and user.active
-    await _finish_attempt(db, settings, code, address, ok)
-    return user if ok else None
+    keys = _password_keys(settings, code, address)
+    return await _check_secret(db, settings, keys, code, password, pin=False)
+
+
+async def authenticate_pin(
+    db: AsyncSession, settings: Settings, code: str, pin: str, device_id: int
+) -> User | None:
+    """Check a PIN sign-in on a shop device, throttled like passwords (per user and per
+    device). Which users may sign in on which device is the caller's rule."""
+    keys = _pin_keys(settings, code, device_id)
+    return await _check_secret(db, settings, keys, code, pin, pin=True)
 
 
 async def verify_current_password(
@@ -155,7 +184,8 @@ async def verify_current_password(
     Guessing the current password on a stolen session counts against the account exactly
     as failed logins do, and is blocked (LoginThrottled) by the same lockout.
     """
-    await _begin_attempt(db, settings, user.code, address)
+    keys = _password_keys(settings, user.code, address)
+    await _begin_attempt(db, settings, keys)
     ok = verify_password(user.password_hash, password)
-    await _finish_attempt(db, settings, user.code, address, ok)
+    await _finish_attempt(db, settings, keys, ok)
     return ok

@@ -20,7 +20,7 @@ from app.services.errors import InvalidInput
 from app.services.inputs import COMMENT_MAX as COMMENT_MAX
 from app.services.inputs import clean_text
 from app.services.markdown import render_comment
-from app.services.mentions import MENTION_RE, mentioned_users
+from app.services.mentions import MENTION_RE, mentioned_users, with_names
 
 
 @dataclass(slots=True)
@@ -149,8 +149,15 @@ async def list_comments(
     params = (
         {"post_id": post_id} if include_hidden else {"post_id": post_id, "viewer_id": viewer.id}
     )
-    rows = await db.execute(_COMMENTS_OF_POST[include_hidden], params)
-    return [CommentView(*r) for r in rows]
+    views = [CommentView(*r) for r in await db.execute(_COMMENTS_OF_POST[include_hidden], params)]
+    return await _named(db, views)
+
+
+async def _named(db: AsyncSession, views: list[CommentView]) -> list[CommentView]:
+    """Mentions shown by name (mentions.with_names)."""
+    for view, html in zip(views, await with_names(db, [v.body_html for v in views]), strict=True):
+        view.body_html = html
+    return views
 
 
 async def comment_view(db: AsyncSession, comment_id: int) -> CommentView:
@@ -172,4 +179,4 @@ async def comment_view(db: AsyncSession, comment_id: int) -> CommentView:
             .where(comments.c.id == comment_id)
         )
     ).one()
-    return CommentView(*row)
+    return (await _named(db, [CommentView(*row)]))[0]

@@ -125,9 +125,7 @@ async def build(
     for bulletin_id, title, volume in new_bulletins:
         if bulletin_id in bulletin_ids:
             continue
-        label = f"“{title}”"
-        if volume:
-            label = _("Vol. %(n)s") % {"n": volume} + " " + label
+        label = notification_service.bulletin_label(title, volume)
         digest.lines.append(
             DigestLine(
                 _("New bulletin: %(bulletin)s") % {"bulletin": label},

@@ -6,7 +6,7 @@ before rendering, and counters are read from the post row, never counted.
 
 from __future__ import annotations
 
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, replace
 from datetime import date, datetime, time, timedelta
 from functools import lru_cache
 from typing import Any
@@ -15,14 +15,16 @@ import sqlalchemy as sa
 from sqlmodel.ext.asyncio.session import AsyncSession
 
 from app import i18n
-from app.models import PostStatus, User
+from app.models import HELD_CHECKS, PostStatus, ReactionKind, User, reaction_count_column
 from app.models.tables import attachments as attachments_t
-from app.models.tables import likes, post_tags, posts, units, users
+from app.models.tables import likes, post_tags, posts, reactions, units, users
 from app.models.tables import post_praised as praised_t
 from app.models.tables import tags as tags_t
+from app.permissions import can_view_attachment
 from app.services import org
 from app.services.cursor import decode_cursor, encode_cursor
-from app.services.search import post_text_filter
+from app.services.people import directory
+from app.services.search import Found, found_in, post_text_filter
 
 CARD_COLUMNS = (
     posts.c.id,
@@ -41,6 +43,10 @@ CARD_COLUMNS = (
     posts.c.feature_note,
     posts.c.like_count,
     posts.c.comment_count,
+    posts.c.thanks_count,
+    posts.c.great_count,
+    posts.c.helpful_count,
+    posts.c.want_to_try_count,
     posts.c.tag_names,
     posts.c.author_id,
     posts.c.hidden_reason,
@@ -62,10 +68,15 @@ class AttachmentRef:
     content_type: str
     size: int
     has_thumbnail: bool
+    image_check: str | None = None  # ImageCheck; the held ones reach only author and curators
 
     @property
     def is_image(self) -> bool:
         return self.content_type.startswith("image/")
+
+    @property
+    def held(self) -> bool:
+        return self.image_check in HELD_CHECKS
 
 
 @dataclass(slots=True)
@@ -93,9 +104,20 @@ class PostCard:
     unit_code: str
     unit_name: str
     hidden_reason: str | None
+    thanks_count: int = 0
+    great_count: int = 0
+    helpful_count: int = 0
+    want_to_try_count: int = 0
     liked: bool = False
     attachments: list[AttachmentRef] = field(default_factory=list)
     praised: list[tuple[str, str]] = field(default_factory=list)
+    my_reactions: list[str] = field(default_factory=list)  # the viewer's, in ReactionKind order
+    found: Found | None = None  # a search's matches, highlighted (search.found_in)
+
+    @property
+    def reactions(self) -> dict[str, int]:
+        """The count of each ReactionKind, in its order."""
+        return {kind.value: getattr(self, reaction_count_column(kind)) for kind in ReactionKind}
 
 
 @dataclass(frozen=True)
@@ -129,6 +151,16 @@ class FeedFilters:
         return out
 
 
+async def with_unit_found(db: AsyncSession, filters: FeedFilters) -> tuple[FeedFilters, str]:
+    """The filters with the unit as a person typed it (a code, "name (code)" from the picker,
+    a name) replaced by its code, and the unit as the picker shows it ("" without a unit
+    filter). InvalidInput naming what was typed when no unit, or more than one, fits."""
+    if not filters.unit:
+        return filters, ""
+    unit = await directory.find_unit(db, filters.unit)
+    return replace(filters, unit=unit.code), directory.unit_label(unit)
+
+
 def _card(row: Any) -> PostCard:
     return PostCard(
         id=row.id,
@@ -154,6 +186,10 @@ def _card(row: Any) -> PostCard:
         unit_code=row.unit_code,
         unit_name=row.unit_name,
         hidden_reason=row.hidden_reason,
+        thanks_count=row.thanks_count,
+        great_count=row.great_count,
+        helpful_count=row.helpful_count,
+        want_to_try_count=row.want_to_try_count,
     )
 
 
@@ -256,11 +292,15 @@ async def list_posts(
         encode_cursor(cards[-1].created_at, cards[-1].id) if len(rows) > limit and cards else None
     )
     await decorate(db, viewer, cards)
+    if filters.q:
+        for card in cards:
+            card.found = found_in(card.title, card.body, filters.q)
     return cards, next_cursor
 
 
 def _decorate_statement() -> sa.CompoundSelect[Any]:
-    """Liked-by-viewer, attachments and praised colleagues of the posts `ids`, as one UNION ALL
+    """Liked-by-viewer, the viewer's reactions, attachments and praised colleagues of the
+    posts `ids`, as one UNION ALL
     told apart by the first column. Built once: with bind parameters, a page only runs it."""
     ids = sa.bindparam("ids", expanding=True, type_=sa.Integer)
     null_text = sa.null().cast(sa.String)
@@ -273,8 +313,22 @@ def _decorate_statement() -> sa.CompoundSelect[Any]:
         null_text.label("b"),
         null_int.label("size"),
         null_int.label("thumb"),
+        null_text.label("checked"),
     ).where(
         likes.c.user_id == sa.bindparam("viewer_id", type_=sa.Integer), likes.c.post_id.in_(ids)
+    )
+    reacted = sa.select(
+        sa.literal("r"),
+        reactions.c.post_id,
+        null_int,
+        reactions.c.kind,
+        null_text,
+        null_int,
+        null_int,
+        null_text,
+    ).where(
+        reactions.c.user_id == sa.bindparam("viewer_id", type_=sa.Integer),
+        reactions.c.post_id.in_(ids),
     )
     files = sa.select(
         sa.literal("a"),
@@ -284,6 +338,7 @@ def _decorate_statement() -> sa.CompoundSelect[Any]:
         attachments_t.c.content_type,
         attachments_t.c.size,
         sa.case((attachments_t.c.thumbnail_key.is_(None), 0), else_=1),
+        attachments_t.c.image_check,
     ).where(attachments_t.c.post_id.in_(ids))
     praised = (
         sa.select(
@@ -294,32 +349,41 @@ def _decorate_statement() -> sa.CompoundSelect[Any]:
             users.c.name,
             null_int,
             null_int,
+            null_text,
         )
         .join(users, users.c.id == praised_t.c.user_id)
         .where(praised_t.c.post_id.in_(ids))
     )
-    return sa.union_all(liked, files, praised).order_by("what", "ref", "a")
+    return sa.union_all(liked, reacted, files, praised).order_by("what", "ref", "a")
 
 
 _DECORATE = _decorate_statement()
 
 
 async def decorate(db: AsyncSession, viewer: User, cards: list[PostCard]) -> None:
-    """Liked-by-viewer, attachments and praised colleagues for a page of cards (one round trip)."""
+    """Liked-by-viewer, the viewer's reactions, attachments and praised colleagues for a page
+    of cards (one round trip)."""
     if not cards:
         return
     by_id = {c.id: c for c in cards}
     rows = await db.execute(_DECORATE, {"ids": list(by_id), "viewer_id": viewer.id})
-    for what, post_id, ref, a, b, size, thumb in rows:
+    for what, post_id, ref, a, b, size, thumb, checked in rows:
         card = by_id[post_id]
         if what == "l":
             card.liked = True
+        elif what == "r":
+            card.my_reactions.append(a)
         elif what == "a":
-            card.attachments.append(AttachmentRef(ref, a, b, size, bool(thumb)))
+            if can_view_attachment(viewer, card.author_id, checked):
+                card.attachments.append(AttachmentRef(ref, a, b, size, bool(thumb), checked))
         else:
             card.praised.append((a, b))
+    for card in cards:
+        if len(card.my_reactions) > 1:
+            card.my_reactions.sort(key=_REACTION_ORDER.__getitem__)
 
 
+_REACTION_ORDER = {kind.value: n for n, kind in enumerate(ReactionKind)}
 _ONE_CARD = BASE_SELECT.where(posts.c.id == sa.bindparam("post_id", type_=sa.Integer))
 
 

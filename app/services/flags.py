@@ -1,4 +1,6 @@
-"""Flags: a user reports a post or a comment; one open flag per user and target."""
+"""Flags: a user reports a post or a comment; one open flag per user and target. The system
+opens one of its own (no reporter) on a post whose author confirmed that what looked like
+personal data is none, so that head office still looks at it: one open per post."""
 
 from __future__ import annotations
 
@@ -6,10 +8,13 @@ import sqlalchemy as sa
 from sqlalchemy.exc import IntegrityError
 from sqlmodel.ext.asyncio.session import AsyncSession
 
+from app import clock
+from app.db import upsert
 from app.i18n import _
 from app.models import Comment, Flag, FlagReason, Post, User
+from app.models.tables import flags as flags_t
 
-__all__ = ["AlreadyFlagged", "Flag", "flag", "validate"]
+__all__ = ["AlreadyFlagged", "Flag", "flag", "open_system_flag", "validate"]
 from app.services.errors import Conflict, InvalidInput
 from app.services.inputs import NOTE_MAX as NOTE_MAX
 
@@ -68,3 +73,24 @@ async def flag(
         raise AlreadyFlagged() from exc
     await db.refresh(row)
     return row
+
+
+async def open_system_flag(db: AsyncSession, post_id: int) -> None:
+    """In the caller's transaction: a `personal_info` flag of the system's own on the post,
+    unless one is open already (the partial unique index uq_flags_open_system makes two
+    requests at once write one)."""
+    stmt = upsert(db, flags_t).values(
+        reporter_id=None,
+        post_id=post_id,
+        comment_id=None,
+        target=f"post:{post_id}",
+        reason=FlagReason.personal_info.value,
+        note=None,
+        created_at=clock.now(),
+    )
+    await db.execute(
+        stmt.on_conflict_do_nothing(
+            index_elements=["target"],
+            index_where=sa.and_(flags_t.c.reporter_id.is_(None), flags_t.c.resolved_at.is_(None)),
+        )
+    )

@@ -13,7 +13,7 @@ from dataclasses import dataclass
 from pathlib import Path
 
 import anyio
-from PIL import Image, ImageCms, ImageOps
+from PIL import Image, ImageCms, ImageDraw, ImageOps
 
 from app.storage import disk_full
 
@@ -183,8 +183,32 @@ def _decode(source: Path, fmt: str) -> Image.Image:
 def process_image(source: Path, fmt: str, ext: str, workdir: Path) -> Processed:
     """Decode, rotate upright, and write a fresh file and a thumbnail with no metadata.
     Runs in a worker thread (under DECODE_LIMITER)."""
+    return _write_decoded(source, fmt, ext, workdir, None)
+
+
+def mask_image(
+    source: Path, fmt: str, ext: str, workdir: Path, boxes: list[tuple[int, int, int, int]]
+) -> Processed:
+    """A stored image with black boxes (x0, y0, x1, y1, in its pixels) drawn over it,
+    re-encoded like an upload (a fresh file and thumbnail, no metadata): the covered pixels
+    exist nowhere in the result. Runs in a worker thread (under DECODE_LIMITER)."""
+    return _write_decoded(source, fmt, ext, workdir, boxes)
+
+
+def _write_decoded(
+    source: Path,
+    fmt: str,
+    ext: str,
+    workdir: Path,
+    boxes: list[tuple[int, int, int, int]] | None,
+) -> Processed:
     try:
         img = _decode(source, fmt)
+        if boxes:
+            draw = ImageDraw.Draw(img)
+            for box in boxes:
+                draw.rectangle(box, fill="black")
+            del draw
         # Nothing of the original's metadata survives: EXIF (with GPS), XMP, ICC, comments,
         # PNG text chunks. Pillow only writes what is in `info` or passed to save().
         img.info.clear()

@@ -16,7 +16,15 @@ from typing import Annotated, Any, Literal
 from pydantic import AwareDatetime, BaseModel, ConfigDict, Field, WithJsonSchema
 
 from app.inputs import TEXT_PATTERN, Id
-from app.models import Channel, FlagReason, KnowhowCategory, PostKind, PostStatus, Product
+from app.models import (
+    Channel,
+    ComplaintCategory,
+    FlagReason,
+    KnowhowCategory,
+    PostKind,
+    PostStatus,
+    Product,
+)
 
 CODE_MAX = 32  # unit and user codes (the columns' length)
 TITLE_MAX = 120
@@ -28,6 +36,7 @@ COMMENT_MAX = 2000
 NOTE_MAX = 1000
 REASON_MAX = 1000  # a curator's reason for hiding, restoring, redacting or dismissing
 FEATURE_NOTE_MAX = 1000  # a curator's note on a good practice (好取組)
+COMPLAINT_SUMMARY_MAX = 2000  # a complaint voice's private summary
 
 # Bulletins (好取組情報)
 BULLETIN_TITLE_MAX = 120
@@ -98,11 +107,22 @@ class PostUpdate(BaseModel):
     confirm_personal_data: bool = False
 
 
+class PostComplaintIn(BaseModel):
+    """A complaint the customer's thanks also held (thanks posts only): recorded for head
+    office as a complaint voice linked to the post, never shown on the board."""
+
+    model_config = ConfigDict(extra="forbid")
+
+    category: Annotated[str, one_of(ComplaintCategory)] = ComplaintCategory.other.value
+    summary: Annotated[str, text(COMPLAINT_SUMMARY_MAX)] = ""
+
+
 class PostCreate(PostUpdate):
     """Body of POST /api/v1/posts. Units and users by code; fields of the other kind stay null."""
 
     # Also what the composer reads (app.web.forms.form_input); kind last, as the one field
     # an edit may not change.
+    complaint: PostComplaintIn | None = None
     kind: Annotated[str, one_of(PostKind)]
     title: Title
     body: Body
@@ -142,6 +162,17 @@ class OptionalReasonIn(BaseModel):
     # Restoring a post or a comment.
     model_config = ConfigDict(extra="forbid")
 
+    reason: Reason | None = None
+
+
+class ApprovalIn(BaseModel):
+    # The two-person rule (services/approvals.py): ask for a closed month to be reopened
+    # (`month`, YYYY-MM) or for a post hidden for personal data to be shown again (`post_id`).
+    model_config = ConfigDict(extra="forbid")
+
+    action: Literal["kpi.reopen", "post.restore"]
+    month: Annotated[str, Field(max_length=7, pattern=r"^\d{4}-\d{2}$")] | None = None
+    post_id: Id | None = None
     reason: Reason | None = None
 
 
@@ -192,11 +223,13 @@ class BulletinCreate(BaseModel):
     audience: Literal["all"] | list[Code] = "all"
     items: list[BulletinItemIn] | None = None
     publish_at: AwareDatetime | None = None
+    confirm_by: date | None = None  # 確認期限: a day (Asia/Tokyo), today or later
 
 
 class BulletinUpdate(BaseModel):
     """Only the fields sent change; `items` replaces the whole list (in order);
-    `publish_at` schedules, `null` unschedules."""
+    `publish_at` schedules, `null` unschedules; `confirm_by` sets the confirmation
+    deadline, `null` removes it."""
 
     # Body of PATCH /api/v1/bulletins/{id}; the editor's title / lead / audience form too.
     model_config = ConfigDict(extra="forbid")
@@ -206,3 +239,4 @@ class BulletinUpdate(BaseModel):
     audience: Literal["all"] | list[Code] | None = None
     items: list[BulletinItemIn] | None = None
     publish_at: AwareDatetime | None = None
+    confirm_by: date | None = None

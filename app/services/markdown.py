@@ -2,13 +2,15 @@
 
 from __future__ import annotations
 
+import re
+from dataclasses import dataclass
 from typing import Final
 
 import nh3
 from markdown_it import MarkdownIt
 from markdown_it.rules_core import StateCore
 
-__all__ = ["render_comment", "render_markdown"]
+__all__ = ["Preview", "render_comment", "render_markdown", "render_preview"]
 
 # Design notes
 # ------------
@@ -118,3 +120,52 @@ def render_comment(text: str) -> str:
     left as literal text inside paragraphs.
     """
     return _COMMENT_CLEANER.clean(_COMMENT_MD.render(text))
+
+
+# A card in a list shows the beginning of a long post, cut where a line ends (never inside a
+# line: a clamp by height cut lines in half) and followed by a "read more" link.
+PREVIEW_CHARS: Final = 200  # some ten lines of Japanese on a phone, four on a desktop
+PREVIEW_LINES: Final = 6  # lines with text (a heading or a list item is one)
+_SENTENCE_END = re.compile(r"[。！？!?.](?=\s|$)|[。！？]")
+_HEADING = re.compile(r"^\s{0,3}(#{1,6}\s|#{1,6}$)")
+
+
+@dataclass(frozen=True, slots=True)
+class Preview:
+    html: str
+    more: bool  # the post goes on after what is shown
+
+
+def _first_sentences(line: str, budget: int) -> str:
+    """A line too long to show whole: its sentences that fit (or, with none ending in
+    time, the budget's worth of characters), marked as cut."""
+    ends = [m.end() for m in _SENTENCE_END.finditer(line[: budget + 1])]
+    return (line[: ends[-1]] if ends else line[:budget]).rstrip() + "…"
+
+
+def render_preview(text: str, html: str | None = None) -> Preview:
+    """The beginning of a post body for a card: whole lines (paragraphs, list items,
+    headings) up to PREVIEW_CHARS characters and PREVIEW_LINES lines, rendered like the post.
+    A short post is `html` itself (its stored rendering) when given."""
+    lines = text.splitlines()
+    kept: list[str] = []
+    chars = shown = 0
+    cut = False
+    for index, line in enumerate(lines):
+        size = len(line.strip())
+        if size and (shown >= PREVIEW_LINES or chars + size > PREVIEW_CHARS):
+            if not shown:  # one long first paragraph: its first sentences
+                kept.append(_first_sentences(line, PREVIEW_CHARS))
+            cut = any(rest.strip() for rest in lines[index:])
+            break
+        kept.append(line)
+        chars += size
+        shown += 1 if size else 0
+    if not cut:
+        return Preview(html if html is not None else render_markdown(text), False)
+    # A heading whose text is not shown (or blank lines) does not end a preview, unless the
+    # preview would have nothing else.
+    trimmed = list(kept)
+    while trimmed and (not trimmed[-1].strip() or _HEADING.match(trimmed[-1])):
+        trimmed.pop()
+    return Preview(render_markdown("\n".join(trimmed if trimmed else kept)), True)

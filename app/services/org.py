@@ -167,12 +167,13 @@ async def subtree_ids(db: AsyncSession, unit_id: int) -> list[int]:
     return list((await db.execute(subtree(units.c.id == unit_id))).scalars())
 
 
-def ancestors(unit_id: int | sa.BindParameter[int]) -> sa.Select[Any]:
-    """Ids of a unit and every unit above it (a recursive CTE walking up the tree)."""
+def ancestors(unit_id: int | sa.BindParameter[int], name: str = "unit_ancestors") -> sa.Select[Any]:
+    """Ids of a unit and every unit above it (a recursive CTE walking up the tree; `name`
+    tells two of them in one statement apart)."""
     up = (
         sa.select(units.c.id, units.c.parent_id)
         .where(units.c.id == unit_id)
-        .cte("unit_ancestors", recursive=True)
+        .cte(name, recursive=True)
     )
     up = up.union_all(sa.select(units.c.id, units.c.parent_id).where(units.c.id == up.c.parent_id))
     return sa.select(up.c.id)
@@ -181,14 +182,16 @@ def ancestors(unit_id: int | sa.BindParameter[int]) -> sa.Select[Any]:
 # Bulletin audiences --------------------------------------------------------------------------
 
 
-def in_audience(unit_id: int | sa.BindParameter[int]) -> ColumnElement[bool]:
+def in_audience(
+    unit_id: int | sa.BindParameter[int], name: str = "unit_ancestors"
+) -> ColumnElement[bool]:
     """A clause on `bulletins`: the bulletin is for everyone, or for a subtree that holds
     this unit."""
     return sa.or_(
         bulletins.c.audience_all.is_(True),
         sa.exists().where(
             bulletin_audience.c.bulletin_id == bulletins.c.id,
-            bulletin_audience.c.unit_id.in_(ancestors(unit_id)),
+            bulletin_audience.c.unit_id.in_(ancestors(unit_id, name)),
         ),
     )
 

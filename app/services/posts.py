@@ -14,6 +14,7 @@ from app.db import upsert
 from app.i18n import _
 from app.models import (
     Channel,
+    ComplaintCategory,
     KnowhowCategory,
     OrgUnit,
     Post,
@@ -27,16 +28,18 @@ from app.models import (
     tables,
 )
 from app.models.base import utcnow
-from app.services import org
+from app.services import complaints, flags, org
 from app.services.errors import InvalidInput
 from app.services.inputs import BODY_MAX as BODY_MAX
+from app.services.inputs import COMPLAINT_SUMMARY_MAX, PostComplaintIn, PostCreate, cleaned
 from app.services.inputs import PRAISED_MAX as PRAISED_MAX
 from app.services.inputs import TAG_MAX as TAG_MAX
 from app.services.inputs import TAGS_MAX as TAGS_MAX
 from app.services.inputs import TITLE_MAX as TITLE_MAX
-from app.services.inputs import PostCreate, cleaned
+from app.services.integrations import events as integration_events
 from app.services.markdown import render_markdown
 from app.services.pii import find_personal_data, mask_personal_data
+from app.services.search import indexed_text
 
 PRAISE_ONLY = ("received_on", "channel", "product", "praised")
 KNOWHOW_ONLY = ("category",)
@@ -168,9 +171,24 @@ class PostFields(PostCreate):
     def _category(cls, v: str | None) -> str | None:
         return _choice(v, KnowhowCategory, _("Choose knowledge, skill or tool."))
 
+    @field_validator("complaint")
+    @classmethod
+    def _complaint(cls, v: PostComplaintIn | None) -> PostComplaintIn | None:
+        if v is None:
+            return v
+        category = _choice(v.category, ComplaintCategory, _("Choose a complaint category."))
+        summary = cleaned(v.summary)
+        if len(summary) > COMPLAINT_SUMMARY_MAX:
+            raise ValueError(
+                _("The summary can be at most %(n)s characters.") % {"n": COMPLAINT_SUMMARY_MAX}
+            )
+        return PostComplaintIn(category=category or ComplaintCategory.other, summary=summary)
+
     @model_validator(mode="after")
     def _kind_fields(self) -> PostFields:
         errors = []
+        if self.kind != PostKind.praise and self.complaint is not None:
+            errors.append(_("Only a thanks post can carry a complaint."))
         if self.kind == PostKind.praise:
             if self.category is not None:
                 errors.append(_("category is for know-how posts only."))
@@ -230,11 +248,12 @@ def personal_data_spans(fields: PostFields) -> list[dict[str, Any]]:
     return spans
 
 
-def guard_personal_data(fields: PostFields) -> None:
-    """SPEC §7: ask before publishing text that looks like a customer's personal data."""
-    if fields.confirm_personal_data:
-        return
+def guard_personal_data(fields: PostFields) -> bool:
+    """SPEC §7: ask before publishing text that looks like a customer's personal data.
+    True when there is some and the author confirmed it may be shown ("post as it is")."""
     spans = personal_data_spans(fields)
+    if spans and fields.confirm_personal_data:
+        return True
     if spans:
         raise InvalidInput(
             [
@@ -248,6 +267,16 @@ def guard_personal_data(fields: PostFields) -> None:
                 }
             ]
         )
+    return False
+
+
+async def _flag_if_confirmed(db: AsyncSession, post: Post, confirmed: bool) -> None:
+    """A published post its author confirmed as "not personal data" still goes to head
+    office: the system opens a personal_info flag on it (one open at a time), in the post's
+    transaction. A draft gets it when it is published (the guard asks again then)."""
+    if confirmed and post.status == PostStatus.published:
+        assert post.id is not None
+        await flags.open_system_flag(db, post.id)
 
 
 def mask_fields(data: dict[str, Any]) -> dict[str, Any]:
@@ -326,6 +355,7 @@ def _apply(post: Post, fields: PostFields, unit: OrgUnit) -> None:
     assert unit.id is not None
     post.kind, post.title, post.body = fields.kind, fields.title, fields.body
     post.body_html = render_markdown(fields.body)
+    post.search_text = indexed_text(fields.title, fields.body)
     post.tag_names = "\t".join(fields.tags)
     post.unit_id = unit.id
     praise = fields.kind == PostKind.praise
@@ -340,7 +370,7 @@ async def create_post(db: AsyncSession, author: User, data: dict[str, Any]) -> P
     fields = validate_fields(data)
     unit = await _unit_for(db, author, fields.unit)
     praised = await _praised_users(db, fields.praised)
-    guard_personal_data(fields)
+    confirmed = guard_personal_data(fields)
     assert author.id is not None
     now = utcnow()
     post = Post(
@@ -358,6 +388,11 @@ async def create_post(db: AsyncSession, author: User, data: dict[str, Any]) -> P
     db.add(post)
     await db.flush()
     await _write_links(db, post, fields, praised)
+    await _flag_if_confirmed(db, post, confirmed)
+    if fields.complaint is not None:  # head office's ledger, in the post's transaction
+        await complaints.record_for_post(db, author, post, fields.complaint)
+    if post.status == PostStatus.published:
+        await integration_events.post_event(db, post, integration_events.Event.post_published)
     await db.commit()
     await db.refresh(post)
     if post.status == PostStatus.published:
@@ -403,7 +438,7 @@ async def update_post(db: AsyncSession, author: User, post: Post, changes: dict[
     fields = validate_fields(merged)
     unit = await _unit_for(db, author, fields.unit)
     praised = await _praised_users(db, fields.praised)
-    guard_personal_data(fields)
+    confirmed = guard_personal_data(fields)
     text_changed = (fields.title, fields.body) != (post.title, post.body)
     _apply(post, fields, unit)
     now = utcnow()
@@ -417,6 +452,10 @@ async def update_post(db: AsyncSession, author: User, post: Post, changes: dict[
     post.updated_at = now
     db.add(post)
     await _write_links(db, post, fields, praised)
+    # Saving again what head office already looked at (a tag changed) asks nobody again.
+    await _flag_if_confirmed(db, post, confirmed and (text_changed or published_now))
+    if published_now:
+        await integration_events.post_event(db, post, integration_events.Event.post_published)
     await db.commit()
     await db.refresh(post)
     if published_now:
@@ -429,4 +468,6 @@ async def delete_post(db: AsyncSession, post: Post) -> None:
     post.status = PostStatus.deleted
     post.updated_at = utcnow()
     db.add(post)
+    assert post.id is not None
+    await integration_events.post_withdrawn(db, post.id)  # the chat tools' copies go too
     await db.commit()

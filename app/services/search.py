@@ -1,42 +1,47 @@
 """Japanese substring search over posts: the same results on PostgreSQL and SQLite.
 
-A query is split into terms on whitespace; a post matches when every term is a substring of
-its title or of its body, ASCII letters compared case-insensitively (only those: SQLite's
-LIKE folds nothing else, and both databases must agree). Japanese has no spaces between
-words, so this is plain substring matching, never word matching.
+A query is folded (app/services/textfold.py: width, case, kana, look-alikes, invisible
+characters) and split into terms on whitespace; a post matches when every term is a
+substring of its folded title or of its folded body. The fold is done in Python, once, when a
+post is written: `posts.search_text` holds fold(title) + newline + fold(body) (`indexed_text`),
+and both databases index that column, so they cannot fold differently. Japanese has no spaces
+between words, so this is plain substring matching, never word matching. docs/search.md.
 
-Indexes (migration 0003) and the clauses that use them:
+Indexes (migration 0023, which replaced 0003's) and the clauses that use them:
 
-- PostgreSQL. `arigato_search_text(title, body)` is title + newline + body (a term never
-  holds a newline, so it is in the joined text exactly when it is in one of them), compared
-  under the "C" collation, where ILIKE and lower() fold ASCII letters only.
+- PostgreSQL. `search_text` (a term never holds a newline, so it is in the joined text
+  exactly when it is in the title or the body), compared exactly (it is folded already).
   * All terms have 3+ word characters in a row (ありがとう, 自動車保険): one
-    `text COLLATE "C" ILIKE '%term%'` per term, served by the pg_trgm GIN index
+    `search_text LIKE '%term%'` per term, served by the pg_trgm GIN index
     ix_posts_search_trgm and exact after its recheck.
   * Any shorter term (感謝, 丁寧, 車): trigrams cannot serve it, so every term of the query
     goes through ix_posts_search_grams, a GIN index over each post's 1- and 2-character
-    substrings (`arigato_search_grams(title, body)`, a text[]): one `grams @> ARRAY[...]`
-    with one key per term, plus an exact `strpos(lower(text), term) <> 0` per term.
+    substrings (`arigato_search_folded_grams(search_text)`, a text[]): one
+    `grams @> ARRAY[...]` with one key per term, plus an exact `strpos(search_text, term) <> 0`
+    per term.
   The planner then walks ix_posts_feed newest-first for common terms and reads the GIN
   index for rare ones; see _postgresql() for why the clauses have this exact shape.
   Terms are written into the SQL as constants (U&'' literals, every ASCII character other
   than a letter or digit escaped), never as bind parameters: after five runs a prepared
   statement may switch to a generic plan, which cannot tell 感謝 (in a third of all posts:
   walk the feed index) from a rare word (read the GIN index) and would pick badly for one.
-- SQLite. An FTS5 table with the trigram tokenizer (external content on posts, kept in step
-  by triggers in the same transaction) narrows terms of 3+ characters; LIKE decides.
-  Shorter terms are plain LIKE scans (SQLite is the small deployment).
+- SQLite. An FTS5 table with the trigram tokenizer over `search_text` (external content on
+  posts, kept in step by triggers in the same transaction) narrows terms of 3+ characters;
+  instr() decides. Shorter terms are plain scans (SQLite is the small deployment).
 """
 
 from __future__ import annotations
 
 import re
+from dataclasses import dataclass
 from typing import cast
 
 import sqlalchemy as sa
+from markupsafe import Markup, escape
 from sqlalchemy.sql.elements import ColumnElement
 
 from app.models import Post
+from app.services.textfold import chunks, fold, match_spans, without_final_long_vowel
 
 MAX_TERMS = 5
 MAX_TERM_LENGTH = 50
@@ -44,7 +49,6 @@ MAX_TERM_LENGTH = 50
 # What separates terms: Unicode whitespace (ASCII and the ideographic space U+3000 among it),
 # plus characters no stored text can hold (NUL, lone surrogates), which could never match.
 _SEPARATORS = re.compile("[\\s\x00\ud800-\udfff]+")
-_ASCII_LOWER = str.maketrans("ABCDEFGHIJKLMNOPQRSTUVWXYZ", "abcdefghijklmnopqrstuvwxyz")
 _LIKE_SPECIAL = str.maketrans({"\\": "\\\\", "%": "\\%", "_": "\\_"})
 
 # SQLite: terms this long or longer go through the FTS5 trigram table.
@@ -52,7 +56,7 @@ _TRIGRAM = 3
 
 _posts = cast(sa.Table, Post.__table__)  # type: ignore[attr-defined]
 
-# Objects migration 0003 makes that the models do not describe: alembic's comparison must
+# Objects migration 0023 makes that the models do not describe: alembic's comparison must
 # leave them alone (migrations/env.py uses these hooks).
 SEARCH_TABLES = frozenset(
     {
@@ -83,10 +87,17 @@ def alembic_include_object(
     return alembic_include_name(name, type_)
 
 
+def indexed_text(title: str, body: str) -> str:
+    """What `posts.search_text` holds for this title and body: every writer of a post's title
+    or body sets it from here (services/posts, moderation/redaction, migration 0023)."""
+    return fold(title) + "\n" + fold(body)
+
+
 def search_terms(q: str) -> list[str]:
-    """The terms of a query, as typed: at most 5, each cut to at most 50 characters."""
-    terms = [t[:MAX_TERM_LENGTH] for t in _SEPARATORS.split(q) if t]
-    return terms[:MAX_TERMS]
+    """The folded terms of a query: at most 5, each cut to at most 50 characters, a katakana
+    word's final ー dropped (textfold.without_final_long_vowel), repeats left out."""
+    terms = [without_final_long_vowel(t[:MAX_TERM_LENGTH]) for t in _SEPARATORS.split(fold(q)) if t]
+    return list(dict.fromkeys(terms))[:MAX_TERMS]
 
 
 def post_text_filter(dialect_name: str, q: str) -> ColumnElement[bool] | None:
@@ -139,13 +150,14 @@ def _trigram_friendly(term: str) -> bool:
 
 
 def _char_weight(ch: str) -> int:
-    """How much a character narrows a search: kanji most, hiragana and punctuation least."""
+    """How much a character narrows a search: kanji most, kana (hiragana is folded into
+    katakana) and punctuation least."""
     code = ord(ch)
     if 0x4E00 <= code <= 0x9FFF or 0x3400 <= code <= 0x4DBF or code >= 0x20000:
         return 3
-    if 0x30A1 <= code <= 0x30FA or (ch.isascii() and ch.isalnum()):
+    if ch.isascii() and ch.isalnum():
         return 2
-    if 0x3041 <= code <= 0x309F or not ch.isalnum():
+    if 0x30A1 <= code <= 0x30FA or not ch.isalnum():
         return 0
     return 1
 
@@ -154,7 +166,7 @@ def _gram_key(term: str) -> str:
     """The one key of ix_posts_search_grams to look up for a term.
 
     The term itself if it has 1-2 characters (exact). For a longer term, one of its pairs,
-    the one of the least common-looking characters (名義変更 -> 名義, ありがとう -> あり): a
+    the one of the least common-looking characters (名義変更 -> 名義, アリガトウ -> アリ): a
     superset of the matches, which strpos then trims. Not all its pairs: the planner would
     multiply their frequencies as if they were independent, which pairs of one word are not,
     and take a word in 5% of the posts for one in 0.01%.
@@ -166,16 +178,13 @@ def _gram_key(term: str) -> str:
 
 
 def _postgresql(terms: list[str]) -> ColumnElement[bool]:
-    # Under the "C" collation ILIKE and lower() fold ASCII letters only, as SQLite does.
-    text = sa.collate(
-        sa.func.arigato_search_text(_posts.c.title, _posts.c.body, type_=sa.Text), "C"
-    )
-    folded = list(dict.fromkeys(t.translate(_ASCII_LOWER) for t in terms))
+    text = _posts.c.search_text  # folded already: compared exactly
+    folded = terms
     if all(_trigram_friendly(t) for t in folded):
-        # Each term is served by ix_posts_search_trgm (same expression, same collation) and
-        # exact after its recheck. No ESCAPE clause: backslash is PostgreSQL's default, and
-        # an explicit one hides the constant pattern from pg_trgm behind like_escape().
-        return sa.and_(*(text.ilike(_pg_literal(_like_pattern(t))) for t in folded))
+        # Each term is served by ix_posts_search_trgm and exact after its recheck. No ESCAPE
+        # clause: backslash is PostgreSQL's default, and an explicit one hides the constant
+        # pattern from pg_trgm behind like_escape().
+        return sa.and_(*(text.like(_pg_literal(_like_pattern(t))) for t in folded))
     # A short term (感謝): every term goes through ix_posts_search_grams, as one condition
     # (GIN intersects the keys itself). Not mixed with pg_trgm: a bitmap that ANDs a trgm
     # scan rechecks every row against all index conditions, and recomputing the grams of
@@ -185,13 +194,13 @@ def _postgresql(terms: list[str]) -> ColumnElement[bool]:
         "ARRAY[" + ", ".join(str(_pg_literal(k)) for k in keys) + "]::text[]",
         sa.ARRAY(sa.Text),
     )
-    grams = sa.func.arigato_search_grams(_posts.c.title, _posts.c.body, type_=sa.ARRAY(sa.Text))
+    grams = sa.func.arigato_search_folded_grams(text, type_=sa.ARRAY(sa.Text))
     conditions: list[ColumnElement[bool]] = [
         # Exact, cheap, and estimated at ~1 (`<> 0` on an expression without statistics), so
         # the row estimate is the one from the grams statistics. The planner tests the
         # cheapest quals first: walking the feed index, only rows that pass these get their
         # grams computed.
-        sa.func.strpos(sa.func.lower(text), _pg_literal(t)) != sa.literal_column("0", sa.Integer)
+        sa.func.strpos(text, _pg_literal(t)) != sa.literal_column("0", sa.Integer)
         for t in folded
     ]
     conditions.append(grams.op("@>", return_type=sa.Boolean)(wanted))
@@ -210,19 +219,13 @@ def _fts_phrase(term: str) -> str:
 def _sqlite(terms: list[str]) -> ColumnElement[bool]:
     conditions: list[ColumnElement[bool]] = []
     long_terms: list[str] = []
-    for term in dict.fromkeys(terms):
-        pattern = _like_pattern(term)
-        conditions.append(
-            sa.or_(
-                _posts.c.title.like(pattern, escape="\\"),
-                _posts.c.body.like(pattern, escape="\\"),
-            )
-        )
+    for term in terms:
+        conditions.append(sa.func.instr(_posts.c.search_text, term) > 0)
         if len(term) >= _TRIGRAM:
             long_terms.append(term)
     if long_terms:
-        # The trigram tokenizer folds case (more widely than ASCII) and matches a quoted
-        # phrase as a substring of one column: a superset of the LIKE matches.
+        # The trigram tokenizer matches a quoted phrase as a substring: a superset of the
+        # instr() matches.
         match = " AND ".join(_fts_phrase(t) for t in long_terms)
         candidates = sa.select(_fts.c.rowid).where(_fts.c.posts_fts.match(match))
         # `id + 0`: SQLite must not drive the query from this list (it would fetch and sort
@@ -230,3 +233,60 @@ def _sqlite(terms: list[str]) -> ColumnElement[bool]:
         # newest-first and probes the list, a few ms whatever the word.
         conditions.insert(0, (_posts.c.id + sa.literal_column("0", sa.Integer)).in_(candidates))
     return sa.and_(*conditions)
+
+
+# Showing what was found
+
+
+@dataclass(frozen=True, slots=True)
+class Found:
+    """A search result's title and, when the body matched, an excerpt of it, as HTML: the
+    original text escaped, the matched characters in <mark>."""
+
+    title: Markup | None
+    excerpt: Markup | None
+
+
+EXCERPT_BEFORE = 30
+EXCERPT_CHARS = 120
+
+
+def marked(text: str, spans: list[tuple[int, int]]) -> Markup:
+    """`text` escaped, each span in <mark> (spans sorted and apart, as match_spans gives)."""
+    out: list[str] = []
+    at = 0
+    for start, end in spans:
+        out += [
+            escape(text[at:start]),
+            Markup("<mark>"),
+            escape(text[start:end]),
+            Markup("</mark>"),
+        ]
+        at = end
+    out.append(escape(text[at:]))
+    return Markup("").join(out)
+
+
+def found_in(title: str, body: str, q: str) -> Found | None:
+    """Where the query's terms are in a post, to highlight; None for a blank query."""
+    terms = search_terms(q)
+    if not terms:
+        return None
+    title_spans = match_spans(title, terms)
+    body_spans = match_spans(body, terms)
+    excerpt = None
+    if body_spans:
+        first = body_spans[0][0]
+        start = max(0, first - EXCERPT_BEFORE)
+        end = min(len(body), max(start + EXCERPT_CHARS, body_spans[0][1]))
+        # Whole chunks only: never cut between a kana and its voiced mark.
+        bounds = chunks(body)
+        start = next(a for a, b in bounds if b > start)
+        end = next((b for a, b in bounds if b >= end), len(body))
+        shown = [(max(a, start) - start, min(b, end) - start) for a, b in body_spans if a < end]
+        excerpt = marked(body[start:end], shown)
+        if start > 0:
+            excerpt = Markup("…") + excerpt
+        if end < len(body):
+            excerpt += Markup("…")
+    return Found(marked(title, title_spans) if title_spans else None, excerpt)

@@ -11,6 +11,8 @@ from app.security import csrf_matches, csrf_token_for, new_token
 SESSION_COOKIE = "arigato_session"
 PRESESSION_COOKIE = "arigato_pre"
 LANG_COOKIE = "arigato_lang"
+# A shop device's long-lived credential (services/terminal): never a user's session.
+DEVICE_COOKIE = "arigato_device"
 CSRF_HEADER = "X-CSRF-Token"
 CSRF_FIELD = "csrf_token"
 
@@ -32,9 +34,17 @@ def csrf_token(request: Request) -> str:
 
 
 def csrf_valid(request: Request, given: str | None) -> bool:
-    seed = request.cookies.get(SESSION_COOKIE) if getattr(request.state, "user", None) else None
-    seed = seed or request.cookies.get(PRESESSION_COOKIE)
-    return bool(seed) and csrf_matches(get_settings().secret_key, seed or "", given)
+    secret = get_settings().secret_key
+    session = request.cookies.get(SESSION_COOKIE)
+    if getattr(request.state, "user", None):
+        return bool(session) and csrf_matches(secret, session or "", given)
+    # Logged out: the pre-session token, or that of a session that has just lapsed (a page
+    # rendered while signed in, e.g. a shop terminal's idle sign-out arriving late). Either
+    # is an HMAC of an HttpOnly cookie another site cannot read.
+    return any(
+        seed and csrf_matches(secret, seed, given)
+        for seed in (request.cookies.get(PRESESSION_COOKIE), session)
+    )
 
 
 def set_cookie(response: Response, name: str, value: str, max_age: int | None = None) -> None:

@@ -39,6 +39,83 @@
     var close = evt.target.closest && evt.target.closest("[data-dismiss-toast]");
     if (close) close.closest(".toast").remove();
   });
+  // Where the focus goes when a form comes back. With field errors: the first invalid field
+  // ([aria-invalid=true], or the first control of an invalid fieldset), scrolled to the middle
+  // of the screen — whether htmx swapped the form in or the server sent the whole page again
+  // (a plain form such as the complaint form on /kpi/voices). Otherwise htmx has focused the
+  // [autofocus] element of what it swapped in (the composer's title when it opens, its
+  // confirmation after posting), which is brought fully on screen here.
+  var CONTROLS = "input:not([type=hidden]), select, textarea, button";
+  function firstInvalid(root) {
+    var marked = root.querySelectorAll('[aria-invalid="true"]');
+    for (var i = 0; i < marked.length; i++) {
+      var field = marked[i].matches(CONTROLS) ? marked[i] : marked[i].querySelector(CONTROLS);
+      if (field && field.getClientRects().length) return field;  // a visible one
+    }
+    return null;
+  }
+  function bringIntoView(el) {
+    el.focus({ preventScroll: true });
+    var box = el.getBoundingClientRect();
+    if (box.top < 0 || box.bottom > window.innerHeight) el.scrollIntoView({ block: "center" });
+  }
+  document.addEventListener("htmx:afterSettle", function (evt) {
+    var config = evt.detail.requestConfig;
+    var root = evt.target;
+    if (!config || config.verb === "get" || !root.querySelectorAll) return;
+    var field = (root.matches('[aria-invalid="true"]') && root.matches(CONTROLS)) ? root : firstInvalid(root);
+    if (field) { bringIntoView(field); return; }
+    var active = document.activeElement;
+    if (active && active.hasAttribute("autofocus") && root.contains(active)) bringIntoView(active);
+  });
+  document.addEventListener("DOMContentLoaded", function () {
+    var field = firstInvalid(document.getElementById("main") || document.body);
+    if (field && field.form) bringIntoView(field);
+  });
+
+  // A number the page shows in several places (a post's comment count on its card and in the
+  // comments heading, the open reports): an HTMX answer sends the new values in its
+  // HX-Trigger header as "counts-changed" (app/events.py HxEvents.counts, keys from Counts),
+  // and every element marked data-count="key" shows it. htmx adds "elt" to the detail.
+  document.addEventListener("counts-changed", function (evt) {
+    var counts = evt.detail || {};
+    Object.keys(counts).forEach(function (key) {
+      if (key === "elt") return;
+      document.querySelectorAll('[data-count="' + CSS.escape(key) + '"]').forEach(function (el) {
+        el.textContent = String(counts[key]);
+      });
+    });
+  });
+
+  // Header menus (<details data-menu>, base.html): Enter/Space on the summary open and close
+  // them natively; Escape closes the innermost open one and puts focus back on its summary; a
+  // click elsewhere closes them. Whichever opens, any other open one closes.
+  function openMenus() {
+    return Array.prototype.slice.call(document.querySelectorAll("details[data-menu][open]"));
+  }
+  document.addEventListener("keydown", function (evt) {
+    if (evt.key !== "Escape") return;
+    var menu = evt.target.closest && evt.target.closest("details[data-menu][open]");
+    if (!menu) return;
+    var inner = menu.querySelector("details[data-menu][open]");
+    if (inner && getComputedStyle(inner.querySelector("summary")).display !== "none") menu = inner;
+    menu.open = false;
+    menu.querySelector("summary").focus();
+    evt.preventDefault();
+  });
+  document.addEventListener("click", function (evt) {
+    openMenus().forEach(function (menu) {
+      if (!menu.contains(evt.target)) menu.open = false;
+    });
+  });
+  document.addEventListener("toggle", function (evt) {
+    var menu = evt.target;
+    if (!menu.matches || !menu.matches("details[data-menu]") || !menu.open) return;
+    openMenus().forEach(function (other) {
+      if (other !== menu && !other.contains(menu) && !menu.contains(other)) other.open = false;
+    });
+  }, true);
+
   // Escape closes the newest toast (not from a field or a dialog: Escape means something there).
   document.addEventListener("keydown", function (evt) {
     if (evt.key !== "Escape" || evt.defaultPrevented) return;
@@ -67,34 +144,45 @@
     if (form && !window.confirm(form.dataset.confirm)) evt.preventDefault();
   });
 
-  // Know-how template button: put 課題 → 工夫 → 成果 into the text box.
+  // Know-how template button: put the 課題 → 工夫 → 成果 headings into the text box, with the
+  // cursor on the empty line under the first heading.
   document.addEventListener("click", function (evt) {
     var btn = evt.target.closest("[data-insert-template]");
     if (!btn) return;
     var box = document.getElementById(btn.dataset.target);
-    if (box && !box.value.trim()) box.value = btn.dataset.insertTemplate;
-    if (box) box.focus();
+    if (!box) return;
+    if (!box.value.trim()) {
+      box.value = btn.dataset.insertTemplate;
+      var at = box.value.indexOf("\n") + 1;
+      box.setSelectionRange(at, at);
+    }
+    box.focus();
   });
 
   // Praised colleagues: pick a suggestion -> a chip with a hidden input; × removes it.
-  function addChip(code) {
+  // A chip shows the colleague's name; the employee number is its detail (as the server
+  // renders it in posts/_composer.html).
+  function addChip(code, name) {
     var chips = document.getElementById("praised-chips");
     if (!chips || chips.querySelector('input[value="' + CSS.escape(code) + '"]')) return;
     var chip = document.createElement("span");
     chip.className = "chip";
-    chip.textContent = code;
+    chip.title = code;
+    chip.appendChild(document.createTextNode((name || code) + " "));
+    var detail = document.createElement("small");
+    detail.className = "chip-code"; detail.textContent = code;
     var input = document.createElement("input");
     input.type = "hidden"; input.name = "praised"; input.value = code;
     var remove = document.createElement("button");
     remove.type = "button"; remove.className = "chip-remove"; remove.textContent = "×";
-    remove.setAttribute("aria-label", "× " + code);
-    chip.appendChild(input); chip.appendChild(remove);
+    remove.setAttribute("aria-label", (chips.dataset.removeLabel || "× {name}").replace("{name}", name || code));
+    chip.appendChild(detail); chip.appendChild(input); chip.appendChild(remove);
     chips.appendChild(chip);
   }
   function pick(option) {
     var list = option.closest(".suggestions");
     if (list.id === "praised-suggestions") {
-      addChip(option.dataset.code);
+      addChip(option.dataset.code, option.dataset.name);
       var search = document.getElementById("praised-search");
       search.value = ""; search.setAttribute("aria-expanded", "false");
       list.innerHTML = "";
@@ -105,7 +193,12 @@
   }
   document.addEventListener("click", function (evt) {
     var remove = evt.target.closest(".chip-remove");
-    if (remove) { remove.closest(".chip").remove(); return; }
+    if (remove) {
+      remove.closest(".chip").remove();
+      var search = document.getElementById("praised-search");
+      if (search) search.focus();  // the removed button took the focus with it
+      return;
+    }
     var option = evt.target.closest(".suggestions [data-code]");
     if (option) pick(option);
   });

@@ -3,18 +3,14 @@
 from __future__ import annotations
 
 import os
-import socket
-import subprocess
-import sys
-import time
 from collections.abc import Iterator
 from contextlib import contextmanager
 from pathlib import Path
 
-import httpx
 import pytest
+from playwright.sync_api import TimeoutError as PlaywrightTimeout
 
-from tests.conftest import IS_PG, _admin_pg, _pg_url, db_name
+from tests.livetools import app_server, demo_database
 
 CHROMIUM = os.environ.get("CHROMIUM_PATH", "/usr/bin/chromium")
 CHROMIUM_ARGS = [
@@ -29,51 +25,17 @@ CHROMIUM_ARGS = [
 AXE = Path(__file__).resolve().parent.parent / "assets" / "axe.min.js"
 
 
-def _free_port() -> int:
-    with socket.socket() as s:
-        s.bind(("127.0.0.1", 0))
-        return int(s.getsockname()[1])
-
-
 @contextmanager
 def run_live_server(
     name: str, folder: Path, extra_env: dict[str, str] | None = None, port: int | None = None
 ) -> Iterator[str]:
-    """`arigato demo` into a fresh database `name`, then `arigato serve`; yields its URL."""
-    name = db_name(name)  # per run and xdist worker
-    if IS_PG:
-        _admin_pg(f'DROP DATABASE IF EXISTS "{name}" WITH (FORCE)')
-        _admin_pg(f'CREATE DATABASE "{name}"')
-        url = _pg_url(name)
-    else:
-        url = f"sqlite:///{folder}/live.db"
-    env = {**os.environ, "DATABASE_URL": url, "ARIGATO_ENV": "test", **(extra_env or {})}
-    arigato = [sys.executable, "-m", "app.cli"]
-    subprocess.run([*arigato, "demo"], env=env, check=True, capture_output=True)
-    port = port or _free_port()
-    proc = subprocess.Popen(
-        [*arigato, "serve", "--port", str(port)],
-        env=env,
-        stdout=subprocess.DEVNULL,
-        stderr=subprocess.DEVNULL,
-    )
-    base = f"http://127.0.0.1:{port}"
-    for _ in range(100):
-        try:
-            if httpx.get(base + "/healthz").status_code == 200:
-                break
-        except httpx.HTTPError:
-            time.sleep(0.1)
-    else:
-        proc.kill()
-        pytest.fail("the server did not start")
-    try:
+    """A copy of the demo company in a database `name`, served by `arigato serve` with
+    `extra_env`; yields its URL."""
+    with (
+        demo_database(name, str(folder)) as url,
+        app_server(url, extra_env=extra_env, port=port) as base,
+    ):
         yield base
-    finally:
-        proc.terminate()
-        proc.wait(10)
-        if IS_PG:
-            _admin_pg(f'DROP DATABASE IF EXISTS "{name}" WITH (FORCE)')
 
 
 @pytest.fixture(scope="session")
@@ -82,18 +44,28 @@ def live_server(tmp_path_factory) -> Iterator[str]:
         yield base
 
 
-@pytest.fixture
-def browser():  # type: ignore[no-untyped-def]
-    # Function scope on purpose: sync Playwright runs an event loop in this thread while it
-    # is open, which would stop the async tests that come after it.
+@pytest.fixture(scope="module")
+def playwright():  # type: ignore[no-untyped-def]
+    # One Playwright per module, never longer: sync Playwright runs an event loop in this
+    # thread while it is open, which would stop the async tests of the modules that come
+    # after it. A module runs whole on one xdist worker (conftest: --dist loadgroup) and no
+    # browser module has async tests. Fixtures that need a browser of their own (a profile
+    # on disk) launch it from this one: a second sync_playwright() in the thread fails.
     from playwright.sync_api import sync_playwright
 
     if not Path(CHROMIUM).exists():
         pytest.fail(f"Chromium not found at {CHROMIUM}: apt-get install chromium")
     with sync_playwright() as p:
-        b = p.chromium.launch(executable_path=CHROMIUM, args=CHROMIUM_ARGS)
-        yield b
-        b.close()
+        yield p
+
+
+@pytest.fixture(scope="module")
+def browser(playwright):  # type: ignore[no-untyped-def]
+    # One Chromium per module (a launch costs 1-4 s here, and there are about 90 browser
+    # tests per database); each test opens its own context, so no state is shared.
+    b = playwright.chromium.launch(executable_path=CHROMIUM, args=CHROMIUM_ARGS)
+    yield b
+    b.close()
 
 
 @pytest.fixture
@@ -106,6 +78,17 @@ def page(browser):  # type: ignore[no-untyped-def]
 
 def axe_violations(page) -> list[dict]:  # type: ignore[no-untyped-def]
     """Run axe-core on the page; return serious and critical violations."""
+    # Colours half-way through a CSS transition (a button just swapped in, still focused)
+    # fail the contrast check on a slow machine: let finite transitions end first (2 s at
+    # most; an endless animation, a spinner, does not hold it up).
+    try:
+        page.wait_for_function(
+            "() => document.getAnimations().every(a => a.playState !== 'running'"
+            " || a.effect?.getTiming().iterations === Infinity)",
+            timeout=2000,
+        )
+    except PlaywrightTimeout:
+        pass  # still moving after 2 s: check what is there
     # evaluate() goes through the DevTools protocol, which the page's CSP does not govern.
     page.evaluate(AXE.read_text(encoding="utf-8"))
     result = page.evaluate("async () => await axe.run(document, {resultTypes: ['violations']})")

@@ -34,6 +34,7 @@ def test_login_switch_language_logout(live_server, page):
     expect(page.locator("html")).to_have_attribute("lang", "en")
     expect(page.get_by_role("heading", level=1)).to_have_text("Feed")
 
+    page.get_by_test_id("user-name").click()  # the account menu holds Log out
     page.get_by_role("button", name="Log out").click()
     expect(page).to_have_url(re.compile(r"/login"))
     page.goto(live_server + "/")

@@ -24,6 +24,7 @@ def test_language_token_and_password(live_server, page):
     page.get_by_role("button", name="ログイン").click()
     expect(page).to_have_url(live_server + "/")
 
+    page.get_by_test_id("user-name").click()  # the account menu holds Settings
     page.locator("header a[href='/settings']").click()
     expect(page).to_have_url(live_server + "/settings")
     expect(page.locator("html")).to_have_attribute("lang", "ja")
@@ -93,6 +94,7 @@ def test_language_token_and_password(live_server, page):
         "Password changed; other sessions signed out."
     )
 
+    page.get_by_test_id("user-name").click()  # the account menu holds Log out
     page.get_by_role("button", name="Log out").click()
     expect(page).to_have_url(re.compile(r"/login"))
     page.get_by_label("Employee number").fill(CODE)

@@ -13,7 +13,8 @@ from collections.abc import Iterator
 import pytest
 from playwright.sync_api import Route, expect
 
-from tests.browser.conftest import _free_port, axe_violations, run_live_server
+from tests.browser.conftest import axe_violations, run_live_server
+from tests.livetools import free_port
 from tests.oidc_provider import run_provider
 
 pytestmark = pytest.mark.browser
@@ -21,7 +22,7 @@ pytestmark = pytest.mark.browser
 
 @pytest.fixture(scope="module")
 def sso_server(tmp_path_factory) -> Iterator[str]:  # type: ignore[no-untyped-def]
-    port = _free_port()
+    port = free_port()
     with (
         run_provider([f"http://127.0.0.1:{port}/login/sso/callback"]) as provider,
         run_live_server(

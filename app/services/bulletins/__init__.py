@@ -18,11 +18,19 @@ Rules written down here (README "Decisions"):
 - Items whose post is no longer published (hidden, deleted) are not shown to staff.
 - 横展開: one answer per (item, shop), given by a user whose own unit is a shop in the
   audience; the latest answer wins. Adoption rate = adopted ÷ shops in the audience.
+- Read follow-up: an optional confirmation deadline (確認期限, a Tokyo day); the lists of
+  people and shops that have not read it or not answered 横展開 come from one function,
+  `follow_up`; "remind" notifies exactly the unread (at most once a Tokyo day per bulletin,
+  one guarded UPDATE of `reminded_on`), and the request-start step sends the automatic
+  reminder the day before the deadline (claimed once by a guarded UPDATE of
+  `deadline_reminded_at`). docs/compliance.md "Read follow-up".
 
 The package by concern: `rules` (who sees and edits what, the audience, the checks on what
 is typed, one change as one savepoint), `drafting` (create, change, schedule), `items`,
 `publishing` (now, when due, Vol. N), `reading` (lists, views, read receipts, 横展開
-answers) and `stats`. Callers use the names exported here.
+answers), `meeting` (the morning meeting on a shop terminal), `stats` and `followup` (who
+has not read it, reminders). Callers use the
+names exported here.
 """
 
 from __future__ import annotations
@@ -34,6 +42,18 @@ from app.services.bulletins.drafting import (
     unschedule,
     update_bulletin,
 )
+from app.services.bulletins.followup import (
+    FollowUp,
+    ShopFollowUp,
+    UnreadPerson,
+    csv_name,
+    follow_up,
+    people_csv,
+    remind,
+    remind_due,
+    reminded_today,
+    shops_csv,
+)
 from app.services.bulletins.items import (
     SearchHit,
     add_item,
@@ -43,6 +63,13 @@ from app.services.bulletins.items import (
     search_posts,
     set_item_comment,
     set_order,
+)
+from app.services.bulletins.meeting import (
+    Attendee,
+    MeetingRecord,
+    MeetingView,
+    meeting_view,
+    record_meeting,
 )
 from app.services.bulletins.publishing import (
     publish_due,
@@ -79,6 +106,7 @@ from app.services.bulletins.rules import (
     audience_codes,
     frozen,
     get_bulletin_for_edit,
+    get_bulletin_for_stats,
     get_bulletin_for_view,
     not_found,
     split_codes,
@@ -86,10 +114,13 @@ from app.services.bulletins.rules import (
 )
 from app.services.bulletins.stats import (
     AdoptionRow,
+    BulletinYear,
     ItemAdoption,
     ReadRateRow,
+    RegionYear,
     adoption_by_region,
     read_rates,
+    year_by_region,
 )
 
 __all__ = [
@@ -105,39 +136,57 @@ __all__ = [
     "SCHEDULED",
     "TITLE_MAX",
     "AdoptionRow",
+    "Attendee",
     "Audience",
     "BannerEntry",
     "BulletinView",
+    "BulletinYear",
+    "FollowUp",
     "ItemAdoption",
     "ItemView",
+    "MeetingRecord",
+    "MeetingView",
     "ReadRateRow",
+    "RegionYear",
     "RolloutView",
     "SearchHit",
+    "ShopFollowUp",
+    "UnreadPerson",
     "add_item",
     "adoption_by_region",
     "answer_rollout",
     "audience_choices",
     "audience_codes",
     "create_bulletin",
+    "csv_name",
+    "follow_up",
     "frozen",
     "get_bulletin_for_edit",
+    "get_bulletin_for_stats",
     "get_bulletin_for_view",
     "items_of",
     "list_bulletins",
     "list_unpublished",
     "local_time",
     "mark_read",
+    "meeting_view",
     "move_item",
     "not_found",
+    "people_csv",
     "publish_due",
     "publish_due_if_time",
     "publish_now",
     "read_rates",
+    "record_meeting",
+    "remind",
+    "remind_due",
+    "reminded_today",
     "remove_item",
     "schedule",
     "search_posts",
     "set_item_comment",
     "set_order",
+    "shops_csv",
     "split_codes",
     "unread_for",
     "unschedule",
@@ -145,4 +194,5 @@ __all__ = [
     "view",
     "views",
     "visible_to",
+    "year_by_region",
 ]

@@ -21,6 +21,7 @@ from app.services.bulletins.rules import (
     Audience,
     audience_codes,
     audience_of,
+    checked_confirm_by,
     checked_lead,
     checked_title,
     ensure_editable,
@@ -36,11 +37,13 @@ from app.services.errors import InvalidInput
 
 
 async def create_bulletin(db: AsyncSession, actor: User, data: dict[str, Any]) -> Bulletin:
-    """A new draft: title (1–120), lead (≤ 5,000), audience ("all" or unit codes), and
-    optionally items and publish_at (as `update_bulletin`)."""
+    """A new draft: title (1–120), lead (≤ 5,000), audience ("all" or unit codes), an
+    optional confirmation deadline, and optionally items and publish_at (as
+    `update_bulletin`)."""
     title = checked_title(data.get("title"))
     lead = checked_lead(data.get("lead"))
-    chosen = await resolve_audience(db, data.get("audience", "all"))
+    confirm_by = checked_confirm_by(data.get("confirm_by"))
+    chosen = await resolve_audience(db, actor, data.get("audience", "all"))
     now = clock.now()
     assert actor.id is not None
     bulletin = Bulletin(
@@ -48,6 +51,7 @@ async def create_bulletin(db: AsyncSession, actor: User, data: dict[str, Any]) -
         lead=lead,
         status=DRAFT,
         audience_all=chosen is None,
+        confirm_by=confirm_by,
         created_by_id=actor.id,
         created_at=now,
         updated_at=now,
@@ -66,6 +70,7 @@ async def create_bulletin(db: AsyncSession, actor: User, data: dict[str, Any]) -
             after={
                 "title": title,
                 "audience": "all" if chosen is None else [u.code for u in chosen],
+                "confirm_by": confirm_by,
             },
         )
         rest = {k: v for k, v in data.items() if k in ("items", "publish_at")}
@@ -78,8 +83,9 @@ async def create_bulletin(db: AsyncSession, actor: User, data: dict[str, Any]) -
 async def update_bulletin(
     db: AsyncSession, actor: User, bulletin: Bulletin, data: dict[str, Any]
 ) -> Bulletin:
-    """Change any of title, lead, audience, items ([{post_id, comment}] in order) and
-    publish_at (a time schedules it, None unschedules it), all in one transaction."""
+    """Change any of title, lead, audience, confirm_by (the confirmation deadline, None: no
+    deadline), items ([{post_id, comment}] in order) and publish_at (a time schedules it,
+    None unschedules it), all in one transaction."""
     ensure_editable(bulletin)
     async with one_change(db):
         await _apply_changes(db, actor, bulletin, data)
@@ -103,8 +109,13 @@ async def _apply_changes(
         if lead != bulletin.lead:
             before["lead"], after["lead"] = bulletin.lead, lead
             bulletin.lead = lead
+    if "confirm_by" in data:
+        confirm_by = checked_confirm_by(data["confirm_by"], bulletin.confirm_by)
+        if confirm_by != bulletin.confirm_by:
+            before["confirm_by"], after["confirm_by"] = bulletin.confirm_by, confirm_by
+            bulletin.confirm_by = confirm_by
     if "audience" in data:
-        chosen = await resolve_audience(db, data["audience"])
+        chosen = await resolve_audience(db, actor, data["audience"])
         old = audience_of(await audience_codes(db, bulletin.id), bulletin.audience_all)
         old = old if old == "all" else sorted(old)
         new: Audience = "all" if chosen is None else sorted(u.code for u in chosen)

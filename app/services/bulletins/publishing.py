@@ -24,6 +24,7 @@ from app.models.tables import (
     bulletins,
 )
 from app.services import audit, bulletin_due, notifications
+from app.services.bulletins.followup import remind_due
 from app.services.bulletins.rules import (
     PUBLISH_RETRIES,
     PUBLISHED,
@@ -32,6 +33,7 @@ from app.services.bulletins.rules import (
     require_items,
 )
 from app.services.errors import Conflict
+from app.services.integrations import events as integration_events
 
 log = logging.getLogger(__name__)
 
@@ -104,6 +106,7 @@ async def publish_now(db: AsyncSession, actor: User, bulletin: Bulletin) -> Bull
         bulletin.id,
         after={"volume": fresh.volume, "fiscal_year": fresh.fiscal_year},
     )
+    await integration_events.bulletin_published(db, bulletin.id)
     await db.commit()
     assert fresh.id is not None
     await notifications.notify_bulletin_published(db, fresh.id, actor)
@@ -143,15 +146,18 @@ async def publish_due(db: AsyncSession) -> list[Bulletin]:
             reason="scheduled",
             after={"volume": b.volume, "fiscal_year": b.fiscal_year},
         )
+        assert b.id is not None
+        await integration_events.bulletin_published(db, b.id)
     await db.commit()
     await notifications.notify_bulletins_published(db, [b.id for b in published if b.id])
     return published
 
 
 async def publish_due_if_time(db: AsyncSession) -> bool:
-    """The request-start step: publish what is due, in a session of its own (`db` is the
-    request's, not begun yet; only its connection source is used), before the request
-    reads anything. True if it published something.
+    """The request-start step: publish what is due, then send the automatic reminders whose
+    time has come (followup.remind_due), in a session of its own (`db` is the request's, not
+    begun yet; only its connection source is used), before the request reads anything. True
+    if it published something.
 
     Cheap when the cached next due time says nothing is due (no query at all). Never fails
     the request: a failure (a locked database, say) is logged and the next request retries.
@@ -168,6 +174,7 @@ async def publish_due_if_time(db: AsyncSession) -> bool:
             upcoming = await bulletin_due.next_due(own)
             if upcoming is not None and upcoming <= now:
                 published = await publish_due(own)
+                await remind_due(own)
                 upcoming = await bulletin_due.next_due(own)
             await own.commit()
         except Exception as exc:

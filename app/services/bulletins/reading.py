@@ -35,7 +35,7 @@ from app.models.tables import (
 )
 from app.permissions import is_curator
 from app.services import feed as feed_service
-from app.services import org
+from app.services import org, scope
 from app.services.bulletins.rules import (
     ANSWERS,
     BANNER_MAX,
@@ -85,11 +85,12 @@ async def list_bulletins(
     return page, next_cursor
 
 
-async def list_unpublished(db: AsyncSession) -> list[Bulletin]:
-    """Drafts and scheduled bulletins (curators): scheduled first, by time, then drafts."""
+async def list_unpublished(db: AsyncSession, viewer: User) -> list[Bulletin]:
+    """Drafts and scheduled bulletins (curators; with a scope, those inside it): scheduled
+    first, by time, then drafts."""
     stmt = (
         select(Bulletin)
-        .where(col(Bulletin.status) != PUBLISHED)
+        .where(col(Bulletin.status) != PUBLISHED, scope.bulletin_within(viewer))
         .order_by(
             sa.case((col(Bulletin.status) == SCHEDULED, 0), else_=1),
             col(Bulletin.publish_at),
@@ -173,8 +174,11 @@ class BulletinView:
     items: list[ItemView]
     read: bool
     read_at: datetime | None = None
+    read_via: str | None = None  # "self" or "meeting" (read together at the morning meeting)
     answer_unit: OrgUnit | None = None  # set when the viewer answers 横展開 for their shop
     shown_items: list[ItemView] = field(default_factory=list)
+    # A curator may edit it: always, unless their scope does not hold its audience.
+    manageable: bool = True
 
     @property
     def audience_value(self) -> Audience:
@@ -195,11 +199,11 @@ async def views(db: AsyncSession, viewer: User, found: list[Bulletin]) -> list[B
     ):
         audience[bid].append((code, name))
     reads = {
-        bid: at
-        for bid, at in await db.execute(
-            sa.select(bulletin_reads.c.bulletin_id, bulletin_reads.c.read_at).where(
-                bulletin_reads.c.bulletin_id.in_(ids), bulletin_reads.c.user_id == viewer.id
-            )
+        bid: (at, via)
+        for bid, at, via in await db.execute(
+            sa.select(
+                bulletin_reads.c.bulletin_id, bulletin_reads.c.read_at, bulletin_reads.c.via
+            ).where(bulletin_reads.c.bulletin_id.in_(ids), bulletin_reads.c.user_id == viewer.id)
         )
     }
     item_rows = (
@@ -254,6 +258,12 @@ async def views(db: AsyncSession, viewer: User, found: list[Bulletin]) -> list[B
                 )
             ).scalars()
         )
+    manageable = set(ids)
+    if scope.is_scoped(viewer):
+        within = sa.select(bulletins.c.id).where(
+            bulletins.c.id.in_(ids), scope.bulletin_within(viewer)
+        )
+        manageable = set((await db.execute(within)).scalars())
     out = []
     for b in found:
         assert b.id is not None
@@ -265,9 +275,11 @@ async def views(db: AsyncSession, viewer: User, found: list[Bulletin]) -> list[B
                 audience=audience.get(b.id, []),
                 items=items,
                 read=b.id in reads,
-                read_at=reads.get(b.id),
+                read_at=reads[b.id][0] if b.id in reads else None,
+                read_via=reads[b.id][1] if b.id in reads else None,
                 answer_unit=unit if answers_here and b.status == PUBLISHED else None,
                 shown_items=[i for i in items if i.card is not None],
+                manageable=curator and b.id in manageable,
             )
         )
     return out

@@ -5,6 +5,7 @@ from __future__ import annotations
 
 from collections.abc import AsyncIterator
 from contextlib import asynccontextmanager
+from datetime import date
 from typing import Any, Literal
 
 import sqlalchemy as sa
@@ -12,7 +13,7 @@ from sqlalchemy.sql.elements import ColumnElement
 from sqlmodel import col, select
 from sqlmodel.ext.asyncio.session import AsyncSession
 
-from app import clock
+from app import clock, i18n
 from app.i18n import _
 from app.models import (
     Bulletin,
@@ -30,7 +31,7 @@ from app.models.tables import (
     units,
 )
 from app.permissions import is_curator
-from app.services import bulletin_due, inputs, org
+from app.services import bulletin_due, inputs, org, scope
 from app.services.errors import Conflict, Forbidden, InvalidInput, NotFound
 from app.services.inputs import cleaned
 
@@ -94,6 +95,18 @@ def checked_comment(value: Any) -> str:
     )
 
 
+def checked_confirm_by(value: Any, current: date | None = None) -> date | None:
+    """The confirmation deadline (確認期限): none, or a day from today on (Asia/Tokyo); the
+    bulletin's `current` one is kept as it is, even once past."""
+    if value is None or value == current:
+        return current if value is not None else None
+    if not isinstance(value, date):
+        raise InvalidInput.field("confirm_by", _("Enter a valid date."))
+    if value < i18n.today():
+        raise InvalidInput.field("confirm_by", _("Choose today or a later day."))
+    return value
+
+
 @asynccontextmanager
 async def one_change(db: AsyncSession) -> AsyncIterator[None]:
     """One change: made in a SAVEPOINT and committed, or undone as a whole on an error.
@@ -111,10 +124,17 @@ async def one_change(db: AsyncSession) -> AsyncIterator[None]:
 
 
 def visible_to(user: User) -> ColumnElement[bool]:
-    """A WHERE clause on `bulletins`: the ones this user may open."""
-    if is_curator(user):
+    """A WHERE clause on `bulletins`: the ones this user may open. A curator with a scope
+    sees those whose audience lies inside it (drafts too), and the published ones that reach
+    their own unit or a unit of their scope (services/scope.py)."""
+    if is_curator(user) and not scope.is_scoped(user):
         return sa.true()
-    return sa.and_(bulletins.c.status == PUBLISHED, org.in_audience(user.unit_id))
+    published = sa.and_(bulletins.c.status == PUBLISHED, org.in_audience(user.unit_id))
+    if not is_curator(user):
+        return published
+    within = scope.overseer(user)  # one subtree for both clauses
+    reaching = sa.and_(bulletins.c.status == PUBLISHED, scope.bulletin_touches(user, within))
+    return sa.or_(scope.bulletin_within(user, within), published, reaching)
 
 
 async def get_bulletin_for_view(db: AsyncSession, user: User, bulletin_id: int) -> Bulletin:
@@ -130,14 +150,22 @@ async def get_bulletin_for_view(db: AsyncSession, user: User, bulletin_id: int) 
     return found
 
 
+async def get_bulletin_for_stats(db: AsyncSession, user: User, bulletin_id: int) -> Bulletin:
+    """Curators only: a bulletin they may open (the figures are of their scope's units)."""
+    if not is_curator(user):
+        raise Forbidden(_("You do not have permission to do this."))
+    return await get_bulletin_for_view(db, user, bulletin_id)
+
+
 async def get_bulletin_for_edit(db: AsyncSession, user: User, bulletin_id: int) -> Bulletin:
-    """Curators only (the route's dependency says so); any status, 404 when missing."""
+    """Curators only (the route's dependency says so); any status, 404 when missing or, for
+    a curator with a scope, when its audience is not inside the scope."""
     if not is_curator(user):
         raise Forbidden(_("You do not have permission to do this."))
     found = (
         await db.exec(
             select(Bulletin)
-            .where(col(Bulletin.id) == bulletin_id)
+            .where(col(Bulletin.id) == bulletin_id, scope.bulletin_within(user))
             .execution_options(populate_existing=True)
         )
     ).first()
@@ -183,8 +211,20 @@ async def audience_choices(db: AsyncSession) -> list[tuple[str, str, str]]:
     return [(r.code, r.name, r.kind) for r in sorted(rows, key=key)]
 
 
-async def resolve_audience(db: AsyncSession, audience: Any) -> list[OrgUnit] | None:
-    """None for everyone, else the units of the codes; unknown codes are a 422."""
+async def resolve_audience(db: AsyncSession, user: User, audience: Any) -> list[OrgUnit] | None:
+    """None for everyone, else the units of the codes; unknown codes are a 422, and so is an
+    audience outside the scope of a curator with one (services/scope.py)."""
+    chosen = await _resolve_audience(db, audience)
+    ids = None if chosen is None else [u.id for u in chosen if u.id is not None]
+    if not await scope.audience_within(db, user, ids):
+        raise InvalidInput.field(
+            "audience",
+            _("Your scope allows bulletins only to units inside it: choose units of your scope."),
+        )
+    return chosen
+
+
+async def _resolve_audience(db: AsyncSession, audience: Any) -> list[OrgUnit] | None:
     if audience in (None, "all"):
         return None
     if isinstance(audience, str):

@@ -1,4 +1,6 @@
-"""The head office statistics: read rates by unit, 横展開 adoption by region."""
+"""The head office statistics: read rates by unit, 横展開 adoption by region (with the
+「やってみたい」 reactions beside it, a signal of shops that may follow). A curator with a
+scope sees the part of the audience inside it (services/scope.clip)."""
 
 from __future__ import annotations
 
@@ -10,17 +12,22 @@ from sqlmodel.ext.asyncio.session import AsyncSession
 
 from app.models import (
     Bulletin,
+    BulletinStatus,
+    ReactionKind,
     RolloutAnswer,
     UnitKind,
+    User,
 )
 from app.models.tables import (
     bulletin_items,
     bulletin_reads,
+    bulletins,
     posts,
+    reactions,
     rollout_responses,
     users,
 )
-from app.services import org
+from app.services import org, scope
 from app.services.kpi.rollup import percent
 
 
@@ -41,6 +48,7 @@ class ReadRateRow:
     users: int
     readers: int
     rate: float | None
+    at_meeting: int = 0  # of the readers, those recorded at a shop's morning meeting
 
 
 @dataclass(slots=True)
@@ -53,6 +61,9 @@ class AdoptionRow:
     trialling: int
     not_applicable: int
     rate: float | None
+    # Colleagues of the region (any unit in it) who reacted 「やってみたい」 to the post; in
+    # the total, everyone who did.
+    want_to_try: int = 0
 
 
 @dataclass(slots=True)
@@ -66,12 +77,23 @@ class ItemAdoption:
     total: AdoptionRow
 
 
-async def read_rates(db: AsyncSession, bulletin: Bulletin) -> list[ReadRateRow]:
+async def _tops(
+    db: AsyncSession, bulletin: Bulletin, viewer: User | None, tree: org.Tree | None = None
+) -> tuple[org.Tree, list[org.Unit]]:
+    """The tree, and the tops of the audience's subtrees inside the viewer's scope (all of
+    them without a viewer: the company's own figures, as the published report counts)."""
+    assert bulletin.id is not None
+    tree = tree or await org.load_tree(db)
+    tops = await org.audience_tops(db, tree, bulletin.id, bulletin.audience_all)
+    return tree, tops if viewer is None else scope.clip(tree, viewer, tops)
+
+
+async def read_rates(
+    db: AsyncSession, bulletin: Bulletin, viewer: User | None, tree: org.Tree | None = None
+) -> list[ReadRateRow]:
     """Per unit of the audience (pre-order, rolled up the tree): active users, how many of
     them opened the bulletin, and the rate in percent (one decimal)."""
-    assert bulletin.id is not None
-    tree = await org.load_tree(db)
-    tops = await org.audience_tops(db, tree, bulletin.id, bulletin.audience_all)
+    tree, tops = await _tops(db, bulletin, viewer, tree)
     active = {
         unit_id: n
         for unit_id, n in await db.execute(
@@ -80,35 +102,39 @@ async def read_rates(db: AsyncSession, bulletin: Bulletin) -> list[ReadRateRow]:
             .group_by(users.c.unit_id)
         )
     }
+    at_meeting = sa.func.count().filter(bulletin_reads.c.via == "meeting")
     readers = {
-        unit_id: n
-        for unit_id, n in await db.execute(
-            sa.select(users.c.unit_id, sa.func.count())
+        unit_id: (n, meeting)
+        for unit_id, n, meeting in await db.execute(
+            sa.select(users.c.unit_id, sa.func.count(), at_meeting)
             .select_from(bulletin_reads.join(users, users.c.id == bulletin_reads.c.user_id))
             .where(bulletin_reads.c.bulletin_id == bulletin.id, users.c.active.is_(True))
             .group_by(users.c.unit_id)
         )
     }
-    totals = tree.rollup({u: [active.get(u, 0), readers.get(u, 0)] for u in tree.by_id}, 2)
+    totals = tree.rollup({u: [active.get(u, 0), *readers.get(u, (0, 0))] for u in tree.by_id}, 3)
     rows = []
     for top in tops:
         for node in top.walk():
-            n_users, n_readers = totals[node.id]
+            n_users, n_readers, n_meeting = totals[node.id]
             if not node.active and n_users == 0:
                 continue
             rate = _pct(n_readers, n_users)
             depth = node.depth - top.depth
-            row = ReadRateRow(node.code, node.name, node.kind, depth, n_users, n_readers, rate)
+            row = ReadRateRow(
+                node.code, node.name, node.kind, depth, n_users, n_readers, rate, n_meeting
+            )
             rows.append(row)
     return rows
 
 
-async def adoption_by_region(db: AsyncSession, bulletin: Bulletin) -> list[ItemAdoption]:
+async def adoption_by_region(
+    db: AsyncSession, bulletin: Bulletin, viewer: User | None, tree: org.Tree | None = None
+) -> list[ItemAdoption]:
     """Per item and region: shops in the audience, how many answered, adopted, trialling,
     not applicable, and the adoption rate = adopted ÷ shops in the audience (one decimal)."""
     assert bulletin.id is not None
-    tree = await org.load_tree(db)
-    tops = await org.audience_tops(db, tree, bulletin.id, bulletin.audience_all)
+    tree, tops = await _tops(db, bulletin, viewer, tree)
     audience_units = [u for top in tops for u in top.walk()]
     region_of = {u.id: u.region() for u in audience_units if u.kind == UnitKind.shop and u.active}
     shops = list(region_of)
@@ -134,6 +160,20 @@ async def adoption_by_region(db: AsyncSession, bulletin: Bulletin) -> list[ItemA
         ).where(rollout_responses.c.item_id.in_([r.id for r in item_rows]))
     ):
         answers[item_id][unit_id] = answer
+    # 「やってみたい」 per post and the reactor's region (the region's code; None: none).
+    wants: dict[int, dict[str | None, int]] = defaultdict(lambda: defaultdict(int))
+    for post_id, unit_id, n in await db.execute(
+        sa.select(reactions.c.post_id, users.c.unit_id, sa.func.count())
+        .select_from(reactions.join(users, users.c.id == reactions.c.user_id))
+        .where(
+            reactions.c.kind == ReactionKind.want_to_try,
+            reactions.c.post_id.in_({r.post_id for r in item_rows}),
+        )
+        .group_by(reactions.c.post_id, users.c.unit_id)
+    ):
+        unit = tree.by_id.get(unit_id)
+        region = unit.region() if unit is not None else None
+        wants[post_id][region.code if region else None] += int(n)
 
     def row(region: org.Unit | None, members: list[int], given: dict[int, str]) -> AdoptionRow:
         got = [given[s] for s in members if s in given]
@@ -154,5 +194,96 @@ async def adoption_by_region(db: AsyncSession, bulletin: Bulletin) -> list[ItemA
         given = answers.get(r.id, {})
         per_region = [row(reg, [s for s in shops if region_of[s] == reg], given) for reg in regions]
         total = row(None, shops, given)
+        wanted = wants.get(r.post_id, {})
+        for line in per_region:
+            line.want_to_try = wanted.get(line.region_code, 0)
+        total.want_to_try = (
+            sum(line.want_to_try for line in per_region)
+            if viewer is not None and scope.is_scoped(viewer)
+            else sum(wanted.values())
+        )
         out.append(ItemAdoption(r.id, r.position, r.post_id, r.title, r.status, per_region, total))
     return out
+
+
+# A fiscal year's bulletins by region (the published report) ------------------------------------
+
+
+@dataclass(slots=True)
+class RegionYear:
+    """A region's figures over a year's bulletins: each bulletin's audience users and readers
+    (as `read_rates` counts them) and each item's shops in the audience and adoptions (as
+    `adoption_by_region` counts them), added up; the rates are the sums' ratios."""
+
+    code: str | None  # None: units outside any region (or, for the total line, everyone)
+    name: str | None
+    users: int = 0
+    readers: int = 0
+    shops: int = 0  # shops in the audience, once per item
+    adopted: int = 0
+
+    @property
+    def read_rate(self) -> float | None:
+        return _pct(self.readers, self.users)
+
+    @property
+    def adoption_rate(self) -> float | None:
+        return _pct(self.adopted, self.shops)
+
+
+@dataclass(slots=True)
+class BulletinYear:
+    fiscal_year: int
+    bulletins: int  # published in the fiscal year (the Vol. N numbering's year)
+    items: int
+    regions: list[RegionYear]  # by region code; "outside any region" last when it has figures
+    total: RegionYear
+
+
+async def year_by_region(db: AsyncSession, fy: int) -> BulletinYear:
+    """The bulletins published in fiscal year `fy`: how many, their items, and per region the
+    read rate (readers ÷ active users of the audience, over every bulletin) and the adoption
+    rate (adopted ÷ shops in the audience, over every item)."""
+    tree = await org.load_tree(db)
+    year = (
+        await db.execute(
+            sa.select(Bulletin)
+            .where(bulletins.c.status == BulletinStatus.published, bulletins.c.fiscal_year == fy)
+            .order_by(bulletins.c.volume, bulletins.c.id)
+        )
+    ).scalars()
+    lines: dict[str | None, RegionYear] = {
+        r.code: RegionYear(r.code, r.name) for r in tree.nodes if r.kind == UnitKind.region
+    }
+    outside = RegionYear(None, None)
+    total = RegionYear(None, None)
+    sent = items = 0
+    for bulletin in list(year):
+        sent += 1
+        for rate in await read_rates(db, bulletin, None, tree):
+            node = tree.by_code[rate.code]
+            region = node.region()
+            if rate.depth == 0:
+                total.users += rate.users
+                total.readers += rate.readers
+            # A region's own row, or the top of an audience chosen inside a region.
+            if region is not None and (node is region or rate.depth == 0):
+                lines[region.code].users += rate.users
+                lines[region.code].readers += rate.readers
+        for item in await adoption_by_region(db, bulletin, None, tree):
+            items += 1
+            total.shops += item.total.shops
+            total.adopted += item.total.adopted
+            for row in item.regions:
+                line = lines[row.region_code] if row.region_code is not None else outside
+                line.shops += row.shops
+                line.adopted += row.adopted
+    outside.users = total.users - sum(r.users for r in lines.values())
+    outside.readers = total.readers - sum(r.readers for r in lines.values())
+    regions = sorted(
+        (r for r in lines.values() if tree.by_code[r.code or ""].active or r.users or r.shops),
+        key=lambda r: r.code or "",
+    )
+    if outside.users or outside.shops:
+        regions.append(outside)
+    return BulletinYear(fy, sent, items, regions, total)

@@ -4,7 +4,9 @@ close with frozen snapshots and corrections, engagement, and the お客さまの
 - `rollup`: what every figure is built from (numbers and months, the unit tree and the cache
   per data version, live counts from the maintained roll-up, frozen snapshots);
 - `matrix`: the praise matrix; `close`: month close and reopen; `engagement`: activity per
-  unit; `voices`: the お客さまの声 table; `export`: the same tables as CSV or XLSX.
+  unit; `voices`: the お客さまの声 table; `report`: the published report (table (1) with the
+  year before, its notes, the year's 好取組; imported as `app.services.kpi.report`);
+  `export`: the same tables as CSV or XLSX.
 
 The names below are the package's interface: `from app.services import kpi;
 kpi.praise_matrix(...)`.

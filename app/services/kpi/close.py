@@ -1,6 +1,7 @@
 """Month close (SPEC §6): a curator freezes a month's counts for every unit once it is over;
-an admin reopens it. A closed month shows its frozen figure; the live figure minus the frozen
-one is a separate correction, so a closed figure never moves silently."""
+reopening takes two people (one asks, an admin approves: services/approvals.py). A closed
+month shows its frozen figure; the live figure minus the frozen one is a separate
+correction, so a closed figure never moves silently."""
 
 from __future__ import annotations
 
@@ -17,8 +18,8 @@ from app import clock, i18n
 from app.i18n import _
 from app.models import User
 from app.models.tables import kpi_month_closes, kpi_snapshot_counts, users
-from app.services import audit
-from app.services.errors import Conflict
+from app.services import audit, scope
+from app.services.errors import Conflict, Forbidden
 from app.services.kpi.rollup import live_counts, load_tree, month_key, next_month
 
 
@@ -75,7 +76,10 @@ async def _lock_close_row(db: AsyncSession, month: date) -> Any:
 
 
 async def close_month(db: AsyncSession, user: User, month: date) -> MonthClose:
-    """Freeze the month's counts for every unit; 409 if it is closed or not over yet."""
+    """Freeze the month's counts for every unit; 409 if it is closed or not over yet.
+    It freezes the whole company's figures: head office's (a curator with a scope: 403)."""
+    if scope.is_scoped(user):
+        raise Forbidden(_("Only head office closes a month: it freezes every unit's figures."))
     if _month_end(month) > i18n.today():
         raise Conflict(_("A month can be closed only after it has ended."))
     row = await _lock_close_row(db, month)
@@ -126,8 +130,18 @@ async def close_month(db: AsyncSession, user: User, month: date) -> MonthClose:
     return MonthClose(month, True, now, user.name, None, None, total)
 
 
-async def reopen_month(db: AsyncSession, user: User, month: date) -> MonthClose:
-    """Admins only (checked by the caller): the month shows live figures again."""
+async def reopen_month(
+    db: AsyncSession, user: User, month: date, *, approved: bool = False
+) -> MonthClose:
+    """The month shows live figures again. Only through the two-person rule: one curator or
+    admin asks, an administrator approves (services/approvals.py calls this, `approved`)."""
+    if not approved:
+        raise Conflict(
+            _(
+                "Reopening a month needs a second person: request it, and another "
+                "administrator approves it on the approvals page."
+            )
+        )
     row = await _lock_close_row(db, month)
     if row is None or row.reopened_at is not None:
         raise Conflict(_("This month is not closed."))

@@ -1,5 +1,5 @@
-"""Engagement (SPEC §6, curators): posts, likes, comments, active posters and active users
-per unit for one month, in the same rows as the praise matrix."""
+"""Engagement (SPEC §6, curators): posts, likes, reactions (スタンプ), comments, active posters
+and active users per unit for one month, in the same rows as the praise matrix."""
 
 from __future__ import annotations
 
@@ -12,8 +12,11 @@ import sqlalchemy as sa
 from sqlmodel.ext.asyncio.session import AsyncSession
 
 from app import i18n
-from app.models import PostStatus
-from app.models.tables import comments, likes, posts, users
+from app.i18n import _
+from app.models import PostStatus, User
+from app.models.tables import comments, likes, posts, reactions, users
+from app.services import scope
+from app.services.errors import NotFound
 from app.services.kpi.rollup import MAX_DEPTH, load_tree, next_month, percent, row_specs, unit_at
 from app.services.org import Tree, Unit
 
@@ -26,6 +29,7 @@ class EngagementRow:
     path: list[str]
     posts: int
     likes: int
+    reactions: int
     comments: int
     posters: int
     heads: int
@@ -61,15 +65,21 @@ def _utc_bounds(month: date) -> tuple[datetime, datetime]:
 async def engagement(
     db: AsyncSession,
     month: date,
+    viewer: User,
     *,
     unit: str | None = None,
     depth: int = 1,
     tree: Tree | None = None,
 ) -> Engagement:
-    """Posts (both kinds, published, by the post's unit), likes given and comments written
-    (by the member's unit), active posters and active users, for one month (Asia/Tokyo)."""
+    """Posts (both kinds, published, by the post's unit), likes and reactions given and
+    comments written (by the member's unit), active posters and active users, for one month
+    (Asia/Tokyo). From the unit asked for, or the top of the viewer's scope (services/scope):
+    a unit outside it is a 404."""
     tree = tree or await load_tree(db)
-    base = unit_at(tree, unit)
+    top = scope.tree_top(tree, viewer)
+    base = unit_at(tree, unit) if unit or top is None else top
+    if not scope.in_tree(tree, viewer, base):
+        raise NotFound(_("No such unit."))
     depth = max(1, min(depth, MAX_DEPTH))
     start, end = _utc_bounds(month)
     own_posts: dict[int, int] = {}
@@ -96,6 +106,12 @@ async def engagement(
         .where(likes.c.created_at >= start, likes.c.created_at < end)
         .group_by(users.c.unit_id)
     )
+    own_reactions = await by_member_unit(
+        sa.select(users.c.unit_id, sa.func.count())
+        .select_from(reactions.join(users, users.c.id == reactions.c.user_id))
+        .where(reactions.c.created_at >= start, reactions.c.created_at < end)
+        .group_by(users.c.unit_id)
+    )
     own_comments = await by_member_unit(
         sa.select(users.c.unit_id, sa.func.count())
         .select_from(comments.join(users, users.c.id == comments.c.author_id))
@@ -112,27 +128,32 @@ async def engagement(
         .group_by(users.c.unit_id)
     )
 
-    def gather(node: Unit, direct: bool) -> tuple[int, int, int, set[int], int]:
+    def line(node: Unit, direct: bool, path: list[Unit]) -> EngagementRow:
         nodes = [node] if direct else list(node.walk())
-        p = sum(own_posts.get(n.id, 0) for n in nodes)
-        lk = sum(own_likes.get(n.id, 0) for n in nodes)
-        c = sum(own_comments.get(n.id, 0) for n in nodes)
         who: set[int] = set()
         for n in nodes:
             who |= own_posters.get(n.id, set())
-        h = sum(own_heads.get(n.id, 0) for n in nodes)
-        return p, lk, c, who, h
 
-    def line(node: Unit, direct: bool, path: list[Unit]) -> EngagementRow:
-        p, lk, c, who, h = gather(node, direct)
+        def total(own: dict[int, int]) -> int:
+            return sum(own.get(n.id, 0) for n in nodes)
+
         return EngagementRow(
-            node.code, node.name, direct, [x.name for x in path], p, lk, c, len(who), h
+            code=node.code,
+            name=node.name,
+            direct=direct,
+            path=[x.name for x in path],
+            posts=total(own_posts),
+            likes=total(own_likes),
+            reactions=total(own_reactions),
+            comments=total(own_comments),
+            posters=len(who),
+            heads=total(own_heads),
         )
 
     out = []
     for spec in row_specs(base, depth):
         row = line(spec.node, spec.direct, spec.path)
-        empty = not (row.posts or row.likes or row.comments or row.heads)
+        empty = not (row.posts or row.likes or row.reactions or row.comments or row.heads)
         if empty and (spec.direct or not spec.node.active):
             continue
         out.append(row)

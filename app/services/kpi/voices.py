@@ -4,6 +4,7 @@ year, and the complaints by category with their share."""
 from __future__ import annotations
 
 from dataclasses import dataclass
+from datetime import date
 from decimal import Decimal
 from typing import Any
 
@@ -12,7 +13,9 @@ from sqlmodel.ext.asyncio.session import AsyncSession
 
 from app.fiscal import fiscal_year_bounds, fiscal_year_months, month_index
 from app.labels import complaint_category_labels
+from app.models import User
 from app.models.tables import complaint_voices, posts
+from app.services import scope
 from app.services.kpi.rollup import load_frozen, percent, praise_filter
 
 HUNDRED = Decimal("100.0")
@@ -43,28 +46,45 @@ class VoicesTable:
         return HUNDRED if self.complaints else Decimal("0.0")
 
 
-async def praise_total(db: AsyncSession, fy: int) -> int:
-    """The company's official praise count for the year (closed months from the snapshot)."""
+async def praise_total(db: AsyncSession, fy: int, viewer: User) -> int:
+    """The official praise count for the year (closed months from the snapshot): the
+    company's, or for a curator with a scope the units of that scope."""
+    overseen = await scope.overseen_unit_ids(db, viewer)
     months = fiscal_year_months(fy)
     frozen = await load_frozen(db, months)
     dialect = db.get_bind().dialect.name
     bucket = month_index(posts.c.received_on, dialect, months)
     start, end = fiscal_year_bounds(fy)
-    inner = sa.select(bucket.label("m")).where(*praise_filter(start, end)).subquery()
+    inner = (
+        sa.select(bucket.label("m"))
+        .where(*praise_filter(start, end), scope.overseen(viewer, posts.c.unit_id))
+        .subquery()
+    )
     rows = await db.execute(sa.select(inner.c.m, sa.func.count()).group_by(inner.c.m))
     live = dict.fromkeys(range(12), 0)
     for m, n in rows:
         live[int(m)] = int(n)
-    return sum(
-        frozen.company.get(m, 0) if m in frozen.months else live[i] for i, m in enumerate(months)
-    )
+
+    def closed(m: date) -> int:
+        if overseen is None:
+            return frozen.company.get(m, 0)
+        return sum(
+            n for (unit_id, month), n in frozen.own.items() if month == m and unit_id in overseen
+        )
+
+    return sum(closed(m) if m in frozen.months else live[i] for i, m in enumerate(months))
 
 
-async def voices_table(db: AsyncSession, fy: int) -> VoicesTable:
+async def voices_table(db: AsyncSession, fy: int, viewer: User) -> VoicesTable:
+    """The table for the company, or for a curator with a scope, the units of that scope."""
     start, end = fiscal_year_bounds(fy)
     rows = await db.execute(
         sa.select(complaint_voices.c.category, sa.func.count())
-        .where(complaint_voices.c.received_on >= start, complaint_voices.c.received_on < end)
+        .where(
+            complaint_voices.c.received_on >= start,
+            complaint_voices.c.received_on < end,
+            scope.overseen(viewer, complaint_voices.c.unit_id),
+        )
         .group_by(complaint_voices.c.category)
     )
     counts = {c: int(n) for c, n in rows}
@@ -73,7 +93,7 @@ async def voices_table(db: AsyncSession, fy: int) -> VoicesTable:
         CategoryShare(code, name, counts.get(code, 0), percent(counts.get(code, 0), complaints))
         for code, name in complaint_category_labels().items()
     ]
-    return VoicesTable(fy, await praise_total(db, fy), complaints, categories)
+    return VoicesTable(fy, await praise_total(db, fy, viewer), complaints, categories)
 
 
 def voices_json(table: VoicesTable) -> dict[str, Any]:

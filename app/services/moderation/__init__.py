@@ -13,7 +13,13 @@ A post's `comment_count` counts visible (published) comments only, and moves ato
 
 from app.services.moderation.dismissal import dismiss_flags, target_exists
 from app.services.moderation.featuring import feature_post, unfeature_post
-from app.services.moderation.hiding import hide_comment, hide_post, restore_comment, restore_post
+from app.services.moderation.hiding import (
+    hidden_for_personal_data,
+    hide_comment,
+    hide_post,
+    restore_comment,
+    restore_post,
+)
 from app.services.moderation.queue import (
     FlagGroup,
     FlagView,
@@ -48,6 +54,7 @@ __all__ = [
     "dismiss_flags",
     "feature_post",
     "flag_group",
+    "hidden_for_personal_data",
     "hide_comment",
     "hide_post",
     "open_flag_count",

@@ -8,17 +8,25 @@ from sqlmodel.ext.asyncio.session import AsyncSession
 from app.i18n import _
 from app.models import User
 from app.models.tables import comments, posts
-from app.services import audit
+from app.services import audit, scope
 from app.services.errors import Conflict
 from app.services.moderation.rules import Actions, clean_reason, parse_target, resolve_flags
 
 
-async def target_exists(db: AsyncSession, target: str) -> bool:
+async def target_exists(db: AsyncSession, target: str, viewer: User) -> bool:
+    """Whether the post or comment exists and lies in the viewer's scope (services/scope)."""
     parsed = parse_target(target)
     if parsed is None:
         return False
-    table = posts if parsed[0] == "post" else comments
-    found = await db.execute(sa.select(table.c.id).where(table.c.id == parsed[1]))
+    if parsed[0] == "post":
+        stmt = sa.select(posts.c.id).where(posts.c.id == parsed[1])
+    else:
+        stmt = (
+            sa.select(comments.c.id)
+            .join(posts, posts.c.id == comments.c.post_id)
+            .where(comments.c.id == parsed[1])
+        )
+    found = await db.execute(stmt.where(scope.overseen(viewer, posts.c.unit_id)))
     return found.first() is not None
 
 

@@ -10,6 +10,7 @@ from app.models import Post, User
 from app.models.tables import posts
 from app.services import audit, notifications
 from app.services.errors import Conflict
+from app.services.integrations import events as integration_events
 from app.services.moderation.rules import PUBLISHED, Actions, clean_note, finish, update_post
 
 
@@ -42,6 +43,8 @@ async def feature_post(db: AsyncSession, curator: User, post: Post, note: str | 
         before=before,
         after={"featured": True, "feature_note": text},
     )
+    if not before["featured"]:
+        await integration_events.post_event(db, post, integration_events.Event.post_featured)
     await finish(db, post)
     assert post.id is not None
     await notifications.notify_post_featured(db, post.id, curator)

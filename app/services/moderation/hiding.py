@@ -7,10 +7,12 @@ from sqlmodel.ext.asyncio.session import AsyncSession
 
 from app import clock
 from app.i18n import _
-from app.models import Comment, CommentStatus, Post, User
+from app.models import Comment, CommentStatus, FlagReason, Post, User
 from app.models.tables import comments, posts
+from app.models.tables import flags as flags_t
 from app.services import audit, notifications
 from app.services.errors import Conflict
+from app.services.integrations import events as integration_events
 from app.services.moderation.rules import (
     HIDDEN,
     PUBLISHED,
@@ -57,17 +59,53 @@ async def hide_post(db: AsyncSession, curator: User, post: Post, reason: str | N
         before={"status": PUBLISHED},
         after={"status": HIDDEN, "flags_resolved": resolved},
     )
+    assert post.id is not None
+    await integration_events.post_withdrawn(db, post.id)  # the chat tools' copies go too
     await finish(db, post)
     assert post.id is not None
     await notifications.notify_post_hidden(db, post.id, curator)
     return post
 
 
+async def hidden_for_personal_data(db: AsyncSession, post_id: int) -> bool:
+    """Whether the post is hidden and its hiding closed a personal-data report (a colleague's
+    or the system's own): showing it again then takes two people (services/approvals.py)."""
+    target = f"post:{post_id}"
+    stmt = (
+        sa.select(flags_t.c.id)
+        .join(posts, posts.c.id == flags_t.c.post_id)
+        .where(
+            posts.c.id == post_id,
+            posts.c.status == HIDDEN,
+            flags_t.c.target == target,
+            flags_t.c.reason == FlagReason.personal_info,
+            flags_t.c.resolution == "hidden",
+            flags_t.c.resolved_at >= posts.c.hidden_at,
+        )
+        .limit(1)
+    )
+    return (await db.execute(stmt)).first() is not None
+
+
 async def restore_post(
-    db: AsyncSession, curator: User, post: Post, reason: str | None = None
+    db: AsyncSession,
+    curator: User,
+    post: Post,
+    reason: str | None = None,
+    *,
+    approved: bool = False,
 ) -> Post:
-    """Publish a hidden post again; the hidden_* fields are cleared (the audit log keeps them)."""
+    """Publish a hidden post again; the hidden_* fields are cleared (the audit log keeps them).
+    A post hidden for personal data only once a second person approved (`approved`)."""
     why = clean_reason(reason, required=False)
+    assert post.id is not None
+    if not approved and await hidden_for_personal_data(db, post.id):
+        raise Conflict(
+            _(
+                "This post was hidden for personal data: showing it again needs a second "
+                "person. Request it, and another curator or administrator approves it."
+            )
+        )
     old_reason = post.hidden_reason
     changed = await update_post(
         db,

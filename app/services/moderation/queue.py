@@ -10,8 +10,10 @@ import sqlalchemy as sa
 from sqlmodel.ext.asyncio.session import AsyncSession
 
 from app import clock
+from app.models import User
 from app.models.tables import comments, posts, units, users
 from app.models.tables import flags as flags_t
+from app.services import scope
 from app.services.cursor import decode_cursor, encode_cursor
 from app.services.moderation.rules import HIDDEN, PUBLISHED, parse_target
 
@@ -24,8 +26,12 @@ class FlagView:
     reason: str
     note: str | None
     created_at: datetime
-    reporter_code: str
-    reporter_name: str
+    reporter_code: str | None  # None: opened by the system (services/flags.open_system_flag)
+    reporter_name: str | None
+
+    @property
+    def by_system(self) -> bool:
+        return self.reporter_code is None
 
 
 @dataclass(slots=True)
@@ -173,7 +179,7 @@ async def _groups_for(db: AsyncSession, heads: list[tuple[str, datetime, int]]) 
             flags_t.c.post_id,
             flags_t.c.comment_id,
         )
-        .join(users, users.c.id == flags_t.c.reporter_id)
+        .outerjoin(users, users.c.id == flags_t.c.reporter_id)
         .where(flags_t.c.target.in_(targets), flags_t.c.resolved_at.is_(None))
         .order_by(flags_t.c.created_at, flags_t.c.id)
     )
@@ -212,10 +218,25 @@ async def _groups_for(db: AsyncSession, heads: list[tuple[str, datetime, int]]) 
     return groups
 
 
+def _in_scope(viewer: User) -> sa.ColumnElement[bool]:
+    """A clause on flags: on a post of the viewer's scope (every flag names its post)."""
+    if not scope.is_scoped(viewer):
+        return sa.true()
+    return sa.exists().where(
+        posts.c.id == flags_t.c.post_id, scope.overseen(viewer, posts.c.unit_id)
+    )
+
+
 async def open_flags(
-    db: AsyncSession, reason: str | None = None, *, cursor: str | None = None, limit: int = 50
+    db: AsyncSession,
+    viewer: User,
+    reason: str | None = None,
+    *,
+    cursor: str | None = None,
+    limit: int = 50,
 ) -> tuple[list[FlagGroup], str | None]:
-    """Open flags grouped by target, the group with the oldest flag first (keyset paginated).
+    """Open flags grouped by target, the group with the oldest flag first (keyset paginated);
+    only those on posts of the viewer's scope.
 
     With `reason`, only the targets that have an open flag for that reason; each group still
     shows all its open flags.
@@ -224,7 +245,7 @@ async def open_flags(
     first_id = sa.func.min(flags_t.c.id)
     stmt = (
         sa.select(flags_t.c.target, oldest.label("oldest"), first_id.label("first_id"))
-        .where(flags_t.c.resolved_at.is_(None))
+        .where(flags_t.c.resolved_at.is_(None), _in_scope(viewer))
         .group_by(flags_t.c.target)
     )
     if reason:
@@ -258,21 +279,22 @@ async def flag_group(db: AsyncSession, target: str) -> FlagGroup | None:
     return groups[0] if groups else None
 
 
-async def open_flag_count(db: AsyncSession) -> int:
+async def open_flag_count(db: AsyncSession, viewer: User) -> int:
     stmt = sa.select(sa.func.count(sa.distinct(flags_t.c.target))).where(
-        flags_t.c.resolved_at.is_(None)
+        flags_t.c.resolved_at.is_(None), _in_scope(viewer)
     )
     return int((await db.execute(stmt)).scalar_one())
 
 
 async def recent_posts(
-    db: AsyncSession, *, cursor: str | None = None, limit: int = 30
+    db: AsyncSession, viewer: User, *, cursor: str | None = None, limit: int = 30
 ) -> tuple[list[TargetPost], str | None]:
-    """Published and hidden posts, newest first, for the moderation page."""
+    """Published and hidden posts of the viewer's scope, newest first, for the moderation
+    page."""
     stmt = (
         sa.select(*_POST_COLUMNS)
         .select_from(_POST_FROM)
-        .where(posts.c.status.in_((PUBLISHED, HIDDEN)))
+        .where(posts.c.status.in_((PUBLISHED, HIDDEN)), scope.overseen(viewer, posts.c.unit_id))
     )
     if cursor:
         at, last_id = decode_cursor(cursor)

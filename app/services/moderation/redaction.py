@@ -16,6 +16,7 @@ from app.services.comments import clean_body as clean_comment_body
 from app.services.comments import render_with_mentions
 from app.services.errors import Conflict, InvalidInput
 from app.services.inputs import clean_text
+from app.services.integrations import events as integration_events
 from app.services.markdown import render_markdown
 from app.services.moderation.rules import (
     HIDDEN,
@@ -26,6 +27,7 @@ from app.services.moderation.rules import (
     update_post,
 )
 from app.services.posts import body_problem, title_problem
+from app.services.search import indexed_text
 
 
 def _redacted(field_name: str, value: str | None) -> str | None:
@@ -56,7 +58,7 @@ async def redact_post(
     """Replace the title and/or body to remove personal data.
 
     The removed text is kept nowhere: the audit row says which fields were redacted, never
-    what they held. The search index follows the row (expression index / FTS triggers).
+    what they held. The search index follows the row (search_text, indexed by both databases).
     """
     new_title, new_body = _redacted("title", title), _redacted("body", body)
     why = clean_reason(reason, required=False)
@@ -69,6 +71,9 @@ async def redact_post(
     if not values:
         raise _nothing_changed("body" if body is not None else "title")
     redacted = [name for name in ("title", "body") if name in values]
+    values["search_text"] = indexed_text(
+        values.get("title", post.title), values.get("body", post.body)
+    )
     now = clock.now()
     values.update(edited_at=now, updated_at=now)
     if not await update_post(db, post, posts.c.status.in_((PUBLISHED, HIDDEN)), values):
@@ -83,6 +88,9 @@ async def redact_post(
         before={name: "redacted" for name in redacted},
         after={name: "edited" for name in redacted},
     )
+    # The chat tools' copies carry the old title: replaced by the redacted one.
+    assert post.id is not None
+    await integration_events.post_withdrawn(db, post.id, resend=True)
     await finish(db, post)
     return post
 

@@ -4,14 +4,14 @@ behind the bell."""
 from __future__ import annotations
 
 from dataclasses import dataclass
-from datetime import datetime
+from datetime import date, datetime
 from typing import Any
 
 import sqlalchemy as sa
 from sqlmodel.ext.asyncio.session import AsyncSession
 
 from app import clock, events
-from app.i18n import _
+from app.i18n import _, format_day, quoted, unquoted
 from app.models import (
     NotificationKind,
     PostStatus,
@@ -29,6 +29,7 @@ from app.services.errors import NotFound
 
 Kind = NotificationKind
 BELL_CAP = 100  # the bell shows "99+" from here on
+BULLETIN_KINDS = (Kind.bulletin, Kind.bulletin_reminder)  # they lead to the bulletin
 
 
 # Reading -------------------------------------------------------------------------------------
@@ -82,6 +83,7 @@ class NotificationView:
     created_at: datetime
     updated_at: datetime
     read_at: datetime | None
+    bulletin_confirm_by: date | None = None  # the bulletin's confirmation deadline
 
     @property
     def unread(self) -> bool:
@@ -94,7 +96,7 @@ class NotificationView:
         title = self.post_title
         if self.post_id is not None and title is None:
             return _("A post that is no longer available.")
-        title = title or ""
+        title = unquoted(title or "")  # the messages put it in quotation marks themselves
         if self.kind == Kind.like:
             if self.actor_count > 1:
                 return _("%(name)s and %(n)s others liked your post “%(title)s”.") % {
@@ -103,6 +105,14 @@ class NotificationView:
                     "title": title,
                 }
             return _("%(name)s liked your post “%(title)s”.") % {"name": name, "title": title}
+        if self.kind == Kind.reaction:
+            if self.actor_count > 1:
+                return _("%(n)s reactions to your post “%(title)s”, the latest from %(name)s.") % {
+                    "name": name,
+                    "n": self.actor_count,
+                    "title": title,
+                }
+            return _("%(name)s reacted to your post “%(title)s”.") % {"name": name, "title": title}
         if self.kind == Kind.comment:
             return _("%(name)s commented on your post “%(title)s”.") % {
                 "name": name,
@@ -122,23 +132,36 @@ class NotificationView:
                 "title": title,
                 "bulletin": self.bulletin_label,
             }
+        if self.kind == Kind.bulletin_reminder:
+            if self.bulletin_confirm_by is not None:
+                return _("Reminder: please read the bulletin %(bulletin)s by %(date)s.") % {
+                    "bulletin": self.bulletin_label,
+                    "date": format_day(self.bulletin_confirm_by),
+                }
+            return _("Reminder: please read the bulletin %(bulletin)s.") % {
+                "bulletin": self.bulletin_label
+            }
         return _("New bulletin: %(bulletin)s") % {"bulletin": self.bulletin_label}
 
     @property
     def bulletin_label(self) -> str:
-        title = f"“{self.bulletin_title or ''}”"
-        if self.bulletin_volume:
-            return _("Vol. %(n)s") % {"n": self.bulletin_volume} + " " + title
-        return title
+        return bulletin_label(self.bulletin_title or "", self.bulletin_volume)
 
     @property
     def target(self) -> tuple[str, dict[str, int]] | None:
         """The route name and parameters a click leads to (None: nothing left to show)."""
-        if self.kind == Kind.bulletin and self.bulletin_id is not None:
+        if self.kind in BULLETIN_KINDS and self.bulletin_id is not None:
             return "show_bulletin", {"bulletin_id": self.bulletin_id}
         if self.post_id is not None and self.post_title is not None:
             return "show_post", {"post_id": self.post_id}
         return None
+
+
+def bulletin_label(title: str, volume: int | None) -> str:
+    """A bulletin in a notification line: 第3号「…」 / Vol. 3 “…”."""
+    if volume:
+        return _("Vol. %(n)s %(title)s") % {"n": volume, "title": quoted(title)}
+    return quoted(title)
 
 
 _actor = users.alias("actor")
@@ -158,6 +181,7 @@ _LIST_COLUMNS = (
     notifications.c.created_at,
     notifications.c.updated_at,
     notifications.c.read_at,
+    bulletins.c.confirm_by,
 )
 _LIST_FROM = (
     notifications.outerjoin(_actor, _actor.c.id == notifications.c.actor_id)
@@ -190,6 +214,7 @@ def _view(user: User, r: Any) -> NotificationView:
         created_at=r[12],
         updated_at=r[13],
         read_at=r[14],
+        bulletin_confirm_by=r[15],
     )
 
 

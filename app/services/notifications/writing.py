@@ -1,5 +1,6 @@
-"""Who hears of what: the rows written for likes, comments, mentions, featured and hidden posts
-and published bulletins (the rules are in the package's docstring)."""
+"""Who hears of what: the rows written for likes, reactions, comments, mentions, featured and
+hidden posts, published bulletins and reminders to read one (the rules are in the package's
+docstring)."""
 
 from __future__ import annotations
 
@@ -21,17 +22,19 @@ from app.models import (
     PostStatus,
     User,
 )
-from app.models.notify import UNREAD_LIKE_GROUP
+from app.models.notify import UNREAD_LIKE_GROUP, UNREAD_REACTION_GROUP
 from app.models.tables import (
     bulletin_items,
     bulletins,
     likes,
     notifications,
     posts,
+    reactions,
     users,
 )
 from app.services import org
 from app.services.mentions import mentioned_users
+from app.services.push import outbox as push_outbox
 
 Kind = NotificationKind
 log = get_logger("arigato.notifications")
@@ -42,22 +45,54 @@ log = get_logger("arigato.notifications")
 
 async def on_like(db: AsyncSession, post: Post, liker: User, liked_at: datetime) -> list[int]:
     """Inside the like's transaction: count the liker into the author's unread group."""
-    if post.author_id == liker.id:
+    return await _group_add(db, Kind.like, post, liker, liked_at)
+
+
+async def on_unlike(db: AsyncSession, post: Post, liker: User, liked_at: datetime) -> list[int]:
+    """Inside the unlike's transaction: take the liker out of the unread group, if counted."""
+    return await _group_remove(db, Kind.like, post, liker, liked_at)
+
+
+async def on_reaction(db: AsyncSession, post: Post, actor: User, reacted_at: datetime) -> list[int]:
+    """Inside the reaction's transaction: count it into the author's unread reaction group
+    (one group per post for every kind of reaction, like likes)."""
+    return await _group_add(db, Kind.reaction, post, actor, reacted_at)
+
+
+async def on_unreaction(
+    db: AsyncSession, post: Post, actor: User, reacted_at: datetime
+) -> list[int]:
+    """Inside the transaction that took a reaction back: out of the unread group, if counted."""
+    return await _group_remove(db, Kind.reaction, post, actor, reacted_at)
+
+
+# The grouped kinds: the partial unique index each group's upsert meets in, and the rows
+# whose latest actor the group names.
+_GROUPS = {
+    Kind.like: (UNREAD_LIKE_GROUP, likes),
+    Kind.reaction: (UNREAD_REACTION_GROUP, reactions),
+}
+
+
+async def _group_add(
+    db: AsyncSession, kind: Kind, post: Post, actor: User, at: datetime
+) -> list[int]:
+    if post.author_id == actor.id:
         return []
     stmt = upsert(db, notifications).values(
         user_id=post.author_id,
-        kind=Kind.like,
-        actor_id=liker.id,
+        kind=kind,
+        actor_id=actor.id,
         actor_count=1,
         post_id=post.id,
-        created_at=liked_at,
-        updated_at=liked_at,
+        created_at=at,
+        updated_at=at,
     )
     # The group starts at its earliest like: an unlike can then tell whether the like it
     # removes was counted here (a like from before the author last read is not).
     stmt = stmt.on_conflict_do_update(
         index_elements=["user_id", "post_id", "kind"],
-        index_where=sa.text(UNREAD_LIKE_GROUP),
+        index_where=sa.text(_GROUPS[kind][0]),
         set_={
             "actor_id": stmt.excluded.actor_id,
             "actor_count": notifications.c.actor_count + 1,
@@ -69,33 +104,41 @@ async def on_like(db: AsyncSession, post: Post, liker: User, liked_at: datetime)
         },
     )
     await db.execute(stmt)
+    await push_outbox.enqueue(
+        db,
+        (notifications.c.user_id == post.author_id)
+        & (notifications.c.post_id == post.id)
+        & (notifications.c.kind == kind),
+    )
     return [post.author_id]
 
 
-async def on_unlike(db: AsyncSession, post: Post, liker: User, liked_at: datetime) -> list[int]:
-    """Inside the unlike's transaction: take the liker out of the unread group, if counted."""
-    if post.author_id == liker.id:
+async def _group_remove(
+    db: AsyncSession, kind: Kind, post: Post, actor: User, at: datetime
+) -> list[int]:
+    if post.author_id == actor.id:
         return []
     row = (
         await db.execute(
             sa.select(notifications.c.id, notifications.c.created_at).where(
                 notifications.c.user_id == post.author_id,
                 notifications.c.post_id == post.id,
-                notifications.c.kind == Kind.like,
+                notifications.c.kind == kind,
                 notifications.c.read_at.is_(None),
             )
         )
     ).first()
-    if row is None or liked_at < row.created_at:
+    if row is None or at < row.created_at:
         return []
-    latest_liker = (
-        sa.select(likes.c.user_id)
+    table = _GROUPS[kind][1]
+    latest_actor = (
+        sa.select(table.c.user_id)
         .where(
-            likes.c.post_id == post.id,
-            likes.c.user_id != post.author_id,
-            likes.c.created_at >= notifications.c.created_at,
+            table.c.post_id == post.id,
+            table.c.user_id != post.author_id,
+            table.c.created_at >= notifications.c.created_at,
         )
-        .order_by(likes.c.created_at.desc())
+        .order_by(table.c.created_at.desc())
         .limit(1)
         .scalar_subquery()
     )
@@ -104,7 +147,7 @@ async def on_unlike(db: AsyncSession, post: Post, liker: User, liked_at: datetim
         .where(notifications.c.id == row.id, notifications.c.actor_count > 1)
         .values(
             actor_count=notifications.c.actor_count - 1,
-            actor_id=sa.func.coalesce(latest_liker, notifications.c.actor_id),
+            actor_id=sa.func.coalesce(latest_actor, notifications.c.actor_id),
         )
     )
     if shrunk.rowcount == 0:  # type: ignore[attr-defined]
@@ -155,6 +198,7 @@ async def on_comment(db: AsyncSession, post: Post, comment: Comment, author: Use
         )
     if rows:
         await db.execute(sa.insert(notifications), rows)
+        await push_outbox.enqueue(db, notifications.c.comment_id == comment.id)
     return [r["user_id"] for r in rows]
 
 
@@ -180,7 +224,10 @@ async def _post_event(
         if already.first() is not None:
             return []
     row = _row(author_id, kind, actor.id if actor else None, clock.now(), post_id=post_id)
-    await db.execute(sa.insert(notifications).values(**row))
+    new_id = (
+        await db.execute(sa.insert(notifications).values(**row).returning(notifications.c.id))
+    ).scalar_one()
+    await push_outbox.enqueue(db, notifications.c.id == new_id)
     return [author_id]
 
 
@@ -299,5 +346,36 @@ async def _bulletin_published(
             ),
         )
     )
+    await push_outbox.enqueue(
+        db,
+        (notifications.c.bulletin_id == bulletin_id)
+        & notifications.c.kind.in_((Kind.bulletin, Kind.bulletin_item)),
+    )
     # Audiences are large: every instance recounts the bells of the users it has connected.
     return None
+
+
+async def on_bulletin_reminder(
+    db: AsyncSession, bulletin_id: int, unread: list[int], actor: User | None
+) -> list[int]:
+    """Inside the reminder's transaction: a `bulletin_reminder` to each of `unread` (the
+    people in the audience who have not opened the bulletin: services/bulletins/followup.py),
+    except the curator who sent it; a push follows the recipient's push settings (with new
+    bulletins) and the digest lists it while unread. Who was reminded."""
+    now = clock.now()
+    actor_id = actor.id if actor else None
+    recipients = sorted(set(unread) - {actor_id})
+    if not recipients:
+        return []
+    rows = [
+        _row(user_id, Kind.bulletin_reminder, actor_id, now, bulletin_id=bulletin_id)
+        for user_id in recipients
+    ]
+    await db.execute(sa.insert(notifications), rows)
+    await push_outbox.enqueue(
+        db,
+        (notifications.c.bulletin_id == bulletin_id)
+        & (notifications.c.kind == Kind.bulletin_reminder)
+        & (notifications.c.created_at == now),
+    )
+    return recipients

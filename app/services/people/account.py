@@ -82,16 +82,22 @@ async def change_password(
     errors: list[dict[str, Any]] = []
     current_ok = False
     if mode is PasswordMode.change:
+        # With a one-time password, that is the "current" one: say so, as the form does.
+        one_time = user.must_change_password
         if not current:
-            errors.append(
-                field_error("current_password", _("Enter your current password."), "missing")
+            missing = (
+                _("Enter the one-time password.") if one_time else _("Enter your current password.")
             )
+            errors.append(field_error("current_password", missing, "missing"))
         elif len(current) > MAX_PASSWORD_LENGTH or not await auth.verify_current_password(
             db, settings, user, current, address
         ):
-            errors.append(
-                field_error("current_password", _("The current password is not correct."))
+            wrong = (
+                _("The one-time password is not correct.")
+                if one_time
+                else _("The current password is not correct.")
             )
+            errors.append(field_error("current_password", wrong))
         else:
             current_ok = True
     if len(new) < MIN_PASSWORD_LENGTH:

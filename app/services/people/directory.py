@@ -1,10 +1,13 @@
-"""Finding users: the admin's filtered list, one user by code, the type-ahead directory, and
-the numbers of the admin landing page."""
+"""Finding users and units: the admin's filtered list, one user by code, the type-ahead
+directories (colleagues, units), the unit a person typed into a filter, and the numbers of the
+admin landing page."""
 
 from __future__ import annotations
 
 import base64
 import binascii
+import re
+import unicodedata
 from dataclasses import dataclass
 from typing import Any
 
@@ -67,13 +70,7 @@ def _decode_code_cursor(cursor: str) -> str:
 async def _filtered(db: AsyncSession, filters: UserFilters) -> Any:
     stmt = select(User, OrgUnit).join(OrgUnit, col(OrgUnit.id) == User.unit_id)
     if q := filters.q.strip():
-        like = q.replace("\\", "\\\\").replace("%", "\\%").replace("_", "\\_")
-        stmt = stmt.where(
-            or_(
-                col(User.code).ilike(f"{like}%", escape="\\"),
-                col(User.name).contains(q, autoescape=True),
-            )
-        )
+        stmt = stmt.where(_code_or_name(User.code, User.name, q))
     if filters.unit:
         unit = await get_unit(db, filters.unit)
         if unit is None or unit.id is None:
@@ -126,8 +123,11 @@ async def get_user(db: AsyncSession, code: str) -> tuple[User, OrgUnit]:
     return row[0], row[1]
 
 
-async def directory(db: AsyncSession, q: str = "", limit: int = 20) -> list[tuple[User, OrgUnit]]:
-    """Active users matching a code prefix or a name substring, for type-ahead."""
+async def directory(
+    db: AsyncSession, q: str = "", limit: int = 20, *, excluding: int | None = None
+) -> list[tuple[User, OrgUnit]]:
+    """Active users matching a code prefix or a name substring, for type-ahead; `excluding`
+    leaves one user out (the one typing: nobody mentions or thanks themself)."""
     stmt = (
         select(User, OrgUnit)
         .join(OrgUnit, col(OrgUnit.id) == User.unit_id)
@@ -135,12 +135,93 @@ async def directory(db: AsyncSession, q: str = "", limit: int = 20) -> list[tupl
         .order_by(col(User.code))
         .limit(limit)
     )
+    if excluding is not None:
+        stmt = stmt.where(col(User.id) != excluding)
     if q := q.strip():
-        like = q.replace("\\", "\\\\").replace("%", "\\%").replace("_", "\\_")
-        stmt = stmt.where(
-            or_(col(User.code).ilike(f"{like}%", escape="\\"), col(User.name).contains(q))
-        )
+        stmt = stmt.where(_code_or_name(User.code, User.name, q))
     return list((await db.exec(stmt)).all())
+
+
+async def names_by_code(db: AsyncSession, codes: list[str]) -> dict[str, str]:
+    """The names of these employee numbers (unknown ones are left out)."""
+    if not codes:
+        return {}
+    rows = await db.execute(
+        sa.select(users.c.code, users.c.name).where(users.c.code.in_(set(codes[:100])))
+    )
+    return {code: name for code, name in rows}
+
+
+# The spaces a name may be written with, between family and given name: ignored on both
+# sides, so 田中太郎 finds 田中　太郎 and 田中 太郎 finds 田中太郎.
+NAME_SPACES = (" ", "\u3000", "\u00a0", "\t")
+
+
+def _without_spaces(column: Any) -> Any:
+    for space in NAME_SPACES:
+        column = sa.func.replace(column, space, "")
+    return column
+
+
+def _code_or_name(code: Any, name: Any, q: str) -> Any:
+    """A code that starts with q (any case; typed full-width, Ｅ１００１, too) or a name that
+    holds it, spaces of any width ignored: what type-ahead matches. docs/search.md."""
+    typed = "".join(q.split())
+    code_prefix = unicodedata.normalize("NFKC", typed)
+    like = code_prefix.replace("\\", "\\\\").replace("%", "\\%").replace("_", "\\_")
+    return or_(
+        col(code).ilike(f"{like}%", escape="\\"),
+        _without_spaces(col(name)).contains(typed, autoescape=True),
+    )
+
+
+# A unit as the pickers show it, "新宿店 (TKY-001)": the code is in the last brackets.
+_UNIT_LABEL = re.compile(r"[(（]\s*([^()（）]+?)\s*[)）]\s*$")
+
+
+def unit_label(unit: OrgUnit) -> str:
+    """How a unit picker shows a unit and what it sends back: "name (code)"."""
+    return f"{unit.name} ({unit.code})"
+
+
+async def unit_choices(db: AsyncSession, q: str = "", limit: int = 20) -> list[OrgUnit]:
+    """Units for a type-ahead, by code: the code starts with what was typed or the name holds
+    it (deactivated ones too: their old posts are still on the board)."""
+    stmt = select(OrgUnit).order_by(col(OrgUnit.code)).limit(limit)
+    if q := q.strip():
+        picked = _UNIT_LABEL.search(q)
+        stmt = stmt.where(_code_or_name(OrgUnit.code, OrgUnit.name, picked[1] if picked else q))
+    return list((await db.exec(stmt)).all())
+
+
+async def find_unit(db: AsyncSession, typed: str) -> OrgUnit:
+    """The unit a person typed into a filter: its code (any case), "name (code)" as the picker
+    offers it, its full name, or a part of its name that fits no other unit. InvalidInput
+    naming what was typed when there is none, or more than one."""
+    text = typed.strip()
+    picked = _UNIT_LABEL.search(text)
+    code = picked[1] if picked else text
+    exact = select(OrgUnit).where(
+        or_(sa.func.upper(OrgUnit.code) == code.upper(), col(OrgUnit.name) == text)
+    )
+    found = list((await db.exec(exact.limit(2))).all())
+    if not found and not picked:
+        found = list(
+            (
+                await db.exec(
+                    select(OrgUnit)
+                    .where(col(OrgUnit.name).contains(text, autoescape=True))
+                    .limit(2)
+                )
+            ).all()
+        )
+    if len(found) == 1:
+        return found[0]
+    if found:
+        msg = _("“%(unit)s” fits more than one unit: pick one from the list.")
+    else:
+        msg = _("There is no unit “%(unit)s”: pick one from the list, or type its code or name.")
+    raise InvalidInput.field("unit", msg % {"unit": text})
 
 
 async def overview(db: AsyncSession) -> dict[str, int]:

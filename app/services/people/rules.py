@@ -27,7 +27,7 @@ UNSET: Final = Unset()
 
 
 class Actions:
-    """The audit log's action names for administration."""
+    """The audit log's action names for administration (labelled in app/labels.py)."""
 
     unit_create = "unit.create"
     unit_rename = "unit.rename"
@@ -39,32 +39,13 @@ class Actions:
     user_update = "user.update"
     user_role = "user.role"
     user_unit = "user.unit"
+    user_scope = "user.scope"
     user_deactivate = "user.deactivate"
     user_reactivate = "user.reactivate"
     user_password_reset = "user.password_reset"
     user_revoke_access = "user.revoke_access"
     token_revoke = "token.revoke"
-
-
-def action_labels() -> dict[str, str]:
-    """Human names of the administration actions, for the audit log page."""
-    return {
-        Actions.unit_create: _("Add unit"),
-        Actions.unit_rename: _("Rename unit"),
-        Actions.unit_kind: _("Change unit kind"),
-        Actions.unit_move: _("Move unit"),
-        Actions.unit_deactivate: _("Deactivate unit"),
-        Actions.unit_reactivate: _("Reactivate unit"),
-        Actions.user_create: _("Add user"),
-        Actions.user_update: _("Change user details"),
-        Actions.user_role: _("Change role"),
-        Actions.user_unit: _("Change user's unit"),
-        Actions.user_deactivate: _("Deactivate user"),
-        Actions.user_reactivate: _("Reactivate user"),
-        Actions.user_password_reset: _("Set one-time password"),
-        Actions.user_revoke_access: _("End sessions and tokens"),
-        Actions.token_revoke: _("Revoke API token"),
-    }
+    scim_token_issue = "scim.token_issue"
 
 
 def field_error(field: str, msg: str, type_: str = "value_error", **ctx: Any) -> dict[str, Any]:

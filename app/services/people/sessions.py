@@ -32,23 +32,45 @@ class Auth:
     scope: str = TokenScope.write
     session_token: str | None = None
     unread_notifications: int = 0  # for the bell of browser pages (sessions only)
+    device_id: int | None = None  # a session on a shop's shared terminal
+
+    @property
+    def terminal(self) -> bool:
+        return self.device_id is not None
+
+
+# The browser signs a terminal out itself when its countdown ends (saving an unsent post as
+# a draft first); the server's own expiry comes this much later so that request still counts.
+TERMINAL_GRACE = timedelta(seconds=3)
+
+
+def terminal_expiry(settings: Settings) -> timedelta:
+    return timedelta(seconds=settings.terminal_idle_seconds) + TERMINAL_GRACE
 
 
 async def start_session(
-    db: AsyncSession, settings: Settings, user: User, user_agent: str | None, address: str | None
+    db: AsyncSession,
+    settings: Settings,
+    user: User,
+    user_agent: str | None,
+    address: str | None,
+    device_id: int | None = None,
 ) -> str:
+    """A new session; on a shop device (`device_id`) one that ends when left idle."""
     token = new_token()
     now = utcnow()
     assert user.id is not None
+    lasts = terminal_expiry(settings) if device_id else timedelta(days=settings.session_days)
     db.add(
         UserSession(
             token_hash=token_digest(token),
             user_id=user.id,
             created_at=now,
             last_seen_at=now,
-            expires_at=now + timedelta(days=settings.session_days),
+            expires_at=now + lasts,
             user_agent=(user_agent or "")[:255] or None,
             address=address,
+            device_id=device_id,
         )
     )
     await db.commit()
@@ -85,7 +107,12 @@ async def record_use(db: AsyncSession, stmt: sa.Update) -> None:
         log.warning("last_use_not_recorded", error=str(exc.orig))
 
 
-async def auth_for_session(db: AsyncSession, token: str) -> Auth | None:
+async def auth_for_session(
+    db: AsyncSession, token: str, settings: Settings | None = None, *, touch: bool = True
+) -> Auth | None:
+    """Who the session cookie belongs to. A terminal session's expiry moves forward on every
+    request the user makes (`touch`); the live stream and other requests no one typed for
+    pass touch=False, so they never keep an idle terminal signed in."""
     now = utcnow()
     row = (await db.exec(_SESSION_LOOKUP, params={"token_hash": token_digest(token)})).first()
     if row is None:
@@ -93,7 +120,16 @@ async def auth_for_session(db: AsyncSession, token: str) -> Auth | None:
     sess, user, unit, unread = row
     if sess.revoked_at is not None or sess.expires_at <= now or not user.active:
         return None
-    if now - sess.last_seen_at > SESSION_TOUCH_INTERVAL:
+    if sess.device_id is not None and touch and settings is not None:
+        expires = now + terminal_expiry(settings)
+        if expires - sess.expires_at >= timedelta(seconds=1):
+            await record_use(
+                db,
+                sa.update(UserSession)
+                .where(col(UserSession.id) == sess.id, col(UserSession.revoked_at).is_(None))
+                .values(expires_at=expires, last_seen_at=now),
+            )
+    elif now - sess.last_seen_at > SESSION_TOUCH_INTERVAL:
         await record_use(
             db,
             sa.update(UserSession)
@@ -101,8 +137,39 @@ async def auth_for_session(db: AsyncSession, token: str) -> Auth | None:
             .values(last_seen_at=now),
         )
     return Auth(
-        user=user, unit=unit, via="session", session_token=token, unread_notifications=unread
+        user=user,
+        unit=unit,
+        via="session",
+        session_token=token,
+        unread_notifications=unread,
+        device_id=sess.device_id,
     )
+
+
+# An idle sign-out that arrives after the server's expiry (a terminal whose screen slept)
+# may still keep its unsent post as a draft of the session's user, this long after.
+LATE_DRAFT_WINDOW = timedelta(minutes=10)
+
+
+async def lapsed_terminal_user(db: AsyncSession, token: str) -> User | None:
+    """The user of a terminal session that ended by its idle expiry moments ago (not revoked,
+    not signed out): whose unsent post a late idle sign-out may still save as a draft."""
+    now = utcnow()
+    row = (
+        await db.exec(
+            select(User)
+            .join(UserSession, col(UserSession.user_id) == User.id)
+            .where(
+                col(UserSession.token_hash) == token_digest(token),
+                col(UserSession.device_id).is_not(None),
+                col(UserSession.revoked_at).is_(None),
+                col(UserSession.expires_at) <= now,
+                col(UserSession.expires_at) > now - LATE_DRAFT_WINDOW,
+                col(User.active).is_(True),
+            )
+        )
+    ).first()
+    return row
 
 
 async def end_session(db: AsyncSession, token: str) -> None:

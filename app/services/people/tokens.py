@@ -5,6 +5,7 @@ at once, from the CLI), finding whose a request's bearer token is, and the one
 from __future__ import annotations
 
 import unicodedata
+from collections.abc import Callable
 from dataclasses import dataclass
 from datetime import datetime, timedelta
 from typing import Any
@@ -14,7 +15,7 @@ from sqlmodel import col, select
 from sqlmodel.ext.asyncio.session import AsyncSession
 
 from app.i18n import _
-from app.models import ApiToken, OrgUnit, TokenScope, User
+from app.models import PERSONAL_SCOPES, ApiToken, OrgUnit, Role, TokenScope, User
 from app.models.base import utcnow
 from app.security import new_token, token_digest
 from app.services import audit
@@ -126,7 +127,7 @@ def token_input_errors(name: str, scope: str, days: int | None) -> list[dict[str
         )
     elif any(unicodedata.category(ch) in ("Cc", "Cs") for ch in name):
         errors.append(field_error("name", _("The name contains characters that cannot be stored.")))
-    if scope not in {s.value for s in TokenScope}:
+    if scope not in PERSONAL_SCOPES:
         errors.append(field_error("scope", _("Choose read or write."), "literal_error"))
     if days is not None and not 1 <= days <= TOKEN_DAYS_MAX:
         errors.append(
@@ -167,9 +168,16 @@ async def create_token(
 
 
 async def issue_token(
-    db: AsyncSession, user: User, *, name: str, scope: str, days: int | None
+    db: AsyncSession,
+    user: User,
+    *,
+    name: str,
+    scope: str,
+    days: int | None,
+    record: Callable[[ApiToken], None] | None = None,
 ) -> tuple[ApiToken, str]:
-    """Create a personal access token; the plain token is returned once and never stored."""
+    """Create an access token; the plain token is returned once and never stored. `record`
+    writes an audit row in the same transaction."""
     if scope not in {s.value for s in TokenScope}:
         raise ValueError(f"unknown scope {scope!r}")
     token = new_token(TOKEN_PREFIX)
@@ -183,8 +191,68 @@ async def issue_token(
         expires_at=utcnow() + timedelta(days=days) if days else None,
     )
     db.add(row)
+    if record is not None:
+        await db.flush()
+        record(row)
     await db.commit()
     return row, token
+
+
+SCIM_TOKEN_NAME = "SCIM"
+SCIM_TOKEN_DAYS = 365
+
+
+async def issue_scim_token(
+    db: AsyncSession, admin: User, *, days: int | None = SCIM_TOKEN_DAYS, via: str = "admin"
+) -> tuple[ApiToken, str]:
+    """A bearer token for the identity provider (Entra ID, Okta): it reaches /scim/v2 and
+    nothing else, and what it changes is recorded as done by `admin` (its owner).
+    Audited; the plain token is returned once."""
+    if days is not None and not 1 <= days <= TOKEN_DAYS_MAX:
+        raise InvalidInput.field(
+            "days", _("Enter a number of days from 1 to %(n)s.") % {"n": TOKEN_DAYS_MAX}
+        )
+
+    def record(row: ApiToken) -> None:
+        after = {"prefix": row.prefix, "expires_at": row.expires_at, "via": via}
+        audit.record(db, admin, Actions.scim_token_issue, "api_token", row.id, after=after)
+
+    return await issue_token(
+        db, admin, name=SCIM_TOKEN_NAME, scope=TokenScope.scim, days=days, record=record
+    )
+
+
+class NoScimOwner(NotFound):
+    """No active admin to own a SCIM token issued from the command line."""
+
+
+async def issue_scim_token_for(db: AsyncSession, admin_code: str | None, *, days: int) -> str:
+    """The CLI's SCIM token, owned by the admin named, or else the first active admin."""
+    query = select(User).where(col(User.role) == Role.admin, col(User.active).is_(True))
+    if admin_code is not None:
+        query = query.where(col(User.code) == admin_code)
+    admin = (await db.exec(query.order_by(col(User.id)).limit(1))).first()
+    if admin is None:
+        raise NoScimOwner(
+            f"no active admin {admin_code}" if admin_code else "there is no active admin"
+        )
+    return (await issue_scim_token(db, admin, days=days, via="cli"))[1]
+
+
+async def list_scim_tokens(db: AsyncSession) -> list[tuple[TokenView, str]]:
+    """Every SCIM token (whoever issued it), newest first, with its owner's employee number."""
+    rows = (
+        await db.exec(
+            select(ApiToken, User.code)
+            .join(User, col(User.id) == ApiToken.user_id)
+            .where(col(ApiToken.scope) == TokenScope.scim)
+            .order_by(col(ApiToken.created_at).desc(), col(ApiToken.id).desc())
+            .limit(TOKEN_LIST_LIMIT)
+            .execution_options(populate_existing=True)
+        )
+    ).all()
+    now = utcnow()
+    return [(TokenView.of(t, now), code) for t, code in rows]
 
 
 async def issue_for_codes(

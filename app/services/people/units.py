@@ -18,6 +18,7 @@ from sqlmodel import col, select
 from sqlmodel.ext.asyncio.session import AsyncSession
 
 from app.i18n import _
+from app.labels import unit_csv_column
 from app.models import OrgUnit, PostStatus, UnitKind, User
 from app.models.tables import posts, units, users
 from app.services import audit, org
@@ -305,7 +306,7 @@ async def check_units(db: AsyncSession, data: bytes | str) -> ImportReport:
     reasons, and the units the import would create. A parent is named by code: an active unit
     that exists, or a unit created by the same file (in any order)."""
     try:
-        table = read_table(data, UNIT_COLUMNS)
+        table = read_table(data, UNIT_COLUMNS, column=unit_csv_column)
     except ImportRejected as exc:
         return exc.report
     existing: dict[str, bool] = {}
@@ -332,21 +333,31 @@ async def check_units(db: AsyncSession, data: bytes | str) -> ImportReport:
         code, name, kind, parent = (row[c] for c in UNIT_COLUMNS)
         problems = []
         if not CODE_RE.match(code):  # the rule of user codes and of the admin's unit form
-            problems.append(_("code must be 1–32 letters, digits, '-', '_' or '.'"))
+            problems.append(
+                _("%(column)s must be 1–32 letters, digits, '-', '_' or '.'")
+                % {"column": unit_csv_column("code")}
+            )
         elif code in existing:
             problems.append(_("unit %(code)s already exists") % {"code": code})
         elif first[code] != line:
             problems.append(
-                _("code %(code)s is repeated (first on line %(line)s)")
-                % {"code": code, "line": first[code]}
+                _("%(column)s %(code)s is repeated (first on line %(line)s)")
+                % {"column": unit_csv_column("code"), "code": code, "line": first[code]}
             )
         if not name or len(name) > NAME_MAX:
-            problems.append(_("name is required (at most %(n)s characters)") % {"n": NAME_MAX})
+            problems.append(
+                _("%(column)s is required (at most %(n)s characters)")
+                % {"column": unit_csv_column("name"), "n": NAME_MAX}
+            )
         if not kind:
-            problems.append(_("kind is required (one of %(values)s)") % {"values": kinds})
+            problems.append(
+                _("%(column)s is required (one of %(values)s)")
+                % {"column": unit_csv_column("kind"), "values": kinds}
+            )
         elif kind not in UnitKind.__members__:
             problems.append(
-                _("kind must be one of %(values)s, not %(kind)s") % {"values": kinds, "kind": kind}
+                _("%(column)s must be one of %(values)s, not %(value)s")
+                % {"column": unit_csv_column("kind"), "values": kinds, "value": kind}
             )
         new_code = bool(code) and code not in existing
         if not parent and new_code and root is not None and root != code:

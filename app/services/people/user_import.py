@@ -9,6 +9,7 @@ from sqlmodel import col, select
 from sqlmodel.ext.asyncio.session import AsyncSession
 
 from app.i18n import _
+from app.labels import csv_column
 from app.models import OrgUnit, User
 from app.models.tables import users as users_table
 from app.services import audit
@@ -20,19 +21,22 @@ from app.services.csvimport import (
     read_table,
     write_or_refuse,
 )
+from app.services.people.scopes import scope_problem
 from app.services.people.users import new_user, validate_fields
 
 USER_COLUMNS = ("code", "name", "email", "unit", "role")
+OPTIONAL_COLUMNS = ("scope",)  # a curator's scope: a unit code (docs/compliance.md)
 IMPORT_ACTION = "users.import"  # the audit log's action for a CSV import
 
 
 async def check_users(db: AsyncSession, data: bytes | str) -> ImportReport:
-    """Check a users CSV `code,name,email,unit,role` and write nothing: every bad row with its
-    reasons, and the users the import would create. Units must already exist and be active
-    (import the units file first); other columns (a password, say) are ignored: imported users
-    sign in by SSO or get a one-time password from an admin."""
+    """Check a users CSV `code,name,email,unit,role[,scope]` and write nothing: every bad row
+    with its reasons, and the users the import would create. Units must already exist and be
+    active (import the units file first); `scope`, optional, is a curator's scope (a unit
+    code; empty for none); other columns (a password, say) are ignored: imported users sign
+    in by SSO or get a one-time password from an admin."""
     try:
-        table = read_table(data, USER_COLUMNS)
+        table = read_table(data, USER_COLUMNS, optional=OPTIONAL_COLUMNS)
     except ImportRejected as exc:
         return exc.report
     units = {u.code: u for u in (await db.exec(select(OrgUnit))).all()}
@@ -49,17 +53,22 @@ async def check_users(db: AsyncSession, data: bytes | str) -> ImportReport:
         problems = validate_fields(code, name, email, role)
         unit = units.get(unit_code)
         if not unit_code:
-            problems.append(_("unit is required (a unit code)"))
+            problems.append(
+                _("%(column)s is required (a unit code)") % {"column": csv_column("unit")}
+            )
         elif unit is None:
             problems.append(_("unknown unit %(code)s") % {"code": unit_code})
         elif not unit.active:
             problems.append(_("unit %(code)s is deactivated") % {"code": unit_code})
+        scope = row["scope"]
+        if msg := scope_problem(role, scope, units.get(scope)):
+            problems.append(f"{csv_column('scope')}: {msg}")
         if code in taken:
             problems.append(_("user %(code)s already exists") % {"code": code})
         elif code in first:
             problems.append(
-                _("code %(code)s is repeated (first on line %(line)s)")
-                % {"code": code, "line": first[code]}
+                _("%(column)s %(code)s is repeated (first on line %(line)s)")
+                % {"column": csv_column("code"), "code": code, "line": first[code]}
             )
         first.setdefault(code, line)
         errors.extend(RowError(line, p, code) for p in problems)
@@ -74,6 +83,7 @@ async def check_users(db: AsyncSession, data: bytes | str) -> ImportReport:
                     "unit": unit_code,
                     "unit_name": unit.name,
                     "role": role,
+                    "scope": scope or None,
                 }
             )
     return ImportReport(
@@ -91,11 +101,12 @@ async def import_users(
         raise ImportRejected(report.errors, report)
 
     async def write() -> None:
+        wanted = {r["unit"] for r in report.rows} | {r["scope"] for r in report.rows if r["scope"]}
         unit_ids: dict[str, int] = dict(
             (
                 await db.exec(
                     sa.select(OrgUnit.code, OrgUnit.id).where(  # type: ignore[call-overload]
-                        col(OrgUnit.code).in_({r["unit"] for r in report.rows})
+                        col(OrgUnit.code).in_(wanted)
                     )
                 )
             ).all()
@@ -108,6 +119,7 @@ async def import_users(
                 email=r["email"],
                 unit_id=unit_ids[r["unit"]],
                 role=r["role"],
+                scope_unit_id=unit_ids[r["scope"]] if r["scope"] else None,
             )
             for r in report.rows
         ]
@@ -120,7 +132,11 @@ async def import_users(
             IMPORT_ACTION,
             "user",
             None,
-            after={"imported": len(report.rows), "codes": [r["code"] for r in report.rows]},
+            after={
+                "imported": len(report.rows),
+                "codes": [r["code"] for r in report.rows],
+                "scopes": {r["code"]: r["scope"] for r in report.rows if r["scope"]},
+            },
         )
 
     await write_or_refuse(db, write, lambda: check_users(db, data))

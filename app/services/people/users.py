@@ -24,6 +24,7 @@ from sqlmodel.ext.asyncio.session import AsyncSession
 
 from app.config import get_settings
 from app.i18n import _
+from app.labels import csv_column
 from app.models import OrgUnit, Role, User
 from app.security import MIN_PASSWORD_LENGTH, hash_password
 from app.services import audit
@@ -40,6 +41,7 @@ from app.services.people.rules import (
     email_problem,
     name_problem,
 )
+from app.services.people.scopes import scope_problem
 from app.services.people.units import get_unit
 
 # One-time passwords: no look-alike characters (0/O, 1/l/I), read aloud or typed from paper.
@@ -61,17 +63,30 @@ async def get_by_code(db: AsyncSession, code: str) -> User | None:
 def validate_fields(code: str, name: str, email: str, role: str) -> list[str]:
     problems = []
     if not CODE_RE.match(code):
-        problems.append(_("code must be 1–32 letters, digits, '-', '_' or '.'"))
+        problems.append(
+            _("%(column)s must be 1–32 letters, digits, '-', '_' or '.'")
+            % {"column": csv_column("code")}
+        )
     if not name.strip() or len(name) > 120:
-        problems.append(_("name is required (at most %(n)s characters)") % {"n": 120})
+        problems.append(
+            _("%(column)s is required (at most %(n)s characters)")
+            % {"column": csv_column("name"), "n": 120}
+        )
     if email and (len(email) > 254 or not EMAIL_RE.match(email)):
-        problems.append(_("email %(email)s is not an e-mail address") % {"email": repr(email)})
+        problems.append(
+            _("%(column)s %(email)s is not an e-mail address")
+            % {"column": csv_column("email"), "email": repr(email)}
+        )
     roles = ", ".join(r.value for r in Role)
     if not role:
-        problems.append(_("role is required (one of %(values)s)") % {"values": roles})
+        problems.append(
+            _("%(column)s is required (one of %(values)s)")
+            % {"column": csv_column("role"), "values": roles}
+        )
     elif role not in {r.value for r in Role}:
         problems.append(
-            _("role must be one of %(values)s, not %(role)s") % {"values": roles, "role": role}
+            _("%(column)s must be one of %(values)s, not %(value)s")
+            % {"column": csv_column("role"), "values": roles, "value": role}
         )
     return problems
 
@@ -92,6 +107,7 @@ def new_user(
     must_change_password: bool = False,
     locale: str | None = None,
     sso_subject: str | None = None,
+    scope_unit_id: int | None = None,
 ) -> User:
     """A user row as every door builds it: the password is kept only as its hash."""
     user = User(
@@ -103,6 +119,7 @@ def new_user(
         password_hash=hash_password(password) if password else None,
         must_change_password=must_change_password,
         sso_subject=sso_subject,
+        scope_unit_id=scope_unit_id,
     )
     if locale is not None:
         user.locale = locale
@@ -121,6 +138,7 @@ async def create_user(
     must_change_password: bool = False,
     locale: str | None = None,
     sso_subject: str | None = None,
+    scope: OrgUnit | None = None,
     record: Callable[[User], None] | None = None,
 ) -> User:
     """Add one (checked) user and commit; `record` writes the door's audit row in the same
@@ -136,6 +154,7 @@ async def create_user(
         must_change_password=must_change_password,
         locale=locale,
         sso_subject=sso_subject,
+        scope_unit_id=scope.id if scope is not None else None,
     )
     db.add(user)
     try:
@@ -199,7 +218,7 @@ def new_one_time_password() -> str:
     return "-".join(raw[i : i + OTP_GROUP_LEN] for i in range(0, len(raw), OTP_GROUP_LEN))
 
 
-def user_snapshot(user: User, unit_code: str) -> dict[str, Any]:
+def user_snapshot(user: User, unit_code: str, scope_code: str | None = None) -> dict[str, Any]:
     """What the audit log keeps of a user: never a password or its hash."""
     return {
         "code": user.code,
@@ -207,6 +226,7 @@ def user_snapshot(user: User, unit_code: str) -> dict[str, Any]:
         "email": user.email,
         "unit": unit_code,
         "role": user.role,
+        "scope": scope_code,  # a curator's scope (a unit code), None for none
         "active": user.active,
     }
 
@@ -225,19 +245,24 @@ def _role_ok(role: str) -> bool:
     return role in {r.value for r in Role}
 
 
-async def add_by_admin(
-    db: AsyncSession,
-    actor: User,
-    *,
-    code: str,
-    name: str,
-    email: str,
-    unit: str,
-    role: str,
-    one_time_password: bool = False,
-) -> tuple[User, str | None]:
-    """Add a user; with `one_time_password` also answer a password they must change first."""
-    code, name, email = code.strip(), name.strip(), email.strip()
+async def _scope_for_user(
+    db: AsyncSession, problems: Problems, role: str, code: str
+) -> OrgUnit | None:
+    """The unit of a curator's scope (None: no scope); a problem on "scope" otherwise."""
+    code = code.strip()
+    unit = await get_unit(db, code) if code else None
+    if msg := scope_problem(role, code, unit):
+        problems.add("scope", msg)
+        return None
+    return unit
+
+
+async def check_new_user(
+    db: AsyncSession, *, code: str, name: str, email: str, unit: str, role: str, scope: str = ""
+) -> tuple[OrgUnit, OrgUnit | None]:
+    """The rules for a new user's (stripped) fields, every wrong field at once (InvalidInput),
+    then a taken employee number (Conflict on "code"); answers the (active) unit and the
+    scope's unit (a curator's, or None)."""
     problems = Problems()
     if msg := code_problem(code):
         problems.add("code", msg)
@@ -248,16 +273,38 @@ async def add_by_admin(
     unit_row = await _unit_for_user(db, problems, unit)
     if not _role_ok(role):
         problems.add("role", _("Choose one of the options."))
+    scope_row = await _scope_for_user(db, problems, role, scope)
     problems.check()
     assert unit_row is not None and unit_row.id is not None
     if await get_by_code(db, code) is not None:
         raise Conflict(_("A user with this employee number already exists."), "code")
+    return unit_row, scope_row
+
+
+async def add_by_admin(
+    db: AsyncSession,
+    actor: User,
+    *,
+    code: str,
+    name: str,
+    email: str,
+    unit: str,
+    role: str,
+    one_time_password: bool = False,
+    scope: str | None = None,
+) -> tuple[User, str | None]:
+    """Add a user; with `one_time_password` also answer a password they must change first;
+    `scope`: a curator's scope (a unit code)."""
+    code, name, email = code.strip(), name.strip(), email.strip()
+    unit_row, scope_row = await check_new_user(
+        db, code=code, name=name, email=email, unit=unit, role=role, scope=scope or ""
+    )
     if one_time_password:
         _passwords_in_use("one_time_password")
     password = new_one_time_password() if one_time_password else None
 
     def record(user: User) -> None:
-        after = user_snapshot(user, unit_row.code)
+        after = user_snapshot(user, unit_row.code, scope_row.code if scope_row else None)
         after["one_time_password"] = password is not None  # that one was set, never which
         audit.record(db, actor, Actions.user_create, "user", user.id, after=after)
 
@@ -270,6 +317,7 @@ async def add_by_admin(
         role=role,
         password=password,
         must_change_password=password is not None,
+        scope=scope_row,
         record=record,
     )
     return user, password
@@ -303,8 +351,12 @@ async def update_user(
     role: str | Unset = UNSET,
     unit: str | Unset = UNSET,
     active: bool | Unset = UNSET,
+    scope: str | Unset | None = UNSET,
+    reason: str | None = None,
 ) -> User:
-    """Change details, role, unit and active state in one go: all the changes or none."""
+    """Change details, role, unit, scope and active state in one go: all the changes or none.
+    `reason` goes on the audit rows (such as "SCIM" for the identity provider's changes).
+    A role other than curator takes the scope away unless `scope` names one (then 422)."""
     assert user.id is not None
     problems = Problems()
     old_unit = await db.get(OrgUnit, user.unit_id)
@@ -322,6 +374,11 @@ async def update_user(
     new_unit = old_unit
     if isinstance(unit, str) and unit.strip() != old_unit.code:
         new_unit = await _unit_for_user(db, problems, unit) or old_unit
+    old_scope = await db.get(OrgUnit, user.scope_unit_id) if user.scope_unit_id else None
+    new_role = role if isinstance(role, str) else user.role
+    new_scope = old_scope if new_role == Role.curator else None
+    if not isinstance(scope, Unset):
+        new_scope = await _scope_for_user(db, problems, new_role, scope or "")
     problems.check()
     if isinstance(role, str) and role != Role.admin and user.role == Role.admin:
         _not_yourself(
@@ -346,6 +403,7 @@ async def update_user(
             action,
             "user",
             user.id,
+            reason=reason,
             before={"code": user.code, **before},
             after={"code": user.code, **after},
         )
@@ -367,6 +425,13 @@ async def update_user(
         change(Actions.user_unit, {"unit": old_unit.code}, {"unit": new_unit.code})
         assert new_unit.id is not None
         user.unit_id = new_unit.id
+    if (new_scope.id if new_scope else None) != user.scope_unit_id:
+        change(
+            Actions.user_scope,
+            {"scope": old_scope.code if old_scope else None},
+            {"scope": new_scope.code if new_scope else None},
+        )
+        user.scope_unit_id = new_scope.id if new_scope else None
     if active is False and user.active:
         user.active = False
         ended, revoked = await _end_access(db, user.id)

@@ -10,7 +10,8 @@ __all__ = ["PiiSpan", "find_personal_data", "mask_personal_data"]
 #   author about, ``mask_personal_data`` produces a publishable version.
 # * Kinds: phone (Japanese landline/mobile/free-dial, +81), email, postal_code
 #   (〒123-4567, 123-4567), policy_number (after 証券番号/契約番号/policy no,
-#   or any bare run of 8+ digits) and customer_name (山田様, ヤマダさま, 山田殿).
+#   or any bare run of 8+ digits), address (a municipality followed by a block
+#   number in digits: 渋谷区神宮前1-2-3) and customer_name (山田様, ヤマダさま, 山田殿).
 # * Matching runs on a *width-folded* copy of the text that has exactly the
 #   same length as the original: full-width digits/letters/punctuation
 #   (０-９, Ａ-Ｚ, ＠, －, （）, ：) and half-width katakana are mapped one
@@ -22,7 +23,8 @@ __all__ = ["PiiSpan", "find_personal_data", "mask_personal_data"]
 # * Digits are always matched as [0-9], never \d: \d would also accept Arabic
 #   or Devanagari digits that the folding step does not convert.
 # * Several detectors produce candidate spans; on overlap the longest span
-#   wins (ties: phone > email > postal_code > policy_number > customer_name),
+#   wins (ties: phone > email > postal_code > policy_number > address >
+#   customer_name),
 #   so "123-4567" inside a phone number never becomes a postal code.
 # * Names are the heuristic part: a regex finds the script run in front of
 #   様 / さま / 殿 and plain Python rules (stop lists, honorific prefixes お/ご,

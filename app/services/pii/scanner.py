@@ -6,6 +6,7 @@ from dataclasses import dataclass
 from itertools import chain
 from typing import Final
 
+from app.services.pii.addresses import ADDRESS, find_addresses
 from app.services.pii.names import HONORIFIC_TAIL_RE, find_names
 from app.services.pii.patterns import (
     CUSTOMER_NAME,
@@ -22,7 +23,14 @@ from app.services.pii.patterns import (
 
 _MASK: Final = "●●●"
 # On equal length, the more specific detector wins (lower rank first).
-_KIND_RANK: Final = {PHONE: 0, EMAIL: 1, POSTAL_CODE: 2, POLICY_NUMBER: 3, CUSTOMER_NAME: 4}
+_KIND_RANK: Final = {
+    PHONE: 0,
+    EMAIL: 1,
+    POSTAL_CODE: 2,
+    POLICY_NUMBER: 3,
+    ADDRESS: 4,
+    CUSTOMER_NAME: 5,
+}
 # mask_personal_data repeats find+mask until nothing is found; masking can only
 # remove characters that blocked a neighbouring match, so two passes suffice in
 # practice and the bound is just a safety net.
@@ -54,6 +62,7 @@ def find_personal_data(text: str) -> list[PiiSpan]:
             find_emails(folded),
             find_postal_codes(folded),
             find_policy_numbers(folded),
+            find_addresses(folded),
             find_names(folded),
         ),
         key=lambda c: (c[0] - c[1], _KIND_RANK[c[2]], c[0]),
