@@ -7,17 +7,10 @@ import pytest
 from playwright.sync_api import expect
 
 from tests.browser.conftest import axe_violations
+from tests.browser.session import login
 
 pytestmark = pytest.mark.browser
 HEADER = "code,name,email,unit,role\n"
-
-
-def _login(page, base: str, code: str) -> None:
-    page.goto(base + "/login")
-    page.get_by_label("社員番号").fill(code)
-    page.get_by_label("パスワード").fill("arigato-demo")
-    page.get_by_role("button", name="ログイン").click()
-    expect(page).to_have_url(base + "/")
 
 
 def test_admin_checks_a_bad_file_fixes_it_and_imports(live_server, page, tmp_path):
@@ -34,7 +27,7 @@ def test_admin_checks_a_bad_file_fixes_it_and_imports(live_server, page, tmp_pat
         + "B7001,取込 一郎,,TKY-001,staff\nB7002,取込 二郎,b7002@example.jp,TKY-002,curator\n",
         encoding="utf-8",
     )
-    _login(page, live_server, "admin")
+    login(page, live_server, "admin")
     page.goto(live_server + "/admin/import")
     assert axe_violations(page) == []
 

@@ -9,22 +9,15 @@ from PIL import Image
 from playwright.sync_api import expect
 
 from tests.browser.conftest import axe_violations
+from tests.browser.session import login
 
 pytestmark = pytest.mark.browser
-
-
-def _login(page, base: str, code: str) -> None:
-    page.goto(base + "/login")
-    page.get_by_label("社員番号").fill(code)
-    page.get_by_label("パスワード").fill("arigato-demo")
-    page.get_by_role("button", name="ログイン").click()
-    expect(page).to_have_url(base + "/")
 
 
 def test_post_praise_with_photo_like_and_comment(live_server, page, tmp_path):
     photo = tmp_path / "thanks.jpg"
     Image.new("RGB", (320, 240), (240, 180, 60)).save(photo, "JPEG")
-    _login(page, live_server, "E1002")
+    login(page, live_server, "E1002")
     page.evaluate("window.__sameDocument = true")
 
     page.get_by_test_id("open-praise").click()
@@ -61,7 +54,7 @@ def test_post_praise_with_photo_like_and_comment(live_server, page, tmp_path):
 
 
 def test_personal_data_warning_and_mask(live_server, page):
-    _login(page, live_server, "E1003")
+    login(page, live_server, "E1003")
     page.get_by_test_id("open-praise").click()
     composer = page.locator("form#composer")
     composer.locator("#title").fill("お電話のお礼")

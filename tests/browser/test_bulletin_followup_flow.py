@@ -12,17 +12,10 @@ import pytest
 from playwright.sync_api import expect
 
 from tests.browser.conftest import axe_violations
+from tests.browser.session import login
 
 pytestmark = pytest.mark.browser
 TITLE = "確認期限つきの号（ブラウザ）"
-
-
-def _login(page, base: str, code: str) -> None:
-    page.goto(base + "/login")
-    page.get_by_label("社員番号").fill(code)
-    page.get_by_label("パスワード").fill("arigato-demo")
-    page.get_by_role("button", name="ログイン").click()
-    expect(page).to_have_url(base + "/")
 
 
 def test_deadline_lists_and_remind(live_server, browser):
@@ -32,7 +25,7 @@ def test_deadline_lists_and_remind(live_server, browser):
     page = head_office.new_page()
     dialogs: list[str] = []
     page.on("dialog", lambda dialog: (dialogs.append(dialog.message), dialog.accept()))
-    _login(page, live_server, "curator")
+    login(page, live_server, "curator")
 
     page.goto(live_server + "/bulletins/new")
     page.locator("#bulletin-title").fill(TITLE)
@@ -57,12 +50,8 @@ def test_deadline_lists_and_remind(live_server, browser):
 
     shop = browser.new_context(locale="ja-JP")
     reader = shop.new_page()
-    _login(reader, live_server, "E1001")
+    login(reader, live_server, "E1001")
     reader.goto(f"{live_server}/bulletins/{bulletin_id}")
-    if reader.locator("html").get_attribute("lang") != "ja":
-        # The live server is shared: another test may have left E1001 reading English.
-        reader.locator("button[name=locale][value=ja]").click()
-        expect(reader.locator("html")).to_have_attribute("lang", "ja")
     shown = f"確認期限：{deadline:%Y/%m/%d}"
     expect(reader.get_by_test_id("confirm-by")).to_have_text(shown)
     shop.close()
@@ -85,7 +74,7 @@ def test_deadline_lists_and_remind(live_server, browser):
 
     reminded = browser.new_context(locale="ja-JP")
     other = reminded.new_page()
-    _login(other, live_server, "E1002")
+    login(other, live_server, "E1002")
     other.goto(live_server + "/notifications")
     line = other.locator("[data-testid=notification]", has_text="リマインド").first
     expect(line).to_contain_text(TITLE)

@@ -11,7 +11,7 @@ import pytest
 from playwright.sync_api import expect
 
 from tests.browser.conftest import axe_violations
-from tests.browser.test_live import _login
+from tests.browser.session import login
 
 pytestmark = pytest.mark.browser
 
@@ -23,7 +23,7 @@ def test_the_composer_asks_about_a_complaint_on_a_phone(live_server, browser):
     context = browser.new_context(locale="ja-JP", viewport=PHONE)
     try:
         page = context.new_page()
-        _login(page, live_server, "E1014")
+        login(page, live_server, "E1014")
         page.goto(live_server + "/posts/new")
         page.locator("#title").fill("保険金のご連絡について")
         page.locator("#body").fill(BODY)
@@ -68,7 +68,7 @@ def test_the_composer_asks_about_a_complaint_on_a_phone(live_server, browser):
     curator = browser.new_context(locale="ja-JP", viewport=PHONE)
     try:
         page = curator.new_page()
-        _login(page, live_server, "curator")
+        login(page, live_server, "curator")
         page.goto(post_url)
         note = page.locator("[data-testid=complaint-note]")
         expect(note).to_contain_text("保険金関連")

@@ -10,7 +10,7 @@ from PIL import Image
 from playwright.sync_api import expect
 
 from tests.browser.conftest import axe_violations
-from tests.browser.test_board_flow import _login
+from tests.browser.session import login
 
 pytestmark = pytest.mark.browser
 
@@ -25,7 +25,7 @@ def test_edit_adds_and_removes_attachments(live_server, page, tmp_path):
     bad = tmp_path / "メモ.txt"
     bad.write_text("ただのテキスト", encoding="utf-8")
 
-    _login(page, live_server, "E1004")
+    login(page, live_server, "E1004")
     page.get_by_test_id("open-praise").click()
     form = page.locator("form#composer")
     form.locator("#title").fill("写真つきのありがとう")
@@ -79,7 +79,7 @@ def test_read_more_on_a_long_knowhow_card(live_server, browser, size):
     context = browser.new_context(locale="ja-JP", viewport={"width": size[0], "height": size[1]})
     page = context.new_page()
     try:
-        _login(page, live_server, "E1001")
+        login(page, live_server, "E1001")
         page.goto(live_server + "/?kind=knowhow")
         card = page.locator(".post-card", has=page.locator(".read-more")).first
         expect(card).to_be_visible()

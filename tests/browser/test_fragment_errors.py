@@ -12,6 +12,7 @@ import pytest
 from playwright.sync_api import Page, expect
 
 from tests.browser.conftest import axe_violations
+from tests.browser.session import login
 
 pytestmark = pytest.mark.browser
 
@@ -20,14 +21,6 @@ MESSAGES = {
     "en": ("Choose one of the options.", "This post does not exist or is not visible to you."),
 }
 VIEWPORTS = {"phone": {"width": 390, "height": 844}, "desktop": {"width": 1280, "height": 800}}
-
-
-def _login(page: Page, base: str, code: str) -> None:
-    page.goto(base + "/login")
-    page.get_by_label("社員番号").fill(code)
-    page.get_by_label("パスワード").fill("arigato-demo")
-    page.get_by_role("button", name="ログイン").click()
-    expect(page.get_by_test_id("user-name")).to_be_visible()
 
 
 def _switch_language(page: Page, locale: str) -> None:
@@ -49,7 +42,7 @@ def test_errors_in_fragments_are_toasts(live_server, browser, tmp_path, code, lo
     errors: list[str] = []
     page.on("console", lambda m: errors.append(m.text) if m.type == "error" else None)
     try:
-        _login(page, live_server, code)
+        login(page, live_server, code)
         if locale != "ja":
             _switch_language(page, locale)
 
@@ -82,7 +75,7 @@ def test_errors_in_fragments_are_toasts(live_server, browser, tmp_path, code, lo
         expect(toasts).to_have_count(0)
 
         # A like on a post that head office hid after the page was shown: 404, said why.
-        _login(curator, live_server, "curator")
+        login(curator, live_server, "curator")
         created = curator_context.request.post(
             live_server + "/api/v1/posts",
             data={

@@ -10,24 +10,17 @@ import pytest
 from playwright.sync_api import expect
 
 from tests.browser.conftest import axe_violations
+from tests.browser.session import login
 
 pytestmark = pytest.mark.browser
 TITLE = "朝礼用 今週の好取組（ブラウザ）"
-
-
-def _login(page, base: str, code: str) -> None:
-    page.goto(base + "/login")
-    page.get_by_label("社員番号").fill(code)
-    page.get_by_label("パスワード").fill("arigato-demo")
-    page.get_by_role("button", name="ログイン").click()
-    expect(page).to_have_url(base + "/")
 
 
 def test_curator_week_and_a_shop_reads_the_bulletin(live_server, browser):
     # 0. A shop reports a post (its own flag, so other tests keep the demo's).
     reporter_context = browser.new_context(locale="ja-JP")
     reporter = reporter_context.new_page()
-    _login(reporter, live_server, "E1005")
+    login(reporter, live_server, "E1005")
     reporter.goto(live_server + "/?kind=knowhow")
     reporter.locator(".post-card .post-title a").nth(1).click()
     hidden_title = reporter.locator(".post-card .post-title").first.inner_text()
@@ -42,7 +35,7 @@ def test_curator_week_and_a_shop_reads_the_bulletin(live_server, browser):
     head_office = browser.new_context(locale="ja-JP")
     page = head_office.new_page()
     page.on("dialog", lambda dialog: dialog.accept())
-    _login(page, live_server, "curator")
+    login(page, live_server, "curator")
 
     # 1. Hide the flagged post from the moderation queue, in place.
     page.goto(live_server + "/moderation")
@@ -89,7 +82,7 @@ def test_curator_week_and_a_shop_reads_the_bulletin(live_server, browser):
     # 4. A shop: the banner, the bulletin (read receipt), a 横展開 answer.
     shop = browser.new_context(locale="ja-JP")
     staff = shop.new_page()
-    _login(staff, live_server, "E1001")
+    login(staff, live_server, "E1001")
     banner = staff.get_by_test_id("bulletin-banner").filter(has_text=TITLE)
     expect(banner).to_be_visible()
     expect(staff.locator(".post-card", has_text=hidden_title)).to_have_count(0)

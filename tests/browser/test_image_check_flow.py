@@ -12,6 +12,7 @@ from PIL import Image, ImageDraw, ImageFont
 from playwright.sync_api import Page, expect
 
 from tests.browser.conftest import axe_violations
+from tests.browser.session import login
 
 pytestmark = pytest.mark.browser
 
@@ -26,14 +27,6 @@ def _postcard(path: Path) -> None:
     for i, line in enumerate(["〒150-0001", "山田 花子 様", "電話 03-1234-5678"]):
         draw.text((80, 60 + i * 120), line, fill="black", font=font)
     img.save(path, "JPEG", quality=92)
-
-
-def _login(page: Page, base: str, code: str) -> None:
-    page.goto(base + "/login")
-    page.get_by_label("社員番号").fill(code)
-    page.get_by_label("パスワード").fill("arigato-demo")
-    page.get_by_role("button", name="ログイン").click()
-    expect(page).to_have_url(base + "/")
 
 
 def _reload_until_checked(page: Page) -> None:
@@ -51,7 +44,7 @@ def test_a_postcard_is_held_and_its_author_blacks_it_out(live_server, browser, t
     photo = tmp_path / "はがき.jpg"
     _postcard(photo)
     author = browser.new_context(locale="ja-JP", viewport={"width": 390, "height": 844}).new_page()
-    _login(author, live_server, "E1003")
+    login(author, live_server, "E1003")
     author.get_by_test_id("open-praise").click()
     composer = author.locator("form#composer")
     composer.locator("#title").fill("はがきでいただいたお礼")
@@ -71,7 +64,7 @@ def test_a_postcard_is_held_and_its_author_blacks_it_out(live_server, browser, t
     colleague = browser.new_context(
         locale="ja-JP", viewport={"width": 1280, "height": 800}
     ).new_page()
-    _login(colleague, live_server, "E1007")
+    login(colleague, live_server, "E1007")
     colleague.goto(post_url)
     expect(colleague.locator(".attachments img")).to_have_count(0)
 

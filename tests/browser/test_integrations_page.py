@@ -11,18 +11,9 @@ from pathlib import Path
 import pytest
 
 from tests.browser.conftest import axe_violations
-from tests.browser.test_layout import _language
+from tests.browser.session import login, set_language
 
-PASSWORD = "arigato-demo"
 SIZES = {"phone": (390, 844), "desktop": (1280, 800)}
-
-
-def _login(page, base: str) -> None:  # type: ignore[no-untyped-def]
-    page.goto(base + "/login")
-    page.fill("input[name=code]", "admin")
-    page.fill("input[name=password]", PASSWORD)
-    page.locator("input[name=password]").press("Enter")
-    page.wait_for_url(base + "/")
 
 
 def _shot(page, name: str) -> None:  # type: ignore[no-untyped-def]
@@ -38,9 +29,9 @@ def test_add_an_integration_on_a_phone_and_a_desktop(live_server, browser, size,
     context = browser.new_context(locale=locale, viewport={"width": width, "height": height})
     page = context.new_page()
     try:
-        _login(page, live_server)
+        login(page, live_server, "admin")
         page.goto(live_server + "/admin/integrations")
-        _language(page, locale[:2])
+        set_language(page, locale[:2])
         assert page.locator("[data-testid=no-integrations]").count() in (0, 1)
         page.select_option("#integration-kind", "slack")
         assert page.locator("#f-slack-channel").is_visible()
@@ -65,5 +56,5 @@ def test_add_an_integration_on_a_phone_and_a_desktop(live_server, browser, size,
         _shot(page, f"integrations-{size}-{locale}")
         assert axe_violations(page) == []
     finally:
-        _language(page, "ja")  # the demo admin's language, for the tests after this one
+        set_language(page, "ja")  # the demo admin's language, for the tests after this one
         context.close()

@@ -9,22 +9,15 @@ import pytest
 from playwright.sync_api import expect
 
 from tests.browser.conftest import axe_violations
+from tests.browser.session import login
 
 pytestmark = pytest.mark.browser
-
-
-def _login(page, base: str, code: str) -> None:  # type: ignore[no-untyped-def]
-    page.goto(base + "/login")
-    page.get_by_label("社員番号").fill(code)
-    page.get_by_label("パスワード").fill("arigato-demo")
-    page.get_by_role("button", name="ログイン").click()
-    expect(page.get_by_test_id("user-name")).to_be_visible()
 
 
 def test_kpi_chart_drill_down_and_engagement(live_server, page):
     errors: list[str] = []
     page.on("console", lambda m: errors.append(m.text) if m.type == "error" else None)
-    _login(page, live_server, "curator")
+    login(page, live_server, "curator")
     page.get_by_role("link", name="KPI", exact=True).click()
     expect(page).to_have_url(re.compile(r"/kpi$"))
     expect(page.locator("table.kpi-matrix caption")).to_be_visible()

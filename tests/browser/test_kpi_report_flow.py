@@ -10,13 +10,13 @@ import pytest
 from playwright.sync_api import expect
 
 from tests.browser.conftest import axe_violations
-from tests.browser.test_kpi_flow import _login
+from tests.browser.session import login
 
 pytestmark = pytest.mark.browser
 
 
 def test_report_on_a_phone_a_desktop_in_print_and_as_files(live_server, page):
-    _login(page, live_server, "curator")
+    login(page, live_server, "curator")
     page.goto(live_server + "/kpi/voices")
     page.get_by_role("link", name="お客さま本位の取組 報告書").click()
     expect(page).to_have_url(re.compile(r"/kpi/report\?fy=\d{4}$"))

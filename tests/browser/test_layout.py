@@ -16,6 +16,7 @@ from PIL import Image
 from playwright.sync_api import Page, expect
 
 from tests.browser.conftest import axe_violations
+from tests.browser.session import login, set_language
 
 pytestmark = pytest.mark.browser
 
@@ -51,28 +52,13 @@ def signed_in(
     errors: list[str] = []
     page.on("console", lambda m: errors.append(m.text) if m.type == "error" else None)
     page.on("pageerror", lambda e: errors.append(str(e)))
-    page.goto(base + "/login")
-    page.locator("input[name=code]").fill(code)
-    page.locator("input[name=password]").fill("arigato-demo")
-    page.locator("input[name=password]").press("Enter")
-    expect(page).to_have_url(base + "/")
-    # The URL changes when the feed's navigation commits, before htmx has read the page: a
-    # key pressed then follows a link's plain href (seen under load on CI).
-    page.wait_for_load_state("load")
+    login(page, base, code)
     try:
-        _language(page, lang)
+        set_language(page, lang)
         yield page, errors
     finally:
-        _language(page, "ja")
+        set_language(page, "ja")
         context.close()
-
-
-def _language(page: Page, lang: str) -> None:
-    if page.evaluate("document.documentElement.lang") != lang:
-        # The switch sits in the menu on a phone: a script click reaches it either way.
-        page.evaluate(f"document.querySelector('.locale-switch button[value={lang}]').click()")
-        expect(page.locator("html")).to_have_attribute("lang", lang)
-        page.wait_for_load_state("load")
 
 
 def _broken(page: Page, selector: str) -> list[list]:

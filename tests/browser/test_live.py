@@ -8,15 +8,9 @@ import json
 import pytest
 from playwright.sync_api import expect
 
+from tests.browser.session import login
+
 pytestmark = pytest.mark.browser
-
-
-def _login(page, base: str, code: str) -> None:
-    page.goto(base + "/login")
-    page.get_by_label("社員番号").fill(code)
-    page.get_by_label("パスワード").fill("arigato-demo")
-    page.get_by_role("button", name="ログイン").click()
-    expect(page).to_have_url(base + "/")
 
 
 def _count(text: str) -> int:
@@ -28,8 +22,8 @@ def test_like_raises_the_authors_bell_without_a_reload(live_server, browser):
     fan_ctx = browser.new_context(locale="ja-JP")
     try:
         author, fan = author_ctx.new_page(), fan_ctx.new_page()
-        _login(author, live_server, "E1005")
-        _login(fan, live_server, "E1006")
+        login(author, live_server, "E1005")
+        login(fan, live_server, "E1006")
 
         # The author posts (through the API, with the page's session and CSRF token); the
         # fan's feed, open all along, shows the "new posts" banner.

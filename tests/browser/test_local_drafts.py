@@ -11,7 +11,7 @@ from contextlib import contextmanager
 import pytest
 from playwright.sync_api import BrowserContext, Page, expect
 
-from tests.browser.test_live import _login
+from tests.browser.session import login
 
 pytestmark = pytest.mark.browser
 
@@ -24,7 +24,7 @@ def _signed_in(browser, base: str, code: str) -> Iterator[tuple[BrowserContext, 
     context = browser.new_context(locale="ja-JP")
     try:
         page = context.new_page()
-        _login(page, base, code)
+        login(page, base, code)
         yield context, page
     finally:
         context.close()
@@ -60,7 +60,7 @@ def test_composer_keeps_text_through_offline_send_and_expired_session(live_serve
         context.clear_cookies()
         page.get_by_role("button", name="投稿する", exact=True).click()
         page.wait_for_timeout(500)
-        _login(page, live_server, "E1005")
+        login(page, live_server, "E1005")
         page.goto(live_server + "/posts/new")
         expect(page.locator("#body")).to_have_value(
             "お客さまが笑顔で帰られました。また来ますとのこと。"

@@ -12,7 +12,7 @@ from playwright.sync_api import expect
 
 from app.services.push.keys import new_pair
 from tests.browser.conftest import axe_violations, run_live_server
-from tests.browser.test_live import _login
+from tests.browser.session import login
 from tests.push_service import new_device, subscription_of
 
 pytestmark = pytest.mark.browser
@@ -58,7 +58,7 @@ def test_turning_push_on_and_off_for_this_browser(push_server, browser):
         context.grant_permissions(["notifications"], origin=push_server)
         context.add_init_script(FAKE_PUSH_MANAGER % _fake_subscription())
         page = context.new_page()
-        _login(page, push_server, "E1005")
+        login(page, push_server, "E1005")
         page.goto(push_server + "/settings#push-settings")
         status = page.get_by_test_id("push-status")
         expect(status).to_have_text("この端末のプッシュ通知はオフです。")
@@ -84,7 +84,7 @@ def test_a_blocked_permission_is_explained(push_server, browser):
         # The person says "Block" when the browser asks.
         context.add_init_script("Notification.requestPermission = async () => 'denied';")
         page = context.new_page()
-        _login(page, push_server, "E1006")
+        login(page, push_server, "E1006")
         page.goto(push_server + "/settings")
         page.get_by_role("button", name="この端末でオンにする").click()
         expect(page.get_by_test_id("push-status")).to_contain_text("ブロックされています")
@@ -98,7 +98,7 @@ def test_logging_out_turns_push_off_for_this_browser(push_server, browser):
         context.grant_permissions(["notifications"], origin=push_server)
         context.add_init_script(FAKE_PUSH_MANAGER % _fake_subscription())
         page = context.new_page()
-        _login(page, push_server, "E1001")
+        login(page, push_server, "E1001")
         page.goto(push_server + "/settings")
         page.get_by_role("button", name="この端末でオンにする").click()
         expect(page.get_by_test_id("push-devices")).to_be_visible()
@@ -107,7 +107,7 @@ def test_logging_out_turns_push_off_for_this_browser(push_server, browser):
         page.get_by_test_id("user-name").click()
         page.get_by_role("button", name="ログアウト").click()
         expect(page).to_have_url(push_server + "/login")
-        _login(page, push_server, "E1001")
+        login(page, push_server, "E1001")
         assert page.request.get(api).json()["items"] == []
     finally:
         context.close()

@@ -10,7 +10,7 @@ import pytest
 from playwright.sync_api import BrowserContext, Page, expect
 
 from tests.browser.conftest import CHROMIUM, CHROMIUM_ARGS
-from tests.browser.test_live import _login
+from tests.browser.session import login
 
 pytestmark = pytest.mark.browser
 
@@ -37,7 +37,7 @@ def test_manifest_and_service_worker_pass_installability(live_server, profile):
     context: BrowserContext = profile
     if True:
         page = context.new_page()
-        _login(page, live_server, "E1005")
+        login(page, live_server, "E1005")
         assert _ready(page) == f"{live_server}/sw.js {live_server}/"
         manifest = page.request.get(live_server + "/manifest.webmanifest").json()
         assert manifest["name"] == "ありがとうボード"
@@ -58,7 +58,7 @@ def test_a_page_asked_for_offline_shows_the_offline_page(live_server, browser):
     context: BrowserContext = browser.new_context(locale="ja-JP")
     try:
         page = context.new_page()
-        _login(page, live_server, "E1005")
+        login(page, live_server, "E1005")
         _ready(page)
         page.reload()  # now controlled by the worker
         page.wait_for_function("navigator.serviceWorker.controller !== null")
@@ -94,7 +94,7 @@ def test_a_push_shows_a_notification_whose_click_opens_its_link(live_server, pro
     context: BrowserContext = profile
     context.grant_permissions(["notifications"], origin=live_server)
     page = context.new_page()
-    _login(page, live_server, "E1005")
+    login(page, live_server, "E1005")
     _ready(page)
     page.reload()
     page.wait_for_function("() => navigator.serviceWorker.controller !== null")

@@ -10,18 +10,11 @@ import pytest
 from playwright.sync_api import expect
 
 from tests.browser.conftest import axe_violations
+from tests.browser.session import login
 
 pytestmark = pytest.mark.browser
 
 SIZES = {"phone": (390, 844), "desktop": (1280, 800)}
-
-
-def _login(page, base: str, code: str) -> None:
-    page.goto(base + "/login")
-    page.get_by_label("社員番号").fill(code)
-    page.get_by_label("パスワード").fill("arigato-demo")
-    page.get_by_role("button", name="ログイン").click()
-    expect(page).to_have_url(base + "/")
 
 
 def _new_post(ctx, page, base: str, title: str) -> int:
@@ -64,8 +57,8 @@ def test_a_reaction_updates_the_count_and_who_reacted(
         author, fan = author_ctx.new_page(), fan_ctx.new_page()
         fan.on("pageerror", lambda e: errors.append(str(e)))
         fan.on("console", lambda m: errors.append(m.text) if m.type == "error" else None)
-        _login(author, live_server, author_code)
-        _login(fan, live_server, fan_code)
+        login(author, live_server, author_code)
+        login(fan, live_server, fan_code)
         if lang == "en":
             _switch_to_english(fan_ctx, fan, live_server)
         title = f"スタンプのテスト {size}"
