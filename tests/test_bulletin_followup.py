@@ -104,6 +104,27 @@ async def test_a_curator_with_a_scope_follows_up_the_part_inside_it(db, org, cas
     assert org.staff_a2.code in csv_text and org.staff_a1b.code not in csv_text
 
 
+async def test_the_remind_button_is_offered_only_where_reminding_works(make_client, db, org, case):
+    """A curator scoped to shop SA2 sees the part of the audience (BA and SB1) inside the scope
+    but may not remind about it (the audience reaches beyond the scope: 404); the page says so
+    instead of offering a button that fails. Head
+    office gets the button and may use it."""
+    scoped = await make_user(db, org.shop_a1, role="curator", scope_unit_id=org.shop_a2.id)
+    bid = case.bulletin.id
+    client, _t = await as_user(make_client, scoped)
+    page = soup(await client.get(f"/bulletins/{bid}/stats"))
+    assert page.select_one("[data-testid=remind]") is None
+    assert "担当範囲を超えています" in page.select_one("[data-testid=remind-not-yours]").text
+    form = {"csrf_token": page.select_one("input[name=csrf_token]")["value"]}
+    assert (await client.post(f"/bulletins/{bid}/remind", data=form)).status_code == 404
+    head, _t = await as_user(make_client, org.curator)
+    page = soup(await head.get(f"/bulletins/{bid}/stats"))
+    assert page.select_one("[data-testid=remind-not-yours]") is None
+    assert page.select_one("[data-testid=remind]") is not None
+    form = {"csrf_token": page.select_one("input[name=csrf_token]")["value"]}
+    assert (await head.post(f"/bulletins/{bid}/remind", data=form)).status_code == 303
+
+
 async def test_the_lists_are_exactly_who_and_which_shops_have_not(make_client, db, org, case):
     bulletin = case.bulletin
     unread = [org.staff_a1b.code, case.formula.code, org.staff_a2.code]

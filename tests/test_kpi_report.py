@@ -11,6 +11,7 @@ from datetime import UTC, date, datetime, timedelta
 from decimal import Decimal
 
 import pytest
+import sqlalchemy as sa
 from hypothesis import given, settings
 from hypothesis import strategies as st
 from openpyxl import load_workbook
@@ -19,7 +20,7 @@ from pypdf import PdfReader
 from app.labels import complaint_category_labels
 from app.models import Bulletin, BulletinAudience, BulletinItem, BulletinRead, RolloutResponse
 from app.services import complaints as complaint_service
-from app.services.bulletins.stats import BulletinYear, RegionYear
+from app.services.bulletins.stats import BulletinYear, RegionYear, year_by_region
 from app.services.kpi import percent
 from app.services.kpi.export import report_sheets
 from app.services.kpi.report import Report, report_notes
@@ -299,6 +300,38 @@ async def test_the_years_good_practice_by_region(client, db, org, people):
         for p in PdfReader(io.BytesIO((await client.get(f"/kpi/report.pdf?fy={FY}")).content)).pages
     )
     assert re.search(r"西日本地域\s+2\s+2\s+100\.0%\s+3\s+2\s+66\.7%", text), text
+
+
+async def test_the_years_figures_take_as_many_statements_for_one_bulletin_as_for_six(
+    db, engine, org, people
+):
+    """The report reads every bulletin of the year at once: adding bulletins (each with its
+    own audience, items, reads and answers) adds no statement."""
+    cur, staff = people["curator"], people["staff"]
+    post = await make_post(db, staff, received_on=date(2019, 5, 1))
+
+    async def statements() -> int:
+        seen: list[str] = []
+
+        def spy(_conn, _cursor, statement, *_args):  # type: ignore[no-untyped-def]
+            seen.append(statement)
+
+        sa.event.listen(engine.sync_engine, "before_cursor_execute", spy)
+        try:
+            year = await year_by_region(db, FY)
+        finally:
+            sa.event.remove(engine.sync_engine, "before_cursor_execute", spy)
+        assert year.bulletins == volume
+        return len(seen)
+
+    counts = []
+    for volume in range(1, 7):
+        audience = [org["R-W"]] if volume % 2 else ()
+        b, _items = await _bulletin(db, cur, FY, posts=[post], audience=audience, volume=volume)
+        db.add(BulletinRead(bulletin_id=b.id, user_id=staff.id, read_at=_at(date(2019, 6, 2))))
+        await db.commit()
+        counts.append(await statements())
+    assert counts[0] == counts[-1], counts
 
 
 async def test_a_year_without_anything(client, db, people):

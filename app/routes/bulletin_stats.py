@@ -34,6 +34,7 @@ async def _remind_panel(
         "bulletin": bulletin,
         "follow": await service.follow_up(db, bulletin, user),
         "reminded_today": service.reminded_today(bulletin),
+        "can_remind": await service.may_manage(db, user, bulletin),
         "remind_flash": flash,
         "remind_error": error,
     }

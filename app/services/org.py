@@ -226,9 +226,24 @@ async def audience_tops(
     db: AsyncSession, tree: Tree, bulletin_id: int, audience_all: bool
 ) -> list[Unit]:
     """The tops of the audience's subtrees, by code: the tops of the tree for everyone."""
-    if audience_all:
-        return list(tree.roots)
-    chosen = await db.execute(
-        sa.select(bulletin_audience.c.unit_id).where(bulletin_audience.c.bulletin_id == bulletin_id)
-    )
-    return tree.tops_of(chosen.scalars())
+    return (await audiences_tops(db, tree, [(bulletin_id, audience_all)]))[bulletin_id]
+
+
+async def audiences_tops(
+    db: AsyncSession, tree: Tree, audiences: Iterable[tuple[int, bool]]
+) -> dict[int, list[Unit]]:
+    """`audience_tops` of several bulletins (id, audience_all) in one statement at most."""
+    audiences = list(audiences)
+    chosen: dict[int, list[int]] = {bulletin_id: [] for bulletin_id, _ in audiences}
+    some = [bulletin_id for bulletin_id, everyone in audiences if not everyone]
+    if some:
+        for bulletin_id, unit_id in await db.execute(
+            sa.select(bulletin_audience.c.bulletin_id, bulletin_audience.c.unit_id).where(
+                bulletin_audience.c.bulletin_id.in_(some)
+            )
+        ):
+            chosen[bulletin_id].append(unit_id)
+    return {
+        bulletin_id: list(tree.roots) if everyone else tree.tops_of(chosen[bulletin_id])
+        for bulletin_id, everyone in audiences
+    }

@@ -28,6 +28,7 @@ from app.models.tables import (
 )
 from app.services import audit, bulletin_due, notifications, org, scope
 from app.services.bulletins.rules import PUBLISHED, one_change
+from app.services.bulletins.stats import audience_seen
 from app.services.errors import Conflict
 from app.services.spreadsheet import CsvEncoding, csv_bytes
 
@@ -137,9 +138,7 @@ async def follow_up(db: AsyncSession, bulletin: Bulletin, viewer: User | None) -
                 region.name if region else None,
             )
         )
-    tops = await org.audience_tops(db, tree, bulletin.id, bulletin.audience_all)
-    if viewer is not None:
-        tops = scope.clip(tree, viewer, tops)
+    tree, tops = await audience_seen(db, bulletin, viewer, tree)
     shops = [u for top in tops for u in top.walk() if u.kind == UnitKind.shop and u.active]
     shop_ids = [s.id for s in shops]
     active: dict[int, int] = {

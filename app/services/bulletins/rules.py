@@ -159,7 +159,7 @@ async def get_bulletin_for_stats(db: AsyncSession, user: User, bulletin_id: int)
 
 async def get_bulletin_for_edit(db: AsyncSession, user: User, bulletin_id: int) -> Bulletin:
     """Curators only (the route's dependency says so); any status, 404 when missing or, for
-    a curator with a scope, when its audience is not inside the scope."""
+    a curator with a scope, when its audience is not inside the scope (`may_manage`)."""
     if not is_curator(user):
         raise Forbidden(_("You do not have permission to do this."))
     found = (
@@ -172,6 +172,17 @@ async def get_bulletin_for_edit(db: AsyncSession, user: User, bulletin_id: int) 
     if found is None:
         raise not_found()
     return found
+
+
+async def may_manage(db: AsyncSession, user: User, bulletin: Bulletin) -> bool:
+    """Whether the caller may edit, publish or remind about this bulletin: the rule of
+    `get_bulletin_for_edit`, for a page that shows the actions only to those who may."""
+    if not is_curator(user):
+        return False
+    found = await db.execute(
+        sa.select(bulletins.c.id).where(bulletins.c.id == bulletin.id, scope.bulletin_within(user))
+    )
+    return found.first() is not None
 
 
 def ensure_editable(bulletin: Bulletin) -> None:
