@@ -9,8 +9,7 @@ import sqlalchemy as sa
 from sqlmodel import Field, SQLModel
 
 from app.models.base import created_at_field, optional_time_field
-
-PENDING = "done_at IS NULL"
+from app.models.outbox import OutboxRow, due_index
 
 
 class Integration(SQLModel, table=True):
@@ -35,18 +34,14 @@ class Integration(SQLModel, table=True):
     failure: str | None = Field(default=None, max_length=200)
 
 
-class IntegrationDelivery(SQLModel, table=True):
+class IntegrationDelivery(OutboxRow, table=True):
     """One event for one integration. Written in the transaction of the change it tells;
     claimed by one drainer at a time (FOR UPDATE SKIP LOCKED on PostgreSQL, a lease)."""
 
     __tablename__ = "integration_deliveries"
+    # outcome: sent | failed | skipped (disabled, withdrawn before it went out) | retracted
     __table_args__ = (
-        sa.Index(
-            "ix_integration_deliveries_due",
-            "due_at",
-            sqlite_where=sa.text(PENDING),
-            postgresql_where=sa.text(PENDING),
-        ),
+        due_index("integration_deliveries"),
         sa.Index("ix_integration_deliveries_subject", "integration_id", "subject"),
     )
 
@@ -62,11 +57,3 @@ class IntegrationDelivery(SQLModel, table=True):
     payload: str = Field(sa_column=sa.Column(sa.Text, nullable=False))
     # The chat tool's id of the message sent (Slack "channel ts", LINE WORKS message id).
     remote_id: str | None = Field(default=None, max_length=200)
-    created_at: datetime = created_at_field()
-    due_at: datetime = created_at_field()
-    claimed_until: datetime | None = optional_time_field()
-    attempts: int = 0
-    done_at: datetime | None = optional_time_field()
-    # sent | failed | skipped (disabled, withdrawn before it went out) | retracted
-    outcome: str | None = Field(default=None, max_length=20)
-    last_error: str | None = Field(default=None, max_length=200)

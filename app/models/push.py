@@ -9,8 +9,8 @@ import sqlalchemy as sa
 from sqlmodel import Field, SQLModel
 
 from app.models.base import created_at_field, optional_time_field
+from app.models.outbox import OutboxRow, due_index
 
-PENDING = "done_at IS NULL"
 QUIET_START_DEFAULT = 21 * 60  # minutes after midnight, Asia/Tokyo
 QUIET_END_DEFAULT = 8 * 60
 
@@ -57,21 +57,19 @@ class PushSettings(SQLModel, table=True):
     quiet_end: int = Field(default=QUIET_END_DEFAULT, ge=0, lt=1440)
 
 
-class PushOutbox(SQLModel, table=True):
+class PushOutbox(OutboxRow, table=True):
     """One push of one notification to one subscription. Written in the transaction that
     writes the notification; sent later by a drainer (app/services/push/outbox.py)."""
 
     __tablename__ = "push_outbox"
+    # outcome: sent | skipped (read before it went out, or nothing left to tell: the post
+    # gone, the recipient deactivated) | off (the kind switched off) | failed | gone (device
+    # taken over)
     __table_args__ = (
         # A grouped like notification is pushed once per subscription while it stays unread.
         sa.UniqueConstraint("notification_id", "subscription_id", name="uq_push_outbox_once"),
         # The drainers' query: pending rows, the earliest due first.
-        sa.Index(
-            "ix_push_outbox_due",
-            "due_at",
-            sqlite_where=sa.text(PENDING),
-            postgresql_where=sa.text(PENDING),
-        ),
+        due_index("push_outbox"),
     )
 
     id: int | None = Field(default=None, primary_key=True)
@@ -88,14 +86,3 @@ class PushOutbox(SQLModel, table=True):
             index=True,
         )
     )
-    created_at: datetime = created_at_field()
-    due_at: datetime = created_at_field()
-    # A drainer's claim: nobody else takes the row until then (a crashed drainer's rows are
-    # taken again after it).
-    claimed_until: datetime | None = optional_time_field()
-    attempts: int = 0
-    done_at: datetime | None = optional_time_field()
-    # sent | skipped (read before it went out, or nothing left to tell: the post gone, the
-    # recipient deactivated) | off (the kind switched off) | failed | gone (device taken over)
-    outcome: str | None = Field(default=None, max_length=20)
-    last_error: str | None = Field(default=None, max_length=200)
