@@ -150,15 +150,20 @@ PAGES = [
 ]
 
 
+async def sign_in_as(client, org: Org, role: str) -> str | None:
+    """Sign `client` in as the Org's person of `role` (a role of ROLES); its CSRF token, or
+    None for anonymous (nobody signed in)."""
+    people = {"staff": org.staff_a1, "curator": org.curator, "admin": org.admin}
+    return None if role == "anonymous" else await login_as(client, people[role])
+
+
 @pytest.mark.parametrize(
     ("path", "role", "expected"),
     [(p, r, e) for p, *codes in PAGES for r, e in zip(ROLES, codes, strict=True)],
 )
 async def test_page_and_api_matrix(client, db, org, path, role, expected):
     bulletin = await draft(db, org)
-    users = {"staff": org.staff_a1, "curator": org.curator, "admin": org.admin}
-    if role != "anonymous":
-        await login_as(client, users[role])
+    await sign_in_as(client, org, role)
     r = await client.get(path.format(id=bulletin.id), follow_redirects=False)
     assert r.status_code == expected, r.text[:300]
 
