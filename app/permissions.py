@@ -52,12 +52,16 @@ def can_view_post(user: User, post: PostLike) -> bool:
     return False
 
 
-def can_view_attachment(user: User, post_author_id: int, image_check: str | None) -> bool:
+def can_view_attachment(
+    user: User, post_author_id: int, image_check: str | None, *, overseen: bool = True
+) -> bool:
     """An attachment of a post this user may see: an image held by its personal-data check
     (not yet checked, personal data found, or the check unavailable) only to the post's
-    author and curators (docs/compliance.md); everything else to all who see the post."""
+    author and the curators who oversee the post (`overseen`: for a curator with a scope,
+    whether the post's unit lies in it; services/scope.overseen_posts) (docs/compliance.md);
+    everything else to all who see the post."""
     if image_check in HELD_CHECKS:
-        return user.id == post_author_id or is_curator(user)
+        return user.id == post_author_id or (is_curator(user) and overseen)
     return True
 
 

@@ -27,10 +27,12 @@ from app import i18n
 from app.main import create_app
 from app.models import Attachment, Post, User
 from app.models.tables import units
-from app.services import approvals, flags, moderation, org, scope
+from app.services import approvals, feed, flags, moderation, org, scope
+from app.services import attachments as attachment_service
 from app.services import bulletins as bulletin_service
 from app.services import comments as comment_service
 from app.services import complaints as complaint_service
+from app.services.errors import NotFound
 from tests.factories import login_as, make_post, make_unit, make_units, make_user
 
 SCOPED, HEAD = "scoped", "head_office"
@@ -484,3 +486,28 @@ def _below(made: list[Any], unit: Any, top: Any) -> bool:
             return True
         node = by_id.get(node.parent_id)
     return False
+
+
+# A photo held for personal data reaches the curators who oversee its post -----------------
+
+
+async def test_a_held_photo_reaches_a_scoped_curator_inside_the_scope_only(client, db):
+    """The held image of the post inside the scope: on its card and as a file; outside: on
+    neither (a 404, as if it did not exist). Head office sees both."""
+    scene = await make_scene(db)
+    await db.commit()
+    for who, sides in ((scene.scoped, (INSIDE,)), (scene.head, (INSIDE, OUTSIDE))):
+        cards = await feed.get_cards(db, who, [scene.post[s].id for s in (INSIDE, OUTSIDE)])
+        for side in (INSIDE, OUTSIDE):
+            shown = [a.id for a in cards[scene.post[side].id].attachments]
+            assert shown == ([scene.attachment[side]] if side in sides else []), (who.id, side)
+            found = await _attachment_for(db, who, scene.attachment[side])
+            assert found == (side in sides), (who.id, side)
+
+
+async def _attachment_for(db, who: User, attachment_id: int) -> bool:
+    try:
+        await attachment_service.get_attachment_for_view(db, who, attachment_id)
+    except NotFound:
+        return False
+    return True

@@ -23,7 +23,7 @@ from app import events
 from app.i18n import _
 from app.models import Attachment, ImageCheck, Post, User
 from app.permissions import can_view_attachment, get_post_for_edit, get_post_for_view
-from app.services import images
+from app.services import images, scope
 from app.services.errors import (
     Conflict,
     DomainError,
@@ -425,7 +425,8 @@ async def get_attachment_for_view(db: AsyncSession, user: User, attachment_id: i
         post = await get_post_for_view(db, user, attachment.post_id)
     except NotFound:
         raise attachment_not_found() from None
-    if not can_view_attachment(user, post.author_id, attachment.image_check):
+    overseen = not scope.is_scoped(user) or await scope.oversees_post(db, user, attachment.post_id)
+    if not can_view_attachment(user, post.author_id, attachment.image_check, overseen=overseen):
         raise attachment_not_found()
     return attachment
 

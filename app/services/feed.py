@@ -21,7 +21,7 @@ from app.models.tables import likes, post_tags, posts, reactions, units, users
 from app.models.tables import post_praised as praised_t
 from app.models.tables import tags as tags_t
 from app.permissions import can_view_attachment
-from app.services import org
+from app.services import org, scope
 from app.services.cursor import decode_cursor, encode_cursor
 from app.services.people import directory
 from app.services.search import Found, found_in, post_text_filter
@@ -381,6 +381,30 @@ async def decorate(db: AsyncSession, viewer: User, cards: list[PostCard]) -> Non
     for card in cards:
         if len(card.my_reactions) > 1:
             card.my_reactions.sort(key=_REACTION_ORDER.__getitem__)
+    if scope.is_scoped(viewer):
+        await _held_images_within_scope(db, viewer, cards)
+
+
+async def _held_images_within_scope(db: AsyncSession, viewer: User, cards: list[PostCard]) -> None:
+    """A curator with a scope keeps the held images of the posts inside it only (one query,
+    and only when a card of someone else's shows a held image)."""
+    held = {
+        c.id
+        for c in cards
+        if c.author_id != viewer.id and any(a.image_check in HELD_CHECKS for a in c.attachments)
+    }
+    if not held:
+        return
+    inside = await scope.overseen_posts(db, viewer, held)
+    for card in cards:
+        if card.id in held:
+            card.attachments = [
+                a
+                for a in card.attachments
+                if can_view_attachment(
+                    viewer, card.author_id, a.image_check, overseen=card.id in inside
+                )
+            ]
 
 
 _REACTION_ORDER = {kind.value: n for n, kind in enumerate(ReactionKind)}

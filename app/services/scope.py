@@ -92,12 +92,19 @@ async def ensure_oversees(db: AsyncSession, user: User, unit_id: int, missing: N
 
 async def oversees_post(db: AsyncSession, user: User, post_id: int) -> bool:
     """Whether the post's unit lies in the caller's scope (no query when unscoped)."""
-    if not is_scoped(user):
-        return True
+    return post_id in await overseen_posts(db, user, {post_id})
+
+
+async def overseen_posts(db: AsyncSession, user: User, post_ids: Iterable[int]) -> set[int]:
+    """Those of these posts whose unit lies in the caller's scope: one query, none when
+    unscoped (all of them)."""
+    post_ids = set(post_ids)
+    if not is_scoped(user) or not post_ids:
+        return post_ids
     found = await db.execute(
-        sa.select(posts.c.id).where(posts.c.id == post_id, overseen(user, posts.c.unit_id))
+        sa.select(posts.c.id).where(posts.c.id.in_(post_ids), overseen(user, posts.c.unit_id))
     )
-    return found.first() is not None
+    return set(found.scalars())
 
 
 def tree_top(tree: org.Tree, user: User) -> org.Unit | None:
