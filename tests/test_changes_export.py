@@ -278,6 +278,41 @@ async def test_updated_since_selects_by_change_time(db, actors):
     assert future["items"] == [] and future["next_cursor"] is None
 
 
+async def test_the_post_list_with_updated_since_is_the_export(db, actors, client):
+    """`GET /api/v1/posts?updated_since=` (the issue's spelling) answers 307 to the export
+    with the same parameters; followed, the same page as /changes/posts; staff end at its 403;
+    a bad time is the export's 422 before any redirect."""
+    a = actors
+    made = [
+        (await a.call(a.staff[0], "POST", "/api/v1/posts", json=PRAISE)).json()["id"]
+        for _ in range(3)
+    ]
+    since = "2000-01-01T00:00:00+09:00"
+    r = await a.curator.get("/api/v1/posts", params={"updated_since": since, "limit": 2})
+    assert r.status_code == 307
+    assert r.headers["location"].startswith("/api/v1/changes/posts?")
+    first = (await a.curator.get(r.headers["location"])).json()
+    direct = await a.curator.get(
+        "/api/v1/changes/posts", params={"updated_since": since, "limit": 2}
+    )
+    assert first == direct.json() and len(first["items"]) == 2 and first["next_cursor"]
+    rest = await a.curator.get(
+        "/api/v1/posts",
+        params={"updated_since": since, "cursor": first["next_cursor"], "limit": 2},
+        follow_redirects=True,
+    )
+    assert [i["id"] for i in first["items"] + rest.json()["items"]] == made
+    await login_as(client, await make_user(db))
+    staff = await client.get(
+        "/api/v1/posts", params={"updated_since": since}, follow_redirects=True
+    )
+    assert staff.status_code == 403
+    bad = await a.curator.get("/api/v1/posts", params={"updated_since": "2026-12-01T00:00:00"})
+    assert bad.status_code == 422 and "location" not in bad.headers
+    plain = await a.curator.get("/api/v1/posts")  # without it: the feed as before
+    assert plain.status_code == 200 and "items" in plain.json()
+
+
 @pytest.mark.parametrize(
     "params",
     [

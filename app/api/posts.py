@@ -3,10 +3,13 @@
 from __future__ import annotations
 
 from typing import Annotated, Any, Literal
+from urllib.parse import urlencode
 
 from fastapi import APIRouter, Header, Query, Request, Response
+from fastapi.responses import RedirectResponse
 from pydantic import BaseModel
 
+from app.api.changes import UpdatedSince
 from app.api.docs import conflict
 from app.api.schemas import (
     AttachmentPublic,
@@ -108,7 +111,18 @@ async def _card(request: Request, db: SessionDep, user: CurrentUser, post_id: in
     return post_public(request, card)
 
 
-@router.get("/posts", name="api_list_posts")
+@router.get(
+    "/posts",
+    name="api_list_posts",
+    response_model=Page[PostPublic],
+    responses={
+        307: {
+            "description": "With `updated_since`: the incremental export, "
+            "`GET /api/v1/changes/posts` with the same `updated_since`, `cursor` and `limit` "
+            "(curators without a scope and admins; docs/export.md)."
+        }
+    },
+)
 async def list_posts(
     request: Request,
     db: SessionDep,
@@ -123,7 +137,13 @@ async def list_posts(
     date_to: Annotated[Day | None, Query(alias="to")] = None,
     limit: Annotated[int, Query(ge=1, le=100)] = 20,
     cursor: Annotated[str | None, Query(max_length=200)] = None,
-) -> Page[PostPublic]:
+    updated_since: UpdatedSince = None,
+) -> Any:
+    if updated_since is not None:  # the export's form on the list (issue 16's spelling)
+        export = request.app.url_path_for("api_post_changes")
+        since = {"updated_since": updated_since.isoformat(), "limit": limit}
+        query = urlencode(since | ({"cursor": cursor} if cursor else {}))
+        return RedirectResponse(f"{export}?{query}", status_code=307)
     filters = FeedFilters(kind, unit, tag, q, featured, author, date_from, date_to)
     filters, _unit_label = await feed.with_unit_found(db, filters)  # an unknown unit: 422
     cards, next_cursor = await feed.list_posts(db, user, filters, cursor=cursor, limit=limit)
