@@ -314,6 +314,34 @@ async def test_the_post_list_with_updated_since_is_the_export(db, actors, client
 
 
 @pytest.mark.parametrize(
+    ("path", "endpoint"),
+    [
+        ("/api/v1/comments", "comments"),
+        ("/api/v1/likes", "likes"),
+        ("/api/v1/reactions", "reactions"),
+        ("/api/v1/audit", "audit"),
+    ],
+)
+async def test_the_issues_spelling_of_every_export(db, actors, client, path, endpoint):
+    """`GET /api/v1/{comments,likes,reactions,audit}?updated_since=` answer with the export of
+    the same things (307, followed here); staff are refused, anonymous too."""
+    a = actors
+    made = (await a.call(a.staff[0], "POST", "/api/v1/posts", json=PRAISE)).json()
+    await a.call(a.staff[1], "POST", f"/api/v1/posts/{made['id']}/comments", json={"body": "参考"})
+    await a.call(a.staff[1], "PUT", f"/api/v1/posts/{made['id']}/like")
+    await a.call(a.staff[1], "PUT", f"/api/v1/posts/{made['id']}/reactions/great")
+    await a.call(a.curator, "PUT", f"/api/v1/posts/{made['id']}/feature")  # audited
+    since = {"updated_since": "2000-01-01T00:00:00+09:00", "limit": 100}
+    r = await a.curator.get(path, params=since)
+    assert r.status_code == 307 and r.headers["location"].startswith(f"/api/v1/changes/{endpoint}?")
+    followed = (await a.curator.get(path, params=since, follow_redirects=True)).json()
+    direct = (await a.curator.get(f"/api/v1/changes/{endpoint}", params=since)).json()
+    assert followed == direct and direct["items"]
+    await login_as(client, await make_user(db))
+    assert (await client.get(path, params=since, follow_redirects=True)).status_code == 403
+
+
+@pytest.mark.parametrize(
     "params",
     [
         {"updated_since": "yesterday"},

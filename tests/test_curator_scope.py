@@ -289,6 +289,10 @@ CASES: dict[str, Case] = {
     "GET /api/v1/changes/likes": Case(HEAD_OFFICE),
     "GET /api/v1/changes/reactions": Case(HEAD_OFFICE),
     "GET /api/v1/changes/audit": Case(HEAD_OFFICE),
+    # the same export under the spelling (a 307 to the above)
+    "GET /api/v1/comments": Case(HEAD_OFFICE),
+    "GET /api/v1/likes": Case(HEAD_OFFICE),
+    "GET /api/v1/reactions": Case(HEAD_OFFICE),
     # The read follow-up (of the part of the audience inside the scope; reminding, only for a
     # bulletin the curator manages: a draft is a 409 inside)
     "GET /bulletins/{bulletin_id}/unread-people.csv": Case(OBJECT),

@@ -6,8 +6,10 @@ from __future__ import annotations
 
 from datetime import date, datetime
 from typing import Annotated, Any, Generic, TypeVar
+from urllib.parse import urlencode
 
-from fastapi import APIRouter, Query
+from fastapi import APIRouter, Query, Request
+from fastapi.responses import RedirectResponse
 from pydantic import AwareDatetime, BaseModel
 
 from app.api.schemas import PersonRef, UnitRef
@@ -167,3 +169,57 @@ _route(
     "(post_id, user, kind)" + _ABOUT,
 )
 _route("audit", "/audit", AuditChange, "New audit log entries (the log is append-only)" + _ABOUT)
+
+
+# The export's form on the lists (`GET /api/v1/posts?updated_since=…`, the issue's spelling) --
+
+TO_EXPORT = {
+    307: {
+        "description": "With `updated_since`: the incremental export, "
+        "`GET /api/v1/changes/…` of the same things, with the same `updated_since`, `cursor` "
+        "and `limit` (curators without a scope and admins; docs/export.md)."
+    }
+}
+
+
+def to_export(
+    request: Request,
+    entity: change_service.Entity,
+    updated_since: datetime | None,
+    cursor: str | None,
+    limit: int,
+) -> RedirectResponse:
+    """307 to the export of `entity` with these parameters."""
+    path = request.app.url_path_for(f"api_{entity}_changes")
+    query: dict[str, Any] = {"updated_since": updated_since.isoformat()} if updated_since else {}
+    query |= {"limit": limit} | ({"cursor": cursor} if cursor else {})
+    return RedirectResponse(f"{path}?{urlencode(query)}", status_code=307)
+
+
+# Comments, likes and reactions have no list of their own: these paths are the export's only.
+aliases = APIRouter(tags=["export"])
+
+
+def _alias(entity: change_service.Entity, path: str) -> None:
+    async def alias(
+        request: Request,
+        user: HeadOfficeUser,
+        updated_since: UpdatedSince = None,
+        cursor: Cursor = None,
+        limit: Limit = 100,
+    ) -> RedirectResponse:
+        return to_export(request, entity, updated_since, cursor, limit)
+
+    aliases.add_api_route(
+        path,
+        alias,
+        methods=["GET"],
+        name=f"api_{entity}_export",
+        status_code=307,
+        response_class=RedirectResponse,
+        summary=f"The export of {path[1:]} (307 to /api/v1/changes{path})",
+    )
+
+
+for _entity, _path in (("comment", "/comments"), ("like", "/likes"), ("reaction", "/reactions")):
+    _alias(_entity, _path)  # type: ignore[arg-type]

@@ -14,6 +14,7 @@ from typing import Annotated, Any
 from fastapi import APIRouter, HTTPException, Query, Request
 from pydantic import BaseModel, Field
 
+from app.api.changes import TO_EXPORT, UpdatedSince, to_export
 from app.api.docs import conflict, not_found
 from app.api.posts import comment_public, post_public
 from app.api.schemas import CommentPublic, Page, PersonRef, PostPublic
@@ -278,8 +279,14 @@ def _entry(row: audit_log.AuditRow) -> AuditEntryPublic:
     )
 
 
-@router.get("/audit", name="api_audit")
+@router.get(
+    "/audit",
+    name="api_audit",
+    response_model=Page[AuditEntryPublic],
+    responses=TO_EXPORT,  # type: ignore[arg-type]
+)
 async def list_audit(
+    request: Request,
     db: SessionDep,
     user: CuratorUser,
     actor: Annotated[str | None, Query(max_length=32)] = None,
@@ -288,8 +295,12 @@ async def list_audit(
     date_to: Annotated[Day | None, Query(alias="to")] = None,
     limit: Annotated[int, Query(ge=1, le=100)] = 20,
     cursor: Annotated[str | None, Query(max_length=200)] = None,
-) -> Page[AuditEntryPublic]:
-    """The audit log, newest first; `from`/`to` are days in the configured time zone."""
+    updated_since: UpdatedSince = None,
+) -> Any:
+    """The audit log, newest first; `from`/`to` are days in the configured time zone. With
+    `updated_since`: 307 to the export (`/api/v1/changes/audit`)."""
+    if updated_since is not None:
+        return to_export(request, "audit", updated_since, cursor, limit)
     filters = AuditFilters(actor or None, action or None, date_from, date_to)
     rows, next_cursor = await audit_log.list_entries(db, filters, user, cursor=cursor, limit=limit)
     return Page(items=[_entry(r) for r in rows], next_cursor=next_cursor)

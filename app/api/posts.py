@@ -3,13 +3,11 @@
 from __future__ import annotations
 
 from typing import Annotated, Any, Literal
-from urllib.parse import urlencode
 
 from fastapi import APIRouter, Header, Query, Request, Response
-from fastapi.responses import RedirectResponse
 from pydantic import BaseModel
 
-from app.api.changes import UpdatedSince
+from app.api.changes import TO_EXPORT, UpdatedSince, to_export
 from app.api.docs import conflict
 from app.api.schemas import (
     AttachmentPublic,
@@ -115,13 +113,7 @@ async def _card(request: Request, db: SessionDep, user: CurrentUser, post_id: in
     "/posts",
     name="api_list_posts",
     response_model=Page[PostPublic],
-    responses={
-        307: {
-            "description": "With `updated_since`: the incremental export, "
-            "`GET /api/v1/changes/posts` with the same `updated_since`, `cursor` and `limit` "
-            "(curators without a scope and admins; docs/export.md)."
-        }
-    },
+    responses=TO_EXPORT,  # type: ignore[arg-type]
 )
 async def list_posts(
     request: Request,
@@ -139,11 +131,8 @@ async def list_posts(
     cursor: Annotated[str | None, Query(max_length=200)] = None,
     updated_since: UpdatedSince = None,
 ) -> Any:
-    if updated_since is not None:  # the export's form on the list (issue 16's spelling)
-        export = request.app.url_path_for("api_post_changes")
-        since = {"updated_since": updated_since.isoformat(), "limit": limit}
-        query = urlencode(since | ({"cursor": cursor} if cursor else {}))
-        return RedirectResponse(f"{export}?{query}", status_code=307)
+    if updated_since is not None:
+        return to_export(request, "post", updated_since, cursor, limit)
     filters = FeedFilters(kind, unit, tag, q, featured, author, date_from, date_to)
     filters, _unit_label = await feed.with_unit_found(db, filters)  # an unknown unit: 422
     cards, next_cursor = await feed.list_posts(db, user, filters, cursor=cursor, limit=limit)
