@@ -18,7 +18,7 @@ from fastapi.responses import HTMLResponse
 from fastapi.templating import Jinja2Templates
 from markupsafe import Markup
 
-from app import clock, i18n, labels
+from app import clock, i18n, labels, links
 from app.config import get_settings
 from app.events import Counts, HxEvents
 from app.services.markdown import render_preview
@@ -168,6 +168,7 @@ def clear_fragments() -> None:
 
 
 env.globals["fragment"] = fragment
+env.globals["one_comment"] = links.one_comment
 # The live stream's `since` (ms since the epoch): posts after it count as new on the feed.
 env.globals["now_ms"] = lambda: int(clock.now().timestamp() * 1000)
 env.globals["label"] = labels.label

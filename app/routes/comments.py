@@ -6,6 +6,7 @@ import sqlalchemy as sa
 from fastapi import APIRouter, HTTPException, Request
 from fastapi.responses import RedirectResponse, Response
 
+from app import links
 from app.deps import CurrentUser, SessionDep
 from app.events import Counts, hx_trigger
 from app.inputs import PathId
@@ -193,5 +194,7 @@ async def flag_comment(
 ) -> Response:
     comment = await get_comment_for_view(db, user, comment_id)
     post = await get_post_for_interaction(db, user, comment.post_id)
-    back = f"{request.app.url_path_for('show_post', post_id=comment.post_id)}#comment-{comment_id}"
+    back = request.app.url_path_for("show_post", post_id=comment.post_id) + links.one_comment(
+        comment_id
+    )
     return await submit_flag(request, db, user, post, comment, back)

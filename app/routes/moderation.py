@@ -17,13 +17,15 @@ from fastapi import APIRouter, Query, Request
 from fastapi.responses import RedirectResponse, Response
 from pydantic import BaseModel
 
+from app import links
 from app.deps import CuratorUser, SessionDep
 from app.events import Counts, hx_trigger
 from app.i18n import _
 from app.inputs import PathId
 from app.models import Comment, FlagReason, User
 from app.permissions import get_comment_for_moderation, get_post_for_moderation
-from app.routes.posts import highlight, post_page_context
+from app.routes.post_page import post_page_context
+from app.routes.posts import highlight
 from app.services import approvals, moderation
 from app.services import comments as comment_service
 from app.services.errors import Conflict, InvalidInput, NotFound
@@ -140,9 +142,9 @@ async def moderation_page(
 
 def _back(request: Request, sent: Sent) -> str:
     if sent.origin == "post":
-        anchor = sent.target.replace(":", "-") if sent.target.startswith("comment") else ""
         url = str(request.app.url_path_for("show_post", post_id=sent.post_id))
-        return f"{url}#{anchor}" if anchor else url
+        parsed = moderation.parse_target(sent.target)
+        return url + links.one_comment(parsed[1]) if parsed and parsed[0] == "comment" else url
     parsed = moderation.parse_target(sent.target)
     assert parsed is not None
     anchor = (
@@ -156,7 +158,8 @@ def _back(request: Request, sent: Sent) -> str:
 async def _post_page(
     request: Request, db: SessionDep, user: User, post_id: int, failed: Failed | None, status: int
 ) -> Response:
-    ctx = await post_page_context(db, user, post_id)
+    # Every comment: the action's target (one of them) is picked out of this page by HTMX.
+    ctx = await post_page_context(db, user, post_id, all_comments=True)
     ctx["failed"] = failed
     return render(request, "posts/detail.html", ctx, status_code=status)
 
@@ -454,7 +457,7 @@ async def redact_comment(
     except InvalidInput as exc:
         return _redact_page(request, values=values, errors=exc.by_field(), status=422, **page)
     url = str(request.app.url_path_for("show_post", post_id=comment.post_id))
-    return _redirect(request, f"{url}#comment-{comment_id}")
+    return _redirect(request, url + links.one_comment(comment_id))
 
 
 def _redirect(request: Request, url: str) -> Response:

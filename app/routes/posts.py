@@ -18,18 +18,13 @@ from app.i18n import _
 from app.inputs import PathId
 from app.models import IdempotencyKey, Post, PostStatus, ReactionKind, User
 from app.permissions import (
-    ensure_visible_in_scope,
     get_post_for_edit,
     get_post_for_interaction,
     get_post_for_view,
-    is_curator,
-    sees_hidden_comments,
 )
 from app.routes import post_complaint, terminal
 from app.routes.auth import safe_next
 from app.services import (
-    approvals,
-    complaints,
     feed,
     flags,
     idempotency,
@@ -37,7 +32,6 @@ from app.services import (
     post_files,
     reactions,
 )
-from app.services import comments as comment_service
 from app.services import posts as post_service
 from app.services.attachments import ATTACHMENTS_PER_POST
 from app.services.errors import DomainError, InvalidInput
@@ -318,39 +312,6 @@ async def composer_form(request: Request, db: SessionDep, user: CurrentUser) -> 
 @router.get("/posts/new", name="new_post")
 async def new_post(request: Request, db: SessionDep, user: CurrentUser) -> Response:
     return render(request, "posts/new.html", {"composer": await composer_context(request, db)})
-
-
-async def post_page_context(db: SessionDep, user: User, post_id: int) -> dict[str, Any]:
-    """What posts/detail.html needs (also rendered by the curator actions on that page)."""
-    card = await feed.get_card(db, user, post_id)
-    # The card has what visibility needs; a second read only for a scoped curator.
-    await ensure_visible_in_scope(db, user, post_id, card)
-    comment_rows = await comment_service.list_comments(
-        db, user, post_id, include_hidden=await sees_hidden_comments(db, user, post_id)
-    )
-    return {
-        "post": card,
-        "full": True,
-        "comments": comment_rows,
-        "likers": await feed.likers(db, post_id, limit=LIKERS_SHOWN),
-        "reactors": await reactions.reactors(db, post_id),
-        "is_author": card is not None and card.author_id == user.id,
-        # A complaint its author found in the voice: head office's, never staff's.
-        "complaint": (
-            await complaints.linked_to_post(db, user, post_id) if is_curator(user) else None
-        ),
-        # A post hidden for personal data is shown again only with a second person's approval.
-        "restore_approval": await approvals.post_restore(db, post_id)
-        if card is not None and card.status == PostStatus.hidden and is_curator(user)
-        else None,
-    }
-
-
-@router.get("/posts/{post_id}", name="show_post")
-async def show_post(
-    request: Request, db: SessionDep, user: CurrentUser, post_id: PathId
-) -> Response:
-    return render(request, "posts/detail.html", await post_page_context(db, user, post_id))
 
 
 @router.get("/posts/{post_id}/edit", name="edit_post")

@@ -15,7 +15,7 @@ from typing import Any
 import sqlalchemy as sa
 from sqlmodel.ext.asyncio.session import AsyncSession
 
-from app import i18n
+from app import i18n, links
 from app.i18n import _
 from app.labels import label
 from app.models.tables import (
@@ -97,7 +97,7 @@ def _changed_ids(rows: Sequence[AuditRow], key: str) -> set[int]:
 
 def _comment(i: int, post_id: int, title: str) -> Shown:
     text = _("A comment on “%(title)s”") % {"title": title}
-    return Shown(text, "show_post", {"post_id": post_id}, anchor=f"#comment-{i}")
+    return Shown(text, "show_post", {"post_id": post_id}, anchor=links.one_comment(i))
 
 
 def _token(_i: int, token: str, code: str, name: str) -> Shown:

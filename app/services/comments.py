@@ -112,7 +112,14 @@ async def delete_comment(db: AsyncSession, comment: Comment) -> None:
     await db.refresh(comment)
 
 
-def _comments_of_post(include_hidden: bool) -> sa.Select[Any]:
+# The post page shows a post's first comments, this many at a time; "more" reads on.
+COMMENTS_PAGE = 50
+
+
+def _comments_of_post(include_hidden: bool, page: str) -> sa.Select[Any]:
+    """The comments of a post, oldest first. `page`: "all"; "first" (the first :limit); or
+    "next" (the :limit after comment :after, of those up to comment :upto — the newest when
+    the first page was read: later ones reach an open page live)."""
     stmt = (
         sa.select(
             comments.c.id,
@@ -133,23 +140,85 @@ def _comments_of_post(include_hidden: bool) -> sa.Select[Any]:
     visible = comments.c.status == CommentStatus.published
     hidden = comments.c.status == CommentStatus.hidden
     if include_hidden:
-        return stmt.where(visible | hidden)
-    viewer = sa.bindparam("viewer_id", type_=sa.Integer)
-    return stmt.where(visible | (hidden & (comments.c.author_id == viewer)))
+        stmt = stmt.where(visible | hidden)
+    else:
+        viewer = sa.bindparam("viewer_id", type_=sa.Integer)
+        stmt = stmt.where(visible | (hidden & (comments.c.author_id == viewer)))
+    if page == "next":
+        after = sa.bindparam("after", type_=sa.Integer)
+        at = sa.select(comments.c.created_at).where(comments.c.id == after).scalar_subquery()
+        stmt = stmt.where(
+            comments.c.id <= sa.bindparam("upto", type_=sa.Integer),
+            (comments.c.created_at > at)
+            | ((comments.c.created_at == at) & (comments.c.id > after)),
+        )
+    if page != "all":
+        stmt = stmt.limit(sa.bindparam("limit", type_=sa.Integer))
+    return stmt
 
 
 # Built once each (with bind parameters): the post page runs one of them per view.
-_COMMENTS_OF_POST = {flag: _comments_of_post(flag) for flag in (False, True)}
+_COMMENTS_OF_POST = {
+    (flag, page): _comments_of_post(flag, page)
+    for flag in (False, True)
+    for page in ("all", "first", "next")
+}
 
 
 async def list_comments(
     db: AsyncSession, viewer: User, post_id: int, *, include_hidden: bool = False
 ) -> list[CommentView]:
-    """Oldest first. Hidden comments only for curators and their own author."""
-    params = (
-        {"post_id": post_id} if include_hidden else {"post_id": post_id, "viewer_id": viewer.id}
-    )
-    views = [CommentView(*r) for r in await db.execute(_COMMENTS_OF_POST[include_hidden], params)]
+    """All of them, oldest first. Hidden comments only for curators and their own author."""
+    return await _read(db, viewer, post_id, include_hidden, "all", {})
+
+
+@dataclass(slots=True)
+class CommentPage:
+    comments: list[CommentView]
+    more_after: int | None  # more follow: the id of the last comment shown
+    upto: int  # the newest comment when the first page was read: "more" stops there
+
+
+async def page_of_comments(
+    db: AsyncSession,
+    viewer: User,
+    post_id: int,
+    *,
+    include_hidden: bool = False,
+    after: int | None = None,
+    upto: int | None = None,
+    limit: int | None = COMMENTS_PAGE,
+) -> CommentPage:
+    """`list_comments` `limit` at a time (None: all of them): the first ones, or (`after`,
+    `upto` from the page before) the next."""
+    if limit is None:
+        return CommentPage(await _read(db, viewer, post_id, include_hidden, "all", {}), None, 0)
+    if after is None or upto is None:
+        views = await _read(db, viewer, post_id, include_hidden, "first", {"limit": limit + 1})
+        if len(views) > limit:
+            newest = sa.select(sa.func.max(comments.c.id)).where(comments.c.post_id == post_id)
+            upto = int((await db.execute(newest)).scalar_one())
+    else:
+        bounds = {"after": after, "upto": upto, "limit": limit + 1}
+        views = await _read(db, viewer, post_id, include_hidden, "next", bounds)
+    more = len(views) > limit
+    views = views[:limit]
+    return CommentPage(views, views[-1].id if more else None, upto or 0)
+
+
+async def _read(
+    db: AsyncSession,
+    viewer: User,
+    post_id: int,
+    include_hidden: bool,
+    page: str,
+    bounds: dict[str, int],
+) -> list[CommentView]:
+    params = {"post_id": post_id, **bounds}
+    if not include_hidden:
+        params["viewer_id"] = viewer.id  # type: ignore[assignment]
+    stmt = _COMMENTS_OF_POST[include_hidden, page]
+    views = [CommentView(*r) for r in await db.execute(stmt, params)]
     return await _named(db, views)
 
 
