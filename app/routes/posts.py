@@ -39,7 +39,7 @@ from app.services.inputs import FlagIn, PostCreate, PostUpdate
 from app.services.people import directory
 from app.services.pii import find_personal_data
 from app.storage import get_storage
-from app.templating import is_htmx, render
+from app.templating import is_htmx, render, url_path
 from app.web.forms import FormData, form_input, form_model, given, read_form, read_model
 
 router = APIRouter(include_in_schema=False)
@@ -452,7 +452,5 @@ def page_urls(
     if not next_cursor:
         return None, None
     query = urlencode({**filters.query_params(), "cursor": next_cursor})
-    return (
-        f"{request.app.url_path_for('feed')}?{query}",
-        f"{request.app.url_path_for('feed_page')}?{query}",
-    )
+    app = request.app
+    return f"{url_path(app, 'feed')}?{query}", f"{url_path(app, 'feed_page')}?{query}"

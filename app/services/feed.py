@@ -6,6 +6,8 @@ before rendering, and counters are read from the post row, never counted.
 
 from __future__ import annotations
 
+import operator
+from collections.abc import Callable
 from dataclasses import dataclass, field, replace
 from datetime import date, datetime, time, timedelta
 from functools import lru_cache
@@ -161,36 +163,50 @@ async def with_unit_found(db: AsyncSession, filters: FeedFilters) -> tuple[FeedF
     return replace(filters, unit=unit.code), directory.unit_label(unit)
 
 
+# The card's fields read from a row as they are (`tags` comes from `tag_names`).
+_CARD_FIELDS = (
+    "id",
+    "kind",
+    "title",
+    "body",
+    "body_html",
+    "status",
+    "created_at",
+    "edited_at",
+    "received_on",
+    "channel",
+    "product",
+    "category",
+    "featured",
+    "feature_note",
+    "like_count",
+    "comment_count",
+    "author_id",
+    "author_code",
+    "author_name",
+    "unit_code",
+    "unit_name",
+    "hidden_reason",
+    "thanks_count",
+    "great_count",
+    "helpful_count",
+    "want_to_try_count",
+)
+
+
+@lru_cache(maxsize=16)
+def _card_reader(keys: tuple[str, ...]) -> tuple[Callable[[Any], tuple[Any, ...]], int]:
+    """For rows with these columns: a getter of the card's fields by position, and where
+    `tag_names` is. (A row's attribute lookups by name cost ~0.6 µs each here: 28 of them
+    a card, 20 cards a page, were 7% of a feed page's CPU under load.)"""
+    at = {key: n for n, key in enumerate(keys)}
+    return operator.itemgetter(*(at[name] for name in _CARD_FIELDS)), at["tag_names"]
+
+
 def _card(row: Any) -> PostCard:
-    return PostCard(
-        id=row.id,
-        kind=row.kind,
-        title=row.title,
-        body=row.body,
-        body_html=row.body_html,
-        status=row.status,
-        created_at=row.created_at,
-        edited_at=row.edited_at,
-        received_on=row.received_on,
-        channel=row.channel,
-        product=row.product,
-        category=row.category,
-        featured=row.featured,
-        feature_note=row.feature_note,
-        like_count=row.like_count,
-        comment_count=row.comment_count,
-        tags=[t for t in row.tag_names.split("\t") if t],
-        author_id=row.author_id,
-        author_code=row.author_code,
-        author_name=row.author_name,
-        unit_code=row.unit_code,
-        unit_name=row.unit_name,
-        hidden_reason=row.hidden_reason,
-        thanks_count=row.thanks_count,
-        great_count=row.great_count,
-        helpful_count=row.helpful_count,
-        want_to_try_count=row.want_to_try_count,
-    )
+    get, tags_at = _card_reader(row._fields)
+    tags = [t for t in row[tags_at].split("\t") if t]
+    return PostCard(tags=tags, **dict(zip(_CARD_FIELDS, get(row), strict=True)))
 
 
 def _day_start_utc(day: date) -> datetime:
