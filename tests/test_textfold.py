@@ -155,3 +155,14 @@ def test_highlighted_span_folds_to_the_query(case: tuple[str, str]) -> None:
 def test_folding_is_the_same_piece_by_piece(text: str) -> None:
     """The folded text is its chunks' folds end to end: a match maps to whole chunks."""
     assert fold(text) == "".join(fold(text[a:b]) for a, b in chunks(text))
+
+
+@given(st.text(alphabet=_ALPHABET, max_size=40))
+def test_the_quick_map_is_the_chunk_by_chunk_map(text):
+    """fold_mapped's shortcut (each character its own chunk, folding to one character) gives
+    the text and the map the general way gives."""
+    from app.services.textfold import _fold_mapped_by_chunks
+
+    quick, general = fold_mapped(text), _fold_mapped_by_chunks(text)
+    assert quick.text == general.text
+    assert list(quick.starts) == list(general.starts) and list(quick.ends) == list(general.ends)
