@@ -10,7 +10,14 @@ from hypothesis import given, settings
 from hypothesis import strategies as st
 
 from app.services.search import found_in, marked, search_terms
-from app.services.textfold import chunks, fold, fold_mapped, match_spans, without_final_long_vowel
+from app.services.textfold import (
+    chunk_edge,
+    chunks,
+    fold,
+    fold_mapped,
+    match_spans,
+    without_final_long_vowel,
+)
 
 pytestmark = pytest.mark.nodb
 
@@ -166,3 +173,15 @@ def test_the_quick_map_is_the_chunk_by_chunk_map(text):
     quick, general = fold_mapped(text), _fold_mapped_by_chunks(text)
     assert quick.text == general.text
     assert list(quick.starts) == list(general.starts) and list(quick.ends) == list(general.ends)
+
+
+@given(st.text(alphabet=_ALPHABET, max_size=40), st.integers(0, 40))
+def test_a_chunk_edge_is_where_chunks_meet(text, at):
+    """chunk_edge gives what a walk over chunks() gives: the start of the chunk holding index
+    `at`, or (forward) the end of the chunk holding index at-1."""
+    at = min(at, len(text))
+    bounds = chunks(text)
+    back = next((a for a, b in bounds if b > at), len(text))
+    ahead = next((b for a, b in bounds if b >= at), len(text)) if at else 0
+    assert chunk_edge(text, at) == back
+    assert chunk_edge(text, at, forward=True) == ahead

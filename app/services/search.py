@@ -41,7 +41,7 @@ from markupsafe import Markup, escape
 from sqlalchemy.sql.elements import ColumnElement
 
 from app.models import Post
-from app.services.textfold import chunks, fold, match_spans, without_final_long_vowel
+from app.services.textfold import chunk_edge, fold, match_spans, without_final_long_vowel
 
 MAX_TERMS = 5
 MAX_TERM_LENGTH = 50
@@ -280,9 +280,7 @@ def found_in(title: str, body: str, q: str) -> Found | None:
         start = max(0, first - EXCERPT_BEFORE)
         end = min(len(body), max(start + EXCERPT_CHARS, body_spans[0][1]))
         # Whole chunks only: never cut between a kana and its voiced mark.
-        bounds = chunks(body)
-        start = next(a for a, b in bounds if b > start)
-        end = next((b for a, b in bounds if b >= end), len(body))
+        start, end = chunk_edge(body, start), chunk_edge(body, end, forward=True)
         shown = [(max(a, start) - start, min(b, end) - start) for a, b in body_spans if a < end]
         excerpt = marked(body[start:end], shown)
         if start > 0:

@@ -88,24 +88,38 @@ class _SingleCharacters(dict[int, str]):
         if _joins_previous(ch):
             _JOINERS.add(ch)
         folded = self[code] = _fold_chunk(ch)
+        if len(folded) != 1 or ch in _JOINERS:
+            _UNEVEN.add(ch)
         return folded
 
 
 _JOINERS: set[str] = set(_VOICED_MARKS) | {"\u3099", "\u309a", "\u200b", "\u200d", "\ufeff"}
+# Characters that do not fold one to one on their own: the joining ones, and those that fold
+# to nothing or to more than one character (ß -> ss).
+_UNEVEN: set[str] = set(_JOINERS)
 _SINGLE = _SingleCharacters()
 
 
-def _no_joiners(text: str) -> bool:
-    """Whether no character of `text` joins the one before it (nearly all text): each is a
-    chunk on its own. (Translating meets every character once, so that _JOINERS knows them.)"""
-    text.translate(_SINGLE)
-    return _JOINERS.isdisjoint(text)
+def one_to_one(text: str) -> str | None:
+    """The fold of `text` when each of its characters is a chunk of its own that folds to one
+    character (nearly all text: then every index is a chunk's edge, and the fold's index i
+    is the text's); None otherwise. (Translating meets every character once, so that
+    _UNEVEN knows them by the time it is asked.)"""
+    folded = text.translate(_SINGLE)
+    return folded if _UNEVEN.isdisjoint(text) else None
+
+
+def chunk_edge(text: str, at: int, *, forward: bool = False) -> int:
+    """The nearest edge between two chunks at or before index `at` (`forward`: at or after
+    it), so that a cut there never parts a character from its voiced mark; 0 and len(text)
+    are edges."""
+    while 0 < at < len(text) and _joins_previous(text[at]):
+        at += 1 if forward else -1
+    return at
 
 
 def chunks(text: str) -> list[tuple[int, int]]:
     """(start, end) of each chunk of `text`."""
-    if _no_joiners(text):
-        return [(i, i + 1) for i in range(len(text))]
     bounds: list[tuple[int, int]] = []
     start = 0
     for i in range(1, len(text)):
@@ -146,10 +160,11 @@ class Folded:
 
 def fold_mapped(text: str) -> Folded:
     """`fold(text)` with its map back to the original."""
-    if _no_joiners(text) and all(len(_SINGLE[ord(ch)]) == 1 for ch in set(text)):
+    folded = one_to_one(text)
+    if folded is not None:
         # Character for character (nearly all text): the map is the identity. Highlighting a
-        # search page's 20 cards character by character was 45% of its CPU.
-        return Folded(text.translate(_SINGLE), range(len(text)), range(1, len(text) + 1))
+        # search page's 20 cards chunk by chunk was 45% of its CPU.
+        return Folded(folded, range(len(text)), range(1, len(text) + 1))
     return _fold_mapped_by_chunks(text)
 
 
