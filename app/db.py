@@ -125,8 +125,18 @@ async def dispose_engines() -> None:
 _makers: dict[int, async_sessionmaker[AsyncSession]] = {}
 
 
+# GET routes that always write (they sign someone in, so they must be GETs: the identity
+# provider redirects back). On SQLite their transaction takes the write lock when it begins,
+# as a POST's does, instead of turning a read into a write halfway, which fails at once
+# ("database is locked") when another connection has written since it began.
+WRITING_GETS = frozenset({"sso_callback"})
+
+
 async def get_session(request: Request) -> AsyncIterator[AsyncSession]:
-    engine = get_engine(writer=request.method not in ("GET", "HEAD", "OPTIONS"))
+    route = getattr(request.scope.get("route"), "name", None)
+    engine = get_engine(
+        writer=request.method not in ("GET", "HEAD", "OPTIONS") or route in WRITING_GETS
+    )
     maker = _makers.get(id(engine))
     if maker is None:
         maker = _makers[id(engine)] = async_sessionmaker(
