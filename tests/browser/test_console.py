@@ -7,6 +7,7 @@ from __future__ import annotations
 import re
 
 import pytest
+from playwright.sync_api import Error as PlaywrightError
 from playwright.sync_api import Page, expect
 
 from tests.browser.test_layout import signed_in
@@ -114,4 +115,16 @@ def test_no_console_error_on_any_main_page(live_server, browser, role, size, lan
         try:
             assert _walk(page, live_server, role, errors) == {}
         finally:  # a page with the language switch, for signed_in to put Japanese back
-            page.goto(live_server + "/")
+            _back_to_the_feed(page, live_server)
+
+
+def _back_to_the_feed(page: Page, base: str) -> None:
+    """Go to the feed, once more if another navigation interrupted the first try. (Once in
+    this session's CI, on PostgreSQL under load, the feed with the composer open navigated to
+    the walked own post's edit page as the test left it; not reproduced, not explained.)"""
+    try:
+        page.goto(base + "/")
+    except PlaywrightError as exc:
+        if "interrupted by another navigation" not in str(exc):
+            raise
+        page.goto(base + "/")
