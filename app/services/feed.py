@@ -317,14 +317,13 @@ async def list_posts(
         limit,
     )
     rows = (await db.execute(stmt)).all()
+    more, rows = len(rows) > limit, rows[:limit]
     if filters.q:  # the ids of the page, newest first: then their cards, in that order
         ids = [r.id for r in rows]
         found = {r.id: r for r in await db.execute(_CARDS_OF, {"ids": ids})} if ids else {}
         rows = [found[i] for i in ids if i in found]
-    cards = [_card(r) for r in rows[:limit]]
-    next_cursor = (
-        encode_cursor(cards[-1].created_at, cards[-1].id) if len(rows) > limit and cards else None
-    )
+    cards = [_card(r) for r in rows]
+    next_cursor = encode_cursor(cards[-1].created_at, cards[-1].id) if more and cards else None
     await decorate(db, viewer, cards)
     if filters.q:
         for card in cards:
