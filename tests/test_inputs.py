@@ -8,6 +8,8 @@ import io
 import json
 import os
 import re
+import select
+import socket
 import time
 from collections.abc import AsyncIterator, Iterator
 from pathlib import Path
@@ -523,31 +525,40 @@ def _peak_rss_mb(pid: int) -> float:
 async def test_four_40_mb_bodies_at_once_leave_the_worker_under_250_mb(tmp_path):
     size = 40 * 1024 * 1024
 
-    async def send(port: int, declared: bool) -> int:
-        """A raw HTTP/1.1 client that keeps sending until the server answers."""
-        reader, writer = await asyncio.open_connection("127.0.0.1", port)
+    def send(port: int, declared: bool) -> int:
+        """A raw HTTP/1.1 client that keeps sending until the server answers.
+
+        A blocking socket, not an asyncio stream: the server closes with our unread bytes
+        in its buffer, so the kernel resets the connection; a failed send must not throw
+        away the answer that already arrived (asyncio's transport does), so the answer is
+        read from the socket after sending stops, whatever stopped it.
+        """
         framing = f"Content-Length: {size}" if declared else "Transfer-Encoding: chunked"
-        writer.write(
-            f"POST /api/v1/posts HTTP/1.1\r\nHost: t\r\n"
-            f"Content-Type: application/json\r\n{framing}\r\n\r\n".encode()
-        )
-        answer = asyncio.ensure_future(reader.readline())
         chunk = b" " * (64 * 1024)
-        sent = 0
-        try:
-            while sent < size and not answer.done():
-                writer.write(chunk if declared else b"%x\r\n%b\r\n" % (len(chunk), chunk))
-                await writer.drain()
-                sent += len(chunk)
-        except ConnectionError:
-            pass  # answered and closed while we were still sending
-        status_line = await asyncio.wait_for(answer, 30)
-        writer.close()
-        return int(status_line.split()[1])
+        with socket.create_connection(("127.0.0.1", port), timeout=30) as sock:
+            sock.sendall(
+                f"POST /api/v1/posts HTTP/1.1\r\nHost: t\r\n"
+                f"Content-Type: application/json\r\n{framing}\r\n\r\n".encode()
+            )
+            sent = 0
+            try:
+                while sent < size and not select.select([sock], [], [], 0)[0]:
+                    sock.sendall(chunk if declared else b"%x\r\n%b\r\n" % (len(chunk), chunk))
+                    sent += len(chunk)
+            except (ConnectionError, TimeoutError):
+                pass  # answered and closed while we were still sending
+            answer = b""
+            while b"\r\n" not in answer:
+                got = sock.recv(4096)
+                assert got, f"closed without an answer after {sent} bytes"
+                answer += got
+        return int(answer.split()[1])
 
     with demo_database("mem", str(tmp_path)) as url, app_process(url) as (base, pid):
         port = int(base.rsplit(":", 1)[1])
-        statuses = await asyncio.gather(*(send(port, declared=i % 2 == 0) for i in range(4)))
+        statuses = await asyncio.gather(
+            *(asyncio.to_thread(send, port, i % 2 == 0) for i in range(4))
+        )
         assert statuses == [413] * 4
         async with httpx.AsyncClient(base_url=base) as client:
             assert (await client.get("/healthz")).status_code == 200
