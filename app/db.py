@@ -3,8 +3,8 @@
 from __future__ import annotations
 
 import time
-from collections.abc import AsyncIterator
-from typing import Any
+from collections.abc import AsyncGenerator
+from typing import Any, TypeVar
 
 import sqlalchemy as sa
 from fastapi import Request
@@ -17,6 +17,7 @@ from app.config import Settings, get_settings
 from app.logging import get_logger
 
 _engines: dict[str, AsyncEngine] = {}
+_F = TypeVar("_F")
 
 log = get_logger("arigato.db")
 
@@ -125,18 +126,35 @@ async def dispose_engines() -> None:
 _makers: dict[int, async_sessionmaker[AsyncSession]] = {}
 
 
-# GET routes that always write (they sign someone in, so they must be GETs: the identity
-# provider redirects back). On SQLite their transaction takes the write lock when it begins,
-# as a POST's does, instead of turning a read into a write halfway, which fails at once
-# ("database is locked") when another connection has written since it began.
-WRITING_GETS = frozenset({"sso_callback"})
+WRITES = "_arigato_writes"
 
 
-async def get_session(request: Request) -> AsyncIterator[AsyncSession]:
-    route = getattr(request.scope.get("route"), "name", None)
-    engine = get_engine(
-        writer=request.method not in ("GET", "HEAD", "OPTIONS") or route in WRITING_GETS
-    )
+def writes(endpoint: _F) -> _F:
+    """Declare that a GET route always writes (it signs someone in, so it must be a GET: the
+    identity provider redirects back). On SQLite its transaction then takes the write lock
+    when it begins, as a POST's does, instead of turning a read into a write halfway, which
+    fails at once ("database is locked") when another connection has written since. Put it
+    under the route decorator. A GET that writes only sometimes uses `end_read` instead."""
+    setattr(endpoint, WRITES, True)
+    return endpoint
+
+
+def _writes(request: Request) -> bool:
+    if request.method not in ("GET", "HEAD", "OPTIONS"):
+        return True
+    return getattr(getattr(request.scope.get("route"), "endpoint", None), WRITES, False)
+
+
+async def end_read(db: AsyncSession) -> None:
+    """Before the first write of a request whose transaction may have read: end that read.
+    On SQLite the write then opens a transaction of its own, which waits its turn for the
+    lock; a read transaction that turns into a write is refused at once when another
+    connection wrote since it began. Harmless on PostgreSQL (reads are per statement there)."""
+    await db.commit()
+
+
+async def get_session(request: Request) -> AsyncGenerator[AsyncSession, None]:
+    engine = get_engine(writer=_writes(request))
     maker = _makers.get(id(engine))
     if maker is None:
         maker = _makers[id(engine)] = async_sessionmaker(

@@ -9,6 +9,7 @@ import sqlalchemy as sa
 from fastapi import APIRouter, Query, Request
 from fastapi.responses import RedirectResponse, Response
 
+from app.db import end_read
 from app.deps import CurrentUser, SessionDep
 from app.i18n import _
 from app.inputs import PathId
@@ -106,7 +107,7 @@ async def open_notification(
     """Following a notification marks it read and leads to what it is about."""
     item = await notifications.get_for(db, user, notification_id)
     if item.unread:
-        await db.commit()  # SQLite: end the read so that the update takes the lock afresh
+        await end_read(db)
         await notifications.mark_read(db, user, [notification_id])
     target = item.target
     url = (

@@ -7,6 +7,7 @@ from fastapi.responses import RedirectResponse, Response
 
 from app import i18n
 from app.config import Settings
+from app.db import writes
 from app.deps import DeviceDep, OptionalUser, SessionDep, SettingsDep
 from app.i18n import _
 from app.logging import get_logger
@@ -81,6 +82,7 @@ async def sso_login(
 
 
 @router.get("/login/sso/callback", name="sso_callback")
+@writes
 async def sso_callback(
     request: Request, db: SessionDep, settings: SettingsDep, device: DeviceDep
 ) -> Response:

@@ -16,6 +16,7 @@ import sqlalchemy as sa
 from sqlmodel.ext.asyncio.session import AsyncSession
 
 from app import clock, events, i18n
+from app.db import end_read
 from app.i18n import _
 from app.models import Bulletin, PostStatus, UnitKind, User
 from app.models.tables import (
@@ -332,7 +333,7 @@ async def remind_due(db: AsyncSession) -> dict[int, int]:
     """
     now = clock.now()
     limit = _reminder_limit(now)
-    await db.commit()  # SQLite: the claiming UPDATE opens the transaction (write lock)
+    await end_read(db)
     claimed = (
         await db.execute(
             sa.update(bulletins)

@@ -11,7 +11,7 @@ import sqlalchemy as sa
 from sqlmodel.ext.asyncio.session import AsyncSession
 
 from app import clock
-from app.db import upsert
+from app.db import end_read, upsert
 from app.i18n import _
 from app.models import Bulletin, OrgUnit, PostStatus, UnitKind, User
 from app.models.tables import bulletin_items, bulletin_reads, bulletins, posts, rollout_responses
@@ -166,7 +166,7 @@ async def record_meeting(
     if errors:
         raise InvalidInput(errors)
     now = clock.now()
-    await db.commit()  # SQLite: the first write opens the transaction and takes the lock
+    await end_read(db)
     newly = 0
     for user_id in found.values():
         stmt = (

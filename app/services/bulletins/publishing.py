@@ -12,7 +12,7 @@ from sqlmodel import col, select
 from sqlmodel.ext.asyncio.session import AsyncSession
 
 from app import clock, i18n
-from app.db import database_unavailable
+from app.db import database_unavailable, end_read
 from app.fiscal import fiscal_year_of
 from app.i18n import _
 from app.models import (
@@ -94,7 +94,7 @@ async def publish_now(db: AsyncSession, actor: User, bulletin: Bulletin) -> Bull
     ensure_editable(bulletin)
     assert bulletin.id is not None
     await require_items(db, bulletin)
-    await db.commit()  # SQLite: let the numbering UPDATE open the transaction (write lock)
+    await end_read(db)
     if not await _publish_one(db, bulletin.id, bulletin.status, clock.now()):
         raise Conflict(_("This bulletin was changed meanwhile. Reload the page."))
     (fresh,) = await _fresh(db, [bulletin.id])

@@ -14,7 +14,7 @@ from sqlmodel import col, select
 from sqlmodel.ext.asyncio.session import AsyncSession
 
 from app import clock
-from app.db import upsert
+from app.db import end_read, upsert
 from app.i18n import _
 from app.models import (
     Bulletin,
@@ -146,7 +146,7 @@ async def mark_read(db: AsyncSession, user: User, bulletin: Bulletin) -> bool:
     """Record the first time a user opens a published bulletin; True if this was it."""
     if bulletin.status != PUBLISHED:
         return False
-    await db.commit()  # SQLite: the insert opens the transaction and takes the write lock
+    await end_read(db)  # the insert opens a transaction of its own
     stmt = (
         upsert(db, bulletin_reads)
         .values(bulletin_id=bulletin.id, user_id=user.id, read_at=clock.now())
@@ -334,7 +334,7 @@ async def answer_rollout(
         index_elements=[rollout_responses.c.item_id, rollout_responses.c.unit_id],
         set_={"answer": answer, "answered_by_id": user.id, "answered_at": now},
     )
-    await db.commit()  # SQLite: the upsert opens the transaction and takes the write lock
+    await end_read(db)  # the upsert opens a transaction of its own
     await db.execute(stmt)
     await db.commit()
     return RolloutView(item_id, unit.code, unit.name, answer, user.code, user.name, now)

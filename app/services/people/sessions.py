@@ -11,6 +11,7 @@ from sqlmodel import col, select
 from sqlmodel.ext.asyncio.session import AsyncSession
 
 from app.config import Settings
+from app.db import end_read
 from app.logging import get_logger
 from app.models import OrgUnit, TokenScope, User, UserSession
 from app.models.base import utcnow
@@ -96,7 +97,7 @@ async def record_use(db: AsyncSession, stmt: sa.Update) -> None:
     with the write waits its turn for the lock. Last use is bookkeeping: if it still cannot
     be written the request goes on without it (the savepoint keeps the loaded user usable).
     """
-    await db.commit()
+    await end_read(db)
     try:
         async with db.begin_nested():
             await db.exec(stmt)
