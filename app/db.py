@@ -106,20 +106,54 @@ def make_sync_engine(settings: Settings) -> sa.Engine:
     return engine
 
 
-def get_engine(settings: Settings | None = None, *, writer: bool = False) -> AsyncEngine:
-    """One engine per database; on SQLite a second one whose transactions write-lock."""
+def get_engine(
+    settings: Settings | None = None, *, writer: bool = False, reading: bool = False
+) -> AsyncEngine:
+    """One engine per database; on SQLite a second one whose transactions write-lock.
+
+    `reading` (PostgreSQL): the same engine and pool, but each statement its own transaction
+    (AUTOCOMMIT) — for requests that only read. PostgreSQL gives every statement of a READ
+    COMMITTED transaction a snapshot of its own anyway, so such a request sees the same; it
+    saves the BEGIN and ROLLBACK round trips (and their toolkit cost) of every page.
+    """
     settings = settings or get_settings()
     writer = writer and settings.is_sqlite
+    reading = reading and not settings.is_sqlite
     key = settings.async_database_url + ("#writer" if writer else "")
     if key not in _engines:
         _engines[key] = make_async_engine(settings, writer=writer)
-    return _engines[key]
+    if not reading:
+        return _engines[key]
+    reader = _engines.get(key + "#reading")
+    if reader is None:
+        reader = _engines[key + "#reading"] = _engines[key].execution_options(
+            isolation_level="AUTOCOMMIT"
+        )
+        _autocommit[id(reader)] = _engines[key]
+    return reader
+
+
+# Autocommit engines (get_engine(reading=True)) by id, each with the engine it shares a pool with.
+_autocommit: dict[int, AsyncEngine] = {}
+
+
+def autocommits(db: AsyncSession) -> bool:
+    """True if each statement of `db` is its own transaction (a reading request's, on
+    PostgreSQL): there is no transaction to roll back, and no savepoint to take."""
+    return id(db.bind) in _autocommit
+
+
+def transactional(bind: Any) -> Any:
+    """The engine behind a reading session's, with transactions: for work that must write
+    all or nothing even when a reading request starts it (publishing the due bulletins)."""
+    return _autocommit.get(id(bind), bind)
 
 
 async def dispose_engines() -> None:
     for engine in list(_engines.values()):
         await engine.dispose()
     _engines.clear()
+    _autocommit.clear()
     _makers.clear()
 
 
@@ -127,6 +161,33 @@ _makers: dict[int, async_sessionmaker[AsyncSession]] = {}
 
 
 WRITES = "_arigato_writes"
+READING = "reading"  # Session.info: a reading request's session, on an autocommit engine
+WRITING = "writing"  # Session.info: end_read was called: writes from here on are meant
+
+
+class UndeclaredWrite(RuntimeError):
+    """A reading request wrote without end_read (or its route without `writes`)."""
+
+
+def _undeclared_write(session: sa.orm.Session, what: str) -> None:
+    if not session.info.get(READING) or session.info.get(WRITING):
+        return
+    message = f"a reading request wrote ({what}) without db.end_read or @db.writes"
+    if get_settings().env != "production":
+        raise UndeclaredWrite(message)
+    log.error("undeclared_write", what=what)
+
+
+@sa.event.listens_for(sa.orm.Session, "do_orm_execute")
+def _check_execute(state: sa.orm.ORMExecuteState) -> None:
+    if state.is_insert or state.is_update or state.is_delete:
+        _undeclared_write(state.session, type(state.statement).__name__)
+
+
+@sa.event.listens_for(sa.orm.Session, "before_flush")
+def _check_flush(session: sa.orm.Session, _context: Any, _instances: Any) -> None:
+    if session.new or session.dirty or session.deleted:
+        _undeclared_write(session, "flush")
 
 
 def writes(endpoint: _F) -> _F:
@@ -139,28 +200,35 @@ def writes(endpoint: _F) -> _F:
     return endpoint
 
 
-def _writes(request: Request) -> bool:
+def request_writes(request: Request) -> bool:
+    """True for a request that writes: not a GET (HEAD, OPTIONS), or a GET declared `writes`."""
     if request.method not in ("GET", "HEAD", "OPTIONS"):
         return True
     return getattr(getattr(request.scope.get("route"), "endpoint", None), WRITES, False)
 
 
 async def end_read(db: AsyncSession) -> None:
-    """Before the first write of a request whose transaction may have read: end that read.
-    On SQLite the write then opens a transaction of its own, which waits its turn for the
-    lock; a read transaction that turns into a write is refused at once when another
-    connection wrote since it began. Harmless on PostgreSQL (reads are per statement there)."""
+    """Before the first write of a request that reads: end what it has read so far. On
+    SQLite the write then opens a transaction of its own, which waits its turn for the lock;
+    a read transaction that turns into a write is refused at once when another connection
+    wrote since it began. On PostgreSQL a reading request's statements commit one by one
+    (get_engine(reading=True)): what it writes after this must be one statement, or go
+    through a transactional session of its own (`transactional`)."""
+    db.info[WRITING] = True
     await db.commit()
 
 
 async def get_session(request: Request) -> AsyncGenerator[AsyncSession, None]:
-    engine = get_engine(writer=_writes(request))
+    writing = request_writes(request)
+    engine = get_engine(writer=writing, reading=not writing)
     maker = _makers.get(id(engine))
     if maker is None:
         maker = _makers[id(engine)] = async_sessionmaker(
             engine, class_=AsyncSession, expire_on_commit=False
         )
     session = maker()
+    if id(engine) in _autocommit:
+        session.info[READING] = True
     try:
         yield session
     finally:

@@ -67,8 +67,10 @@ os.environ.update(
 
 import httpx  # noqa: E402
 import sqlalchemy as sa  # noqa: E402
+from fastapi import Request  # noqa: E402
 from sqlmodel.ext.asyncio.session import AsyncSession  # noqa: E402
 
+from app import db as app_db  # noqa: E402
 from app.config import get_settings  # noqa: E402
 from app.db import get_session, make_async_engine  # noqa: E402
 from app.main import create_app  # noqa: E402
@@ -172,8 +174,15 @@ async def db(engine, request) -> AsyncIterator[AsyncSession]:  # type: ignore[no
 def app(db):  # type: ignore[no-untyped-def]
     application = create_app()
 
-    async def _session() -> AsyncIterator[AsyncSession]:
-        yield db
+    async def _session(request: Request) -> AsyncIterator[AsyncSession]:
+        # The one session of the test, marked as get_session marks a reading request's:
+        # a GET that writes without db.end_read fails here as it would in the app.
+        db.info[app_db.READING] = not app_db.request_writes(request)
+        try:
+            yield db
+        finally:
+            db.info.pop(app_db.READING, None)
+            db.info.pop(app_db.WRITING, None)
 
     application.dependency_overrides[get_session] = _session
     return application

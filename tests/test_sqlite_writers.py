@@ -61,24 +61,20 @@ async def _write_while_another_holds_the_lock(
         await other.dispose()
 
 
-@pytest.mark.nodb
 async def test_a_get_declared_writing_waits_for_the_lock() -> None:
     await _write_while_another_holds_the_lock(_request_to(sso, "sso_callback"))
 
 
-@pytest.mark.nodb
 async def test_a_post_waits_for_the_lock() -> None:
     await _write_while_another_holds_the_lock(_request_to(auth, "login", method="POST"))
 
 
-@pytest.mark.nodb
 async def test_a_get_that_ends_its_read_first_waits_for_the_lock() -> None:
     await _write_while_another_holds_the_lock(
         _request_to(bulletins, "show_bulletin"), app_db.end_read
     )
 
 
-@pytest.mark.nodb
 async def test_a_get_that_writes_after_reading_without_either_fails() -> None:
     """What the two ways prevent (the test above would pass for any route without them)."""
     with pytest.raises(sa.exc.OperationalError, match="database is locked"):

@@ -12,7 +12,7 @@ from sqlmodel import col, select
 from sqlmodel.ext.asyncio.session import AsyncSession
 
 from app import clock, i18n
-from app.db import database_unavailable, end_read
+from app.db import database_unavailable, end_read, transactional
 from app.fiscal import fiscal_year_of
 from app.i18n import _
 from app.models import (
@@ -168,7 +168,9 @@ async def publish_due_if_time(db: AsyncSession) -> bool:
     since = bulletin_due.generation()
     published: list[Bulletin] = []
     async with AsyncSession(
-        bind=db.bind, expire_on_commit=False, join_transaction_mode="create_savepoint"
+        bind=transactional(db.bind),
+        expire_on_commit=False,
+        join_transaction_mode="create_savepoint",
     ) as own:
         try:
             upcoming = await bulletin_due.next_due(own)

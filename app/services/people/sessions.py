@@ -11,7 +11,7 @@ from sqlmodel import col, select
 from sqlmodel.ext.asyncio.session import AsyncSession
 
 from app.config import Settings
-from app.db import end_read
+from app.db import autocommits, end_read
 from app.logging import get_logger
 from app.models import OrgUnit, TokenScope, User, UserSession
 from app.models.base import utcnow
@@ -99,6 +99,9 @@ async def record_use(db: AsyncSession, stmt: sa.Update) -> None:
     """
     await end_read(db)
     try:
+        if autocommits(db):  # the update is its own transaction: nothing to keep apart
+            await db.exec(stmt)
+            return
         async with db.begin_nested():
             await db.exec(stmt)
         await db.commit()
