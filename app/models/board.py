@@ -149,8 +149,12 @@ class Like(SQLModel, table=True):
     """One per (post, user): the primary key makes a double like impossible."""
 
     __tablename__ = "likes"
-    # KPI engagement: likes given per month, by the liker's unit (index-only).
-    __table_args__ = (sa.Index("ix_likes_created", "created_at", "user_id"),)
+    __table_args__ = (
+        # KPI engagement: likes given per month, by the liker's unit (index-only).
+        sa.Index("ix_likes_created", "created_at", "user_id"),
+        # A post's likers, newest first (the post page).
+        sa.Index("ix_likes_post_created", "post_id", "created_at"),
+    )
 
     post_id: int = Field(foreign_key="posts.id", primary_key=True)
     user_id: int = Field(foreign_key="users.id", primary_key=True, index=True)
@@ -176,6 +180,8 @@ class Comment(SQLModel, table=True):
     __tablename__ = "comments"
     __table_args__ = (
         sa.Index("ix_comments_post", "post_id", "created_at"),
+        # A post's newest comment, the bound of "more comments" (max(id) by post).
+        sa.Index("ix_comments_post_id", "post_id", "id"),
         # KPI engagement: comments written per month, by the author's unit (index-only).
         sa.Index("ix_comments_created", "created_at", "author_id", "status"),
     )
