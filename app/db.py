@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import sqlite3
 import time
 from collections.abc import AsyncGenerator
 from typing import Any, TypeVar
@@ -274,11 +275,26 @@ def unavailable_errors() -> tuple[type[Exception], ...]:
     )
 
 
+def _sqlite_busy(error: BaseException | None) -> bool:
+    """SQLite's write lock stayed taken past the busy timeout (or a read transaction could
+    not become a write): the database is busy for a moment, as a restarting PostgreSQL is."""
+    code = getattr(error, "sqlite_errorcode", None)
+    return (
+        isinstance(error, sqlite3.OperationalError)
+        and code is not None
+        and code & 0xFF
+        in (
+            sqlite3.SQLITE_BUSY,
+            sqlite3.SQLITE_LOCKED,
+        )
+    )
+
+
 def database_unavailable(exc: BaseException) -> bool:
     """True if `exc` says the database cannot be reached now (not that a statement is wrong:
     an IntegrityError is a DBAPIError too, and stays a bug)."""
     if isinstance(exc, sa.exc.DBAPIError):
-        return exc.connection_invalidated
+        return exc.connection_invalidated or _sqlite_busy(exc.orig)
     if isinstance(exc, sa.exc.DisconnectionError | sa.exc.TimeoutError):
         return True
     return isinstance(exc, (ConnectionError, TimeoutError, *_driver_unavailable_errors()))
