@@ -25,13 +25,14 @@ from hypothesis import strategies as st
 
 from app import i18n
 from app.main import create_app
-from app.models import Attachment, Post, User
+from app.models import Attachment, Bulletin, BulletinItem, Notification, Post, User
 from app.models.tables import units
 from app.services import approvals, feed, flags, moderation, org, scope
 from app.services import attachments as attachment_service
 from app.services import bulletins as bulletin_service
 from app.services import comments as comment_service
 from app.services import complaints as complaint_service
+from app.services import notifications as notification_service
 from app.services.errors import NotFound
 from tests.factories import login_as, make_post, make_unit, make_units, make_user
 
@@ -515,3 +516,30 @@ async def _attachment_for(db, who: User, attachment_id: int) -> bool:
     except NotFound:
         return False
     return True
+
+
+async def test_a_hidden_posts_title_reaches_a_scoped_curator_inside_the_scope_only(db):
+    """In their notifications and in a bulletin's items, as on the post page: the title of a
+    post hidden by head office inside the scope; outside, no title and no card. Head office
+    sees both."""
+    scene = await make_scene(db)
+    bulletin = await db.get(Bulletin, scene.bulletin[INSIDE])
+    for who in (scene.scoped, scene.head):
+        for side in (INSIDE, OUTSIDE):
+            db.add(Notification(user_id=who.id, kind="comment", post_id=scene.hidden[side].id))
+    for n, side in enumerate((INSIDE, OUTSIDE), start=1):
+        db.add(BulletinItem(bulletin_id=bulletin.id, post_id=scene.hidden[side].id, position=n))
+    await db.commit()
+    for who, sides in ((scene.scoped, {INSIDE}), (scene.head, {INSIDE, OUTSIDE})):
+        listed, _next = await notification_service.list_for(db, who)
+        titles = {n.post_id: n.post_title for n in listed}
+        for side in (INSIDE, OUTSIDE):
+            expected = f"{side.upper()}-hidden" if side in sides else None
+            assert titles[scene.hidden[side].id] == expected, (who.id, side)
+        items = (await bulletin_service.view(db, who, bulletin)).items
+        cards = {i.post_id: i.card for i in items}
+        for side in (INSIDE, OUTSIDE):
+            card = cards[scene.hidden[side].id]
+            assert (card.title if card else None) == (
+                f"{side.upper()}-hidden" if side in sides else None
+            ), (who.id, side)

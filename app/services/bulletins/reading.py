@@ -230,10 +230,14 @@ async def views(db: AsyncSession, viewer: User, found: list[Bulletin]) -> list[B
             )
         )
     }
+    # A post not shown to all: a curator sees it within their scope (the post page's rule,
+    # permissions.ensure_visible_in_scope), anyone else not here.
+    unshown = {i for i, c in cards.items() if c.status != PostStatus.published}
+    overseen = await scope.overseen_posts(db, viewer, unshown) if curator else set()
     per_bulletin: dict[int, list[ItemView]] = defaultdict(list)
     for r in item_rows:
         card = cards.get(r.post_id)
-        if card is not None and not curator and card.status != PostStatus.published:
+        if card is not None and card.status != PostStatus.published and card.id not in overseen:
             card = None
         per_bulletin[r.bulletin_id].append(
             ItemView(

@@ -3,6 +3,7 @@ behind the bell."""
 
 from __future__ import annotations
 
+from collections.abc import Sequence
 from dataclasses import dataclass
 from datetime import date, datetime
 from typing import Any
@@ -24,6 +25,7 @@ from app.models.tables import (
     users,
 )
 from app.permissions import is_curator
+from app.services import scope
 from app.services.cursor import decode_cursor, encode_cursor
 from app.services.errors import NotFound
 
@@ -191,15 +193,25 @@ _LIST_FROM = (
 _is_read = sa.case((notifications.c.read_at.is_(None), 0), else_=1)
 
 
-def _visible_title(user: User, title: str | None, status: str | None, author: int | None) -> Any:
+def _visible_title(
+    user: User, title: str | None, status: str | None, author: int | None, overseen: bool
+) -> Any:
+    """A hidden post's title to its author and the curators overseeing it (the post page's
+    rule: permissions.ensure_visible_in_scope)."""
     if title is None or status == PostStatus.published:
         return title
-    if status == PostStatus.hidden and (author == user.id or is_curator(user)):
+    if status == PostStatus.hidden and (author == user.id or (is_curator(user) and overseen)):
         return title
     return None
 
 
-def _view(user: User, r: Any) -> NotificationView:
+async def _views(db: AsyncSession, user: User, rows: Sequence[Any]) -> list[NotificationView]:
+    hidden = {r[5] for r in rows if r[7] == PostStatus.hidden and r[8] != user.id}
+    overseen = await scope.overseen_posts(db, user, hidden) if is_curator(user) else set()
+    return [_view(user, r, r[5] in overseen) for r in rows]
+
+
+def _view(user: User, r: Any, overseen: bool) -> NotificationView:
     return NotificationView(
         id=r[0],
         kind=r[1],
@@ -207,7 +219,7 @@ def _view(user: User, r: Any) -> NotificationView:
         actor_name=r[3],
         actor_count=r[4],
         post_id=r[5],
-        post_title=_visible_title(user, r[6], r[7], r[8]),
+        post_title=_visible_title(user, r[6], r[7], r[8], overseen),
         bulletin_id=r[9],
         bulletin_title=r[10],
         bulletin_volume=r[11],
@@ -253,7 +265,7 @@ async def list_for(
             )
         )
     rows = (await db.execute(stmt)).all()
-    views = [_view(user, r) for r in rows[:limit]]
+    views = await _views(db, user, rows[:limit])
     next_cursor = encode_list_cursor(views[-1]) if len(rows) > limit and views else None
     return views, next_cursor
 
@@ -269,7 +281,7 @@ async def get_for(db: AsyncSession, user: User, notification_id: int) -> Notific
     ).first()
     if row is None:
         raise NotFound(_("This notification does not exist."))
-    return _view(user, row)
+    return (await _views(db, user, [row]))[0]
 
 
 async def mark_read(db: AsyncSession, user: User, ids: list[int] | None) -> int:
