@@ -67,7 +67,7 @@ async def test_a_session_whose_connection_died_after_the_answer_closes_quietly(
 
     engine = app_db.make_async_engine(get_settings())
     killer = app_db.make_async_engine(get_settings())
-    monkeypatch.setattr(app_db, "get_engine", lambda writer=False: engine)
+    monkeypatch.setattr(app_db, "get_engine", lambda **_: engine)  # with transactions
     request = Request({"type": "http", "method": "GET", "headers": []})
     sessions = app_db.get_session(request)
     try:
