@@ -278,16 +278,10 @@ def unavailable_errors() -> tuple[type[Exception], ...]:
 def _sqlite_busy(error: BaseException | None) -> bool:
     """SQLite's write lock stayed taken past the busy timeout (or a read transaction could
     not become a write): the database is busy for a moment, as a restarting PostgreSQL is."""
-    code = getattr(error, "sqlite_errorcode", None)
-    return (
-        isinstance(error, sqlite3.OperationalError)
-        and code is not None
-        and code & 0xFF
-        in (
-            sqlite3.SQLITE_BUSY,
-            sqlite3.SQLITE_LOCKED,
-        )
-    )
+    if not isinstance(error, sqlite3.OperationalError):
+        return False
+    code = getattr(error, "sqlite_errorcode", 0) & 0xFF  # the primary code of an extended one
+    return code in (sqlite3.SQLITE_BUSY, sqlite3.SQLITE_LOCKED)
 
 
 def database_unavailable(exc: BaseException) -> bool:

@@ -9,11 +9,13 @@ from collections.abc import Callable, Iterator
 from contextlib import contextmanager
 from datetime import datetime
 from functools import cache
+from types import ModuleType
 from typing import Any
 
 import httpx
 import sqlalchemy as sa
 from bs4 import BeautifulSoup
+from fastapi import Request
 from sqlalchemy.ext.asyncio import async_object_session
 from sqlmodel.ext.asyncio.session import AsyncSession
 
@@ -201,3 +203,10 @@ async def bypass_audit_guard(conn: Any, statements: list[str]) -> None:
         await conn.execute(sa.text(statement))
     for _name, sql in guards:
         await conn.execute(sa.text(sql))
+
+
+def request_to(module: ModuleType, route_name: str, method: str = "GET") -> Request:
+    """A bare request matched to a route of `module`'s router, for what `get_session` reads
+    of it (the method and the route's endpoint)."""
+    route = next(r for r in module.router.routes if getattr(r, "name", None) == route_name)
+    return Request({"type": "http", "method": method, "route": route, "headers": []})

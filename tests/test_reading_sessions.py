@@ -5,7 +5,6 @@ writes says so first (db.end_read), or the write is refused outside production."
 from __future__ import annotations
 
 import asyncio
-from types import ModuleType
 
 import pytest
 import sqlalchemy as sa
@@ -16,16 +15,12 @@ from app import db as app_db
 from app.models import User
 from app.routes import auth, feed, sso
 from tests.conftest import IS_PG
+from tests.factories import request_to
 
 pytestmark = pytest.mark.skipif(not IS_PG, reason="SQLite keeps its read transactions")
 
 NOW = sa.text("SELECT now()")
 TOUCH = sa.update(User).where(col(User.id) == -1).values(name=User.name)
-
-
-def _request_to(module: ModuleType, route_name: str, method: str = "GET") -> Request:
-    route = next(r for r in module.router.routes if getattr(r, "name", None) == route_name)
-    return Request({"type": "http", "method": method, "route": route, "headers": []})
 
 
 async def _two_clock_readings(request: Request) -> bool:
@@ -42,16 +37,16 @@ async def _two_clock_readings(request: Request) -> bool:
 
 
 async def test_a_page_that_only_reads_runs_each_statement_on_its_own() -> None:
-    assert not await _two_clock_readings(_request_to(feed, "feed"))
+    assert not await _two_clock_readings(request_to(feed, "feed"))
 
 
 async def test_a_post_and_a_get_declared_writing_keep_their_transaction() -> None:
-    assert await _two_clock_readings(_request_to(auth, "login", method="POST"))
-    assert await _two_clock_readings(_request_to(sso, "sso_callback"))
+    assert await _two_clock_readings(request_to(auth, "login", method="POST"))
+    assert await _two_clock_readings(request_to(sso, "sso_callback"))
 
 
 async def test_a_reading_request_writes_only_after_saying_so() -> None:
-    sessions = app_db.get_session(_request_to(feed, "feed"))
+    sessions = app_db.get_session(request_to(feed, "feed"))
     db = await anext(sessions)
     try:
         await db.execute(NOW)

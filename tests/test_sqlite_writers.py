@@ -11,7 +11,6 @@ from __future__ import annotations
 import asyncio
 import sqlite3
 from collections.abc import Awaitable, Callable
-from types import ModuleType
 
 import pytest
 import sqlalchemy as sa
@@ -22,17 +21,12 @@ from app import db as app_db
 from app.config import get_settings
 from app.routes import auth, bulletins, sso
 from tests.conftest import IS_PG
-from tests.factories import csrf_from
+from tests.factories import csrf_from, request_to
 
 pytestmark = pytest.mark.skipif(IS_PG, reason="PostgreSQL locks rows, not the database")
 
 READ = sa.text("SELECT count(*) FROM users")
 WRITE = sa.text("UPDATE users SET name = name WHERE id = -1")
-
-
-def _request_to(module: ModuleType, route_name: str, method: str = "GET") -> Request:
-    route = next(r for r in module.router.routes if getattr(r, "name", None) == route_name)
-    return Request({"type": "http", "method": method, "route": route, "headers": []})
 
 
 async def _write_while_another_holds_the_lock(
@@ -64,23 +58,23 @@ async def _write_while_another_holds_the_lock(
 
 
 async def test_a_get_declared_writing_waits_for_the_lock() -> None:
-    await _write_while_another_holds_the_lock(_request_to(sso, "sso_callback"))
+    await _write_while_another_holds_the_lock(request_to(sso, "sso_callback"))
 
 
 async def test_a_post_waits_for_the_lock() -> None:
-    await _write_while_another_holds_the_lock(_request_to(auth, "login", method="POST"))
+    await _write_while_another_holds_the_lock(request_to(auth, "login", method="POST"))
 
 
 async def test_a_get_that_ends_its_read_first_waits_for_the_lock() -> None:
     await _write_while_another_holds_the_lock(
-        _request_to(bulletins, "show_bulletin"), app_db.end_read
+        request_to(bulletins, "show_bulletin"), app_db.end_read
     )
 
 
 async def test_a_get_that_writes_after_reading_without_either_fails() -> None:
     """What the two ways prevent (the test above would pass for any route without them)."""
     with pytest.raises(sa.exc.OperationalError, match="database is locked"):
-        await _write_while_another_holds_the_lock(_request_to(bulletins, "show_bulletin"))
+        await _write_while_another_holds_the_lock(request_to(bulletins, "show_bulletin"))
 
 
 # ---------------------------------------------------------------------------------------
